@@ -1,0 +1,104 @@
+// Typed mail errors carrying the modem's result code and the spec's meaning of it.
+
+export const SMTP_CODES: Record<number, string> = {
+  1: "sent",
+  61: "network error",
+  62: "DNS resolve error",
+  63: "SMTP TCP connection error",
+  64: "timeout of SMTP server response",
+  65: "SMTP server response error",
+  66: "not authenticated (the server requires authentication)",
+  67: "authentication failed (user name or password may be wrong)",
+  68: "bad recipient",
+};
+
+export const POP3_CODES: Record<number, string> = {
+  1: "done",
+  61: "network error",
+  62: "DNS resolve error",
+  63: "POP3 TCP connection error",
+  64: "timeout of POP3 server response",
+  65: "POP3 server response error",
+  66: "POP3 server refused the login",
+  67: "incorrect user name",
+  68: "incorrect user name or password",
+  69: "timeout reading data",
+};
+
+/** The classic dialect's `+SMTP: <text>` / `+POP3: <text>` results. */
+export const CLASSIC_RESULTS: Record<string, string> = {
+  "SUCCESS": "success",
+  "ONGOING": "another e-mail is being sent",
+  "PARAM ERROR": "a mandatory parameter is invalid",
+  "NETWORK ERROR": "network is unavailable or the server cannot be reached",
+  "SERVER ERROR": "the server released the session, rejected the operation or did not answer in time",
+  "AUTH REQUIRED": "the server requires authentication",
+  "AUTH ERROR": "the server rejected the user name and password",
+  "BAD RCPT": "invalid recipient address",
+  "FAILURE": "the e-mail could not be retrieved",
+  "INVALID UN": "invalid user name",
+  "INVALID UN/PWD": "invalid user name and password combination",
+  "FILE SYSTEM ERROR": "the modem file system failed or is full",
+};
+
+export class MailError extends Error {
+  /** Which exchange failed: "smtp" or "pop3". */
+  readonly protocol: "smtp" | "pop3";
+  constructor(protocol: "smtp" | "pop3", message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.protocol = protocol;
+    this.name = "MailError";
+  }
+}
+
+/** `+SMTPSEND: <code>` other than 1, or a classic `+SMTP: <error>`. */
+export class SmtpError extends MailError {
+  /** The numeric code (sim7000 dialect) or 0. */
+  readonly code: number;
+  /** The classic dialect's result text, or "". */
+  readonly result: string;
+  readonly meaning: string;
+  constructor(code: number, result = "", detail = "") {
+    const meaning = result !== "" ? CLASSIC_RESULTS[result.replace(/ .*@.*$/, "")] ?? "unknown result" : SMTP_CODES[code] ?? "unknown code";
+    super("smtp", `SMTP failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
+    this.code = code;
+    this.result = result;
+    this.meaning = meaning;
+    this.name = "SmtpError";
+  }
+}
+
+/** `+POP3IN/+POP3OUT: <code>` other than 1, a negative server answer, or a classic `+POP3: <error>`. */
+export class Pop3Error extends MailError {
+  readonly code: number;
+  readonly result: string;
+  readonly meaning: string;
+  constructor(code: number, result = "", detail = "") {
+    const meaning = result !== "" ? CLASSIC_RESULTS[result] ?? "unknown result" : POP3_CODES[code] ?? "unknown code";
+    super("pop3", `POP3 failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
+    this.code = code;
+    this.result = result;
+    this.meaning = meaning;
+    this.name = "Pop3Error";
+  }
+}
+
+/** The POP3 server answered -ERR (`+POP3xxx: 0`): e.g. no such message. */
+export class Pop3NegativeError extends MailError {
+  readonly command: string;
+  constructor(command: string, detail = "") {
+    super("pop3", `the POP3 server refused ${command}${detail ? `: ${detail}` : ""}`);
+    this.command = command;
+    this.name = "Pop3NegativeError";
+  }
+}
+
+/** A message or parameter was refused before anything was written to the modem. */
+export class MailParameterError extends MailError {
+  readonly field: string;
+  constructor(protocol: "smtp" | "pop3", field: string, problem: string) {
+    super(protocol, `${field}: ${problem}`);
+    this.field = field;
+    this.name = "MailParameterError";
+  }
+}

@@ -1,0 +1,133 @@
+// Byte-level helpers shared by the framer, the match tables and the command builders.
+
+/** ASCII/Latin-1 text to bytes. For compile-once tables and tests, not for hot paths. */
+export function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Latin-1 decoding of a byte range; allocates a string, so only for values somebody asked for. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
+  return s;
+}
+
+export function bytesEqual(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array): boolean {
+  if (aLen !== b.length) return false;
+  for (let i = 0; i < aLen; i++) if (a[aOff + i] !== b[i]) return false;
+  return true;
+}
+
+export function bytesStartWith(a: Uint8Array, aOff: number, aLen: number, prefix: Uint8Array): boolean {
+  if (aLen < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (a[aOff + i] !== prefix[i]) return false;
+  return true;
+}
+
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const CHAR_MINUS = 45;
+const CHAR_COMMA = 44;
+const CHAR_SPACE = 32;
+const CHAR_QUOTE = 34;
+
+/**
+ * A received line, read field by field from offsets. One instance is reused for every line;
+ * it is valid only during the call that hands it over.
+ */
+export class Line {
+  buf: Uint8Array;
+  length = 0;
+  /** Cursor for the field readers. */
+  pos = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  set(length: number): void {
+    this.length = length;
+    this.pos = 0;
+  }
+
+  equals(pattern: Uint8Array): boolean {
+    return bytesEqual(this.buf, 0, this.length, pattern);
+  }
+
+  startsWith(pattern: Uint8Array): boolean {
+    return bytesStartWith(this.buf, 0, this.length, pattern);
+  }
+
+  /** Moves the cursor past `prefix` (e.g. the `+SMTPFT: ` of a match) and returns this. */
+  after(prefix: Uint8Array): this {
+    this.pos = prefix.length;
+    return this;
+  }
+
+  atEnd(): boolean {
+    this.skipSpaces();
+    return this.pos >= this.length;
+  }
+
+  /** Next decimal integer field, then past one comma. NaN when the field is not a number. */
+  int(): number {
+    this.skipSpaces();
+    const buf = this.buf;
+    let i = this.pos;
+    let negative = false;
+    if (i < this.length && buf[i] === CHAR_MINUS) {
+      negative = true;
+      i++;
+    }
+    const digitsStart = i;
+    let value = 0;
+    while (i < this.length && buf[i] >= CHAR_0 && buf[i] <= CHAR_9) {
+      value = value * 10 + (buf[i] - CHAR_0);
+      i++;
+    }
+    if (i === digitsStart) return NaN;
+    this.pos = i;
+    this.skipSpaces();
+    if (this.pos < this.length) {
+      if (buf[this.pos] !== CHAR_COMMA) return NaN;
+      this.pos++;
+    }
+    return negative ? -value : value;
+  }
+
+  /** Next field as a string: quoted (quotes removed) or bare up to the next comma. */
+  str(): string {
+    this.skipSpaces();
+    const buf = this.buf;
+    let start = this.pos;
+    let end: number;
+    if (start < this.length && buf[start] === CHAR_QUOTE) {
+      start++;
+      end = start;
+      while (end < this.length && buf[end] !== CHAR_QUOTE) end++;
+      this.pos = end < this.length ? end + 1 : end;
+    } else {
+      end = start;
+      while (end < this.length && buf[end] !== CHAR_COMMA) end++;
+      this.pos = end;
+    }
+    this.skipSpaces();
+    if (this.pos < this.length && buf[this.pos] === CHAR_COMMA) this.pos++;
+    return latin1(buf, start, end);
+  }
+
+  /** The rest of the line from the cursor. */
+  rest(): string {
+    return latin1(this.buf, this.pos, this.length);
+  }
+
+  text(): string {
+    return latin1(this.buf, 0, this.length);
+  }
+
+  private skipSpaces(): void {
+    while (this.pos < this.length && this.buf[this.pos] === CHAR_SPACE) this.pos++;
+  }
+}

@@ -1,0 +1,81 @@
+// Typed errors of the transport layer. Each says what happened in words a user can act on.
+
+export class AtError extends Error {
+  /** Stable machine-readable kind, e.g. "timeout", "modem-reset". */
+  readonly kind: string;
+  constructor(kind: string, message: string) {
+    super(message);
+    this.kind = kind;
+    this.name = "AtError";
+  }
+}
+
+/** The modem did not answer a command in time. */
+export class AtTimeoutError extends AtError {
+  readonly command: string;
+  readonly timeoutMs: number;
+  constructor(command: string, timeoutMs: number) {
+    super("timeout", `no answer from the modem to ${command} within ${timeoutMs} ms`);
+    this.command = command;
+    this.timeoutMs = timeoutMs;
+    this.name = "AtTimeoutError";
+  }
+}
+
+/** The modem answered ERROR, +CME ERROR or +CMS ERROR. */
+export class AtCommandError extends AtError {
+  readonly command: string;
+  /** The modem's error line, e.g. "ERROR" or "+CME ERROR: 10". */
+  readonly reply: string;
+  constructor(command: string, reply: string) {
+    super("command-error", `the modem refused ${command}: ${reply}`);
+    this.command = command;
+    this.reply = reply;
+    this.name = "AtCommandError";
+  }
+}
+
+export type ModemResetKind = "reset" | "sim-not-ready" | "power-down" | "under-voltage";
+
+const RESET_WORDS: Record<ModemResetKind, string> = {
+  reset: "the modem restarted (RDY): its settings and any transfer in progress are lost",
+  "sim-not-ready": "the modem restarted (+CPIN: NOT READY): its settings and any transfer in progress are lost",
+  "power-down": "the modem powered down (NORMAL POWER DOWN)",
+  "under-voltage": "the modem powered down for low supply voltage (UNDER-VOLTAGE POWER DOWN)",
+};
+
+/** A reset or power-down report aborted work in flight. */
+export class ModemResetError extends AtError {
+  readonly reset: ModemResetKind;
+  constructor(reset: ModemResetKind) {
+    super("modem-reset", RESET_WORDS[reset]);
+    this.reset = reset;
+    this.name = "ModemResetError";
+  }
+}
+
+/** More commands were submitted than the queue holds. */
+export class AtQueueFullError extends AtError {
+  constructor(capacity: number) {
+    super("queue-full", `the AT command queue is full (${capacity} commands)`);
+    this.name = "AtQueueFullError";
+  }
+}
+
+/** A parameter cannot be put on the wire safely (would break quoting or inject a command). */
+export class AtParameterError extends AtError {
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super("bad-parameter", `${field}: ${problem}`);
+    this.field = field;
+    this.name = "AtParameterError";
+  }
+}
+
+/** Work was cancelled by the caller or by the engine closing. */
+export class AtAbortedError extends AtError {
+  constructor(reason: string) {
+    super("aborted", reason);
+    this.name = "AtAbortedError";
+  }
+}

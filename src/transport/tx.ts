@@ -1,0 +1,111 @@
+// Builds one AT command line into a fixed buffer. Quoted parameters are checked so that no
+// value can end the string early or start another command.
+
+import { AtParameterError } from "./errors.ts";
+
+const QUOTE = 34;
+const CR = 13;
+
+export class CommandBuffer {
+  readonly bytes: Uint8Array;
+  length = 0;
+  /** Byte range holding a secret (password); traces mask it. */
+  secretStart = 0;
+  secretEnd = 0;
+
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  reset(): this {
+    this.length = 0;
+    this.secretStart = 0;
+    this.secretEnd = 0;
+    return this;
+  }
+
+  /** Appends ASCII text written by the firmware itself (command names, separators). */
+  raw(text: string): this {
+    this.room(text.length, "command");
+    for (let i = 0; i < text.length; i++) this.bytes[this.length++] = text.charCodeAt(i);
+    return this;
+  }
+
+  /** Appends bytes (a compiled command prefix). */
+  bytesOf(src: Uint8Array): this {
+    this.room(src.length, "command");
+    this.bytes.set(src, this.length);
+    this.length += src.length;
+    return this;
+  }
+
+  int(value: number, field = "number"): this {
+    if (!Number.isInteger(value)) throw new AtParameterError(field, `${value} is not a whole number`);
+    if (value < 0) {
+      this.room(1, field);
+      this.bytes[this.length++] = 45;
+      value = -value;
+    }
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    this.room(digits, field);
+    for (let i = digits - 1; i >= 0; i--) {
+      this.bytes[this.length + i] = 48 + (value % 10);
+      value = Math.floor(value / 10);
+    }
+    this.length += digits;
+    return this;
+  }
+
+  /**
+   * Appends `"value"`. Only printable ASCII without `"` is allowed: SIMCom strings have no
+   * escapes, so a quote, CR, LF or NUL would end the parameter or the command.
+   */
+  quoted(value: string, field: string, secret = false): this {
+    checkQuotable(value, field);
+    this.room(value.length + 2, field);
+    this.bytes[this.length++] = QUOTE;
+    if (secret) this.secretStart = this.length;
+    for (let i = 0; i < value.length; i++) this.bytes[this.length++] = value.charCodeAt(i);
+    if (secret) this.secretEnd = this.length;
+    this.bytes[this.length++] = QUOTE;
+    return this;
+  }
+
+  /** Ends the command line with CR, as V.250 asks. */
+  end(): this {
+    this.room(1, "command");
+    this.bytes[this.length++] = CR;
+    return this;
+  }
+
+  /** The command as text without the CR, secrets masked: for errors and traces. */
+  describe(): string {
+    let s = "";
+    for (let i = 0; i < this.length; i++) {
+      const c = this.bytes[i];
+      if (c === CR) continue;
+      s += i >= this.secretStart && i < this.secretEnd ? "*" : String.fromCharCode(c);
+    }
+    return s;
+  }
+
+  private room(n: number, field: string): void {
+    if (this.length + n > this.bytes.length) {
+      throw new AtParameterError(field, `the command would be longer than ${this.bytes.length} bytes`);
+    }
+  }
+}
+
+/** Throws an AtParameterError naming `field` when `value` cannot be sent inside quotes. */
+export function checkQuotable(value: string, field: string): void {
+  if (typeof value !== "string") throw new AtParameterError(field, "must be text");
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === QUOTE) throw new AtParameterError(field, 'must not contain a double quote (")');
+    if (c === 13 || c === 10) throw new AtParameterError(field, "must not contain a line break (CR or LF)");
+    if (c === 0) throw new AtParameterError(field, "must not contain a NUL character");
+    if (c < 32 || c === 127) throw new AtParameterError(field, `must not contain control character 0x${c.toString(16).padStart(2, "0")}`);
+    if (c > 126) throw new AtParameterError(field, "must be plain ASCII (non-ASCII text is sent hex-encoded by the mail layer)");
+  }
+}
