@@ -185,6 +185,7 @@ export class AtEngine implements SerialListener, FramerSink {
   /** Fails the command in flight and everything queued with `error`. */
   abortAll(error: Error): void {
     this.framer.reset();
+    this.framer.keepEmptyLines = false;
     this.lineOwner = null;
     this.dataOwner = null;
     this.payloadLeft = 0;
@@ -234,7 +235,11 @@ export class AtEngine implements SerialListener, FramerSink {
   onLine(line: Line): void {
     const stats = this.stats;
     stats.lines++;
-    this.tracer?.line("rx", line.text());
+    if (this.tracer !== null) {
+      // An echoed command is traced as sent: with its secrets masked.
+      const cmd = this.current;
+      this.tracer.line("rx", cmd !== null && this.isEcho(cmd, line) ? cmd.text.describe() : line.text());
+    }
 
     const owner = this.lineOwner;
     if (owner !== null) {
@@ -372,6 +377,7 @@ export class AtEngine implements SerialListener, FramerSink {
   private complete(cmd: AtCommand, error: Error | null): void {
     this.deadline.disarm();
     this.framer.armPrompt(null);
+    this.framer.keepEmptyLines = false;
     if (this.lineOwner === cmd) this.lineOwner = null;
     this.current = null;
     this.phase = Phase.Idle;
@@ -487,6 +493,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (this.phase === Phase.Writing && this.txPos === cmd.text.length) {
       this.phase = Phase.Awaiting;
       if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
+      this.framer.keepEmptyLines = cmd.rawLines;
     } else if (this.phase === Phase.SendingPayload && this.payloadLeft === 0) {
       this.phase = Phase.Awaiting;
     }

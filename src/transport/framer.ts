@@ -1,5 +1,5 @@
 // Byte-driven receive framer with explicit modes:
-//   LINE   - bytes up to LF form a line (CRs stripped, empty lines skipped)
+//   LINE   - bytes up to LF form a line (CRs stripped, empty lines skipped unless asked for)
 //   LENGTH - exactly n raw bytes go to the data sink, whatever they look like
 //   PROMPT - while a prompt is armed, a partial line equal to it (e.g. "DOWNLOAD", "> ")
 //            is reported at once, without waiting for a line end
@@ -24,6 +24,8 @@ export interface FramerSink {
 
 export class Framer {
   readonly line: Line;
+  /** Hand over empty lines too (multi-line text output where blank lines are content). */
+  keepEmptyLines = false;
   /** Lines longer than the line buffer: discarded up to their LF, counted here. */
   overlongLines = 0;
   private readonly lineBuf: Uint8Array;
@@ -113,7 +115,7 @@ export class Framer {
     while (end > 0 && lineBuf[end - 1] === CR) end--;
     let start = 0;
     while (start < end && lineBuf[start] === CR) start++;
-    if (start === end) return;
+    if (start === end && !this.keepEmptyLines) return;
     if (start > 0) {
       lineBuf.copyWithin(0, start, end);
       end -= start;

@@ -1,0 +1,416 @@
+// simmail command line: the firmware's own core driving a modem over a real serial port.
+// Exit status: 0 done; 1 bad usage or a refused parameter (nothing sent); 2 the modem or the
+// network reported a failure; 3 no answer from the modem in time.
+
+import { closeSync, createWriteStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { AtEngine, type AtTracer } from "../transport/engine.ts";
+import { AtError, AtParameterError, AtTimeoutError } from "../transport/errors.ts";
+import { Modem, type Dialect } from "../modem/modem.ts";
+import { ModemError } from "../modem/errors.ts";
+import { probeEmail } from "../modem/probe.ts";
+import { MailError, MailParameterError } from "../mail/errors.ts";
+import { parseAddress, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
+import { SmtpClient } from "../mail/smtp.ts";
+import { Pop3Client, type MailSink } from "../mail/pop3.ts";
+import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
+import { HostSerial } from "./serial.ts";
+import { nodeTimers } from "./timers.ts";
+
+export const EXIT = { ok: 0, usage: 1, failure: 2, noAnswer: 3 } as const;
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage: simmail <command> --port PATH [options]
+
+Commands:
+  probe                      modem identity, SIM, signal, bearer, clock, email support and limits
+  send --smtp HOST[:PORT] [--user NAME] --from "Name <addr>" --to "Name <addr>" [--to ...]
+       [--cc ...] [--bcc ...] --subject TEXT (--body TEXT | --body-file PATH)
+       [--attach PATH] [--attach-encoding host|modem]
+  inbox --pop3 HOST[:PORT] --user NAME (list | headers N | read N [--out FILE] | delete N)
+  sim --pty PATH [--dialect sim7000|classic]   simulated modem with local mail servers
+
+Common options:
+  --port PATH        serial device of the modem (required except for sim)
+  --baud N           default 115200
+  --dialect D        sim7000 (default) or classic
+  --apn NAME         open the bearer with this APN (without it, it must already be open)
+  --cid N            bearer profile, default 1
+  --timeout S        server response timeout in seconds (AT+EMAILTO), default 30
+  --verbose          AT trace on stderr (passwords masked)
+  --json             machine-readable result on stdout
+
+Passwords come only from the environment: SIMMAIL_PASSWORD.`;
+
+interface Options {
+  command: string;
+  rest: string[];
+  values: Map<string, string[]>;
+  flags: Set<string>;
+}
+
+const VALUED = new Set([
+  "port", "baud", "dialect", "apn", "cid", "timeout", "smtp", "pop3", "user", "from", "to", "cc", "bcc",
+  "subject", "body", "body-file", "attach", "attach-encoding", "out", "pty",
+]);
+const FLAGS = new Set(["verbose", "json", "help"]);
+
+export function parseArgs(argv: string[]): Options {
+  const values = new Map<string, string[]>();
+  const flags = new Set<string>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith("--")) {
+      rest.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (name === "password") throw new UsageError("passwords are not taken on the command line: set SIMMAIL_PASSWORD");
+    if (FLAGS.has(name)) {
+      flags.add(name);
+      continue;
+    }
+    if (!VALUED.has(name)) throw new UsageError(`unknown option --${name}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  return { command: rest.shift() ?? "", rest, values, flags };
+}
+
+function one(o: Options, name: string, fallback?: string): string {
+  const v = o.values.get(name);
+  if (v === undefined || v.length === 0) {
+    if (fallback !== undefined) return fallback;
+    throw new UsageError(`--${name} is required`);
+  }
+  if (v.length > 1) throw new UsageError(`--${name} given more than once`);
+  return v[0];
+}
+
+function integer(o: Options, name: string, fallback: number, min: number, max: number): number {
+  const text = one(o, name, String(fallback));
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+  return n;
+}
+
+function hostPort(text: string, name: string, defaultPort: number): { host: string; port: number } {
+  const m = /^([^:]+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--${name} must be HOST or HOST:PORT (got "${text}")`);
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (port < 1 || port > 65535) throw new UsageError(`--${name} port must be 1-65535`);
+  return { host: m[1], port };
+}
+
+/** A file read in place, block by block, as the attachment's byte source. */
+export class FileSource implements ByteSource {
+  readonly size: number;
+  private readonly fd: number;
+  private position = 0;
+  constructor(path: string) {
+    try {
+      this.fd = openSync(path, "r");
+    } catch (error) {
+      throw new UsageError(`cannot read attachment ${path}: ${(error as Error).message}`);
+    }
+    this.size = fstatSync(this.fd).size;
+  }
+  read(out: Uint8Array, offset: number, max: number): number {
+    const n = readSync(this.fd, out, offset, max, this.position);
+    this.position += n;
+    return n;
+  }
+  rewind(): void {
+    this.position = 0;
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+class Progress {
+  private readonly started = Date.now();
+  private last = 0;
+  constructor(private readonly label: string, private readonly enabled: boolean) {}
+  update(done: number, total: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 100 && done < total) return;
+    this.last = now;
+    const seconds = (now - this.started) / 1000;
+    const rate = seconds > 0 ? done / seconds : 0;
+    const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) : 0;
+    const width = 30;
+    const filled = total > 0 ? Math.round((width * done) / total) : width;
+    process.stderr.write(`\r${this.label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} B ${(rate / 1024).toFixed(1)} KiB/s ETA ${eta}s `);
+  }
+  end(): void {
+    if (this.enabled) process.stderr.write("\n");
+  }
+}
+
+function stderrTracer(): AtTracer {
+  return {
+    line: (direction, text) => process.stderr.write(`${direction === "tx" ? ">" : "<"} ${text}\n`),
+    data: (direction, length) => process.stderr.write(`${direction === "tx" ? ">" : "<"} [${length} bytes]\n`),
+  };
+}
+
+interface Connection {
+  serial: HostSerial;
+  engine: AtEngine;
+  modem: Modem;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+async function connect(o: Options): Promise<Connection> {
+  const path = one(o, "port");
+  const baud = integer(o, "baud", 115200, 300, 4_000_000);
+  const dialect = one(o, "dialect", "sim7000");
+  if (dialect !== "sim7000" && dialect !== "classic") throw new UsageError(`--dialect must be sim7000 or classic (got "${dialect}")`);
+  const serial = await HostSerial.open(path, baud).catch((e: Error) => {
+    throw new ModemError("sync", e.message);
+  });
+  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
+  if (o.flags.has("verbose")) engine.tracer = stderrTracer();
+  serial.attach(engine);
+  const modem = new Modem(engine, nodeTimers, dialect);
+  return {
+    serial, engine, modem, dialect,
+    async close() {
+      modem.close();
+      engine.close();
+      await serial.close();
+    },
+  };
+}
+
+/** Bearer: open it with --apn, or check that it is already open. */
+async function ensureBearer(c: Connection, o: Options): Promise<void> {
+  const apn = o.values.get("apn")?.[0];
+  const cid = integer(o, "cid", 1, 0, 255);
+  await c.modem.sync();
+  if (c.dialect === "classic") {
+    if (apn !== undefined) {
+      const { query } = await import("../modem/basic.ts");
+      await query(c.engine, (cmd) => cmd.text.raw("AT+CGSOCKCONT=1,\"IP\",").quoted(apn, "APN").raw(',"0.0.0.0",0,0'), 5000);
+    }
+    return;
+  }
+  await c.modem.openBearer({ cid, ...(apn !== undefined ? { apn } : {}) });
+}
+
+function password(): string | undefined {
+  const p = process.env.SIMMAIL_PASSWORD;
+  return p === undefined || p === "" ? undefined : p;
+}
+
+type Out = (human: string, json: Record<string, unknown>) => void;
+
+async function probe(o: Options, out: Out): Promise<void> {
+  const c = await connect(o);
+  try {
+    await c.modem.sync();
+    const identity = await c.modem.identity();
+    const sim = await c.modem.simStatus();
+    const signal = await c.modem.signal();
+    const attached = await c.modem.attached();
+    const operator = await c.modem.operator();
+    const bearer = c.dialect === "sim7000" ? await c.modem.bearerState(integer(o, "cid", 1, 0, 255)) : null;
+    const clock = await c.modem.clock();
+    const battery = await c.modem.battery();
+    const caps = await probeEmail(c.engine, c.dialect);
+    const human = [
+      `modem:    ${identity.model} (${identity.revision})`,
+      `SIM:      ${sim}`,
+      `signal:   ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`,
+      `network:  ${attached ? "attached" : "not attached"}${operator ? `, ${operator}` : ""}`,
+      bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : "bearer:   (classic dialect: AT+CGSOCKCONT)",
+      `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
+      `battery:  ${battery.percent}% ${battery.millivolts} mV`,
+      `email:    ${caps.dialect} dialect; subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
+    ].join("\n");
+    out(human, { identity, sim, signal, attached, operator, bearer, clock, battery, email: caps });
+  } finally {
+    await c.close();
+  }
+}
+
+async function send(o: Options, out: Out): Promise<void> {
+  const smtp = hostPort(one(o, "smtp"), "smtp", 25);
+  const user = o.values.get("user")?.[0];
+  const server: ServerAccount = { ...smtp, ...(user !== undefined ? { user, password: password() ?? "" } : {}) };
+  const list = (name: string): Address[] => (o.values.get(name) ?? []).map(parseAddress);
+  const bodyFile = o.values.get("body-file")?.[0];
+  const bodyText = o.values.get("body")?.[0];
+  if ((bodyFile === undefined) === (bodyText === undefined)) throw new UsageError("give exactly one of --body and --body-file");
+  const body = bodyFile !== undefined ? readFileSync(bodyFile, "utf8") : bodyText!;
+  const message: MailMessage = {
+    from: parseAddress(one(o, "from")),
+    to: list("to"), cc: list("cc"), bcc: list("bcc"),
+    subject: one(o, "subject"),
+    body,
+  };
+  const attach = o.values.get("attach")?.[0];
+  const encoding = one(o, "attach-encoding", "host");
+  if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
+  const dialect = one(o, "dialect", "sim7000");
+  let source: FileSource | null = null;
+  if (attach !== undefined && dialect === "sim7000") {
+    source = new FileSource(attach);
+    message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
+  }
+  const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
+  const c = await connect(o);
+  const progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
+  try {
+    await ensureBearer(c, o);
+    const started = Date.now();
+    if (c.dialect === "classic") {
+      await new ClassicSmtpClient(c.engine).send({ server, timeoutSeconds }, message, attach !== undefined ? [attach] : []);
+    } else {
+      const client = new SmtpClient(c.engine);
+      client.limits = (await probeEmail(c.engine)).limits;
+      await client.send({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds }, message, {
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    }
+    progress.end();
+    const recipients = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
+    out(`sent to ${recipients} recipient${recipients === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
+      sent: true, recipients, attachmentBytes: source?.size ?? 0,
+    });
+  } finally {
+    progress.end();
+    source?.close();
+    await c.close();
+  }
+}
+
+class WriteSink implements MailSink {
+  bytes = 0;
+  constructor(private readonly write_: (chunk: Buffer) => void, private readonly progress?: (n: number) => void) {}
+  write(buf: Uint8Array, offset: number, length: number): void {
+    this.write_(Buffer.from(buf.subarray(offset, offset + length)));
+    this.bytes += length;
+    this.progress?.(this.bytes);
+  }
+}
+
+async function inbox(o: Options, out: Out): Promise<void> {
+  const [action, arg] = o.rest;
+  const number = (): number => {
+    const n = Number(arg);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`inbox ${action} needs a message number (got "${arg ?? ""}")`);
+    return n;
+  };
+  if (!["list", "headers", "read", "delete"].includes(action ?? "")) throw new UsageError("inbox needs one of: list, headers N, read N, delete N");
+  const n = action === "list" ? 0 : number();
+  const pop3 = hostPort(one(o, "pop3"), "pop3", 110);
+  const server: ServerAccount = { ...pop3, user: one(o, "user"), password: password() ?? "" };
+  const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
+  const c = await connect(o);
+  try {
+    await ensureBearer(c, o);
+    const classic = c.dialect === "classic";
+    const client = classic ? new ClassicPop3Client(c.engine) : new Pop3Client(c.engine, nodeTimers);
+    await client.login({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds });
+    try {
+      if (action === "list") {
+        const infos = await client.listAll();
+        const uids = client instanceof Pop3Client ? await client.uidlAll() : [];
+        const rows = infos.map((m) => ({ ...m, uid: uids.find((u) => u.number === m.number)?.uid ?? null }));
+        out(rows.length === 0 ? "no mail" : rows.map((r) => `${r.number}\t${r.size}\t${r.uid ?? "-"}`).join("\n"), { messages: rows });
+      } else if (action === "headers") {
+        const chunks: Buffer[] = [];
+        const sink = new WriteSink((b) => chunks.push(b));
+        if (client instanceof Pop3Client) await client.top(n, 0, sink);
+        else await client.headers(n, sink);
+        const text = Buffer.concat(chunks).toString("utf8");
+        out(text.replace(/\r\n/g, "\n").replace(/\n+$/, ""), { number: n, headers: text });
+      } else if (action === "read") {
+        const file = o.values.get("out")?.[0];
+        const size = await client.list(n);
+        const progress = new Progress("receiving", process.stderr.isTTY === true && file !== undefined);
+        const stream = file !== undefined ? createWriteStream(file) : null;
+        const sink = new WriteSink((b) => (stream ? stream.write(b) : process.stdout.write(b)), (done) => progress.update(done, size));
+        await client.retrieve(n, sink);
+        progress.end();
+        if (stream) await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+        if (file !== undefined) out(`mail ${n}: ${sink.bytes} bytes written to ${file}`, { number: n, bytes: sink.bytes, file });
+        else if (o.flags.has("json")) out("", { number: n, bytes: sink.bytes });
+      } else {
+        await client.delete(n);
+        out(`mail ${n} marked for deletion (removed at logout)`, { number: n, deleted: true });
+      }
+    } finally {
+      if (client.loggedIn) await client.logout();
+    }
+  } finally {
+    await c.close();
+  }
+}
+
+function sim(o: Options): Promise<number> {
+  const pty = one(o, "pty");
+  const script = fileURLToPath(new URL("../../host-tests/sim/main.ts", import.meta.url));
+  const args = ["--import", "tsx", script, "--pty", pty, "--dialect", one(o, "dialect", "sim7000")];
+  if (o.values.has("baud")) args.push("--baud", one(o, "baud"));
+  const child = spawn(process.execPath, args, { stdio: "inherit" });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on("SIGINT", forward);
+  process.on("SIGTERM", forward);
+  return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 0)));
+}
+
+/** Maps an error to the documented exit status and a message that names the cause. */
+export function classify(error: unknown): { status: number; message: string } {
+  if (error instanceof UsageError) return { status: EXIT.usage, message: `${error.message}\n\n${USAGE}` };
+  if (error instanceof MailParameterError || error instanceof AtParameterError) return { status: EXIT.usage, message: `refused: ${error.message} (nothing was sent to the modem)` };
+  const cause = error instanceof ModemError ? error.cause : error;
+  if (cause instanceof AtTimeoutError || error instanceof AtTimeoutError) {
+    return { status: EXIT.noAnswer, message: `no answer from the modem: ${(error as Error).message}` };
+  }
+  if (error instanceof MailError || error instanceof ModemError || error instanceof AtError) return { status: EXIT.failure, message: (error as Error).message };
+  return { status: EXIT.failure, message: error instanceof Error ? error.message : String(error) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let options: Options;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    const { status, message } = classify(error);
+    process.stderr.write(`simmail: ${message}\n`);
+    return status;
+  }
+  const json = options.flags.has("json");
+  const out: Out = (human, data) => {
+    if (json) process.stdout.write(`${JSON.stringify({ ok: true, ...data })}\n`);
+    else if (human !== "") process.stdout.write(`${human}\n`);
+  };
+  if (options.flags.has("help") || options.command === "") {
+    process.stdout.write(`${USAGE}\n`);
+    return options.command === "" && !options.flags.has("help") ? EXIT.usage : EXIT.ok;
+  }
+  try {
+    switch (options.command) {
+      case "probe": await probe(options, out); break;
+      case "send": await send(options, out); break;
+      case "inbox": await inbox(options, out); break;
+      case "sim": return await sim(options);
+      default: throw new UsageError(`unknown command "${options.command}"`);
+    }
+    return EXIT.ok;
+  } catch (error) {
+    const { status, message } = classify(error);
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, status, error: message.split("\n")[0] })}\n`);
+    process.stderr.write(`simmail: ${message}\n`);
+    return status;
+  }
+}

@@ -1,0 +1,5 @@
+export * from "./basic.ts";
+export * from "./errors.ts";
+export * from "./limits.ts";
+export * from "./modem.ts";
+export * from "./probe.ts";

@@ -1,0 +1,98 @@
+// Capability probe: the email test commands tell which limits this firmware has, and whether
+// it has working email commands at all.
+
+import type { Line } from "../transport/bytes.ts";
+import { AtCommand, Verdict } from "../transport/command.ts";
+import type { AtEngine } from "../transport/engine.ts";
+import { AtCommandError } from "../transport/errors.ts";
+import { MatchTable } from "../transport/match.ts";
+import { DEFAULT_LIMITS, type EmailLimits } from "./limits.ts";
+import { fields, range } from "./basic.ts";
+import { NoEmailSupportError } from "./errors.ts";
+import type { Dialect } from "./modem.ts";
+
+/** A test command (`AT+X=?`): its info line, or the sign of a firmware without email. */
+class TestCommand extends AtCommand {
+  info = "";
+  emailBroken = false;
+
+  constructor(name: string) {
+    super(24);
+    this.text.raw("AT+").raw(name).raw("=?").end();
+    this.timeoutMs = 3000;
+    this.responses = new MatchTable([
+      { text: `+${name}:`, id: 0 },
+      // Some SIM7000G firmwares answer every email command with "+SMTPSEND: 65".
+      { text: "+SMTPSEND:", id: 1 },
+    ]);
+  }
+
+  override onMatch(id: number, line: Line): number {
+    if (id === 1) this.emailBroken = true;
+    else this.info = line.rest().trim();
+    return Verdict.Continue;
+  }
+}
+
+export interface EmailCapabilities {
+  dialect: Dialect;
+  limits: EmailLimits;
+  /** The raw test-command answers, for reports. */
+  answers: Record<string, string>;
+}
+
+const TEST_COMMANDS = [
+  "EMAILCID", "EMAILTO", "SMTPSRV", "SMTPAUTH", "SMTPFROM", "SMTPRCPT", "SMTPSUB", "SMTPBODY",
+  "SMTPFILE", "SMTPCS", "POP3SRV", "POP3READ",
+];
+
+function number(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** Reads the limits of the sim7000 email commands; throws NoEmailSupportError when there are none. */
+export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000"): Promise<EmailCapabilities> {
+  const answers: Record<string, string> = {};
+  const names = dialect === "sim7000" ? TEST_COMMANDS : ["SMTPSRV", "POP3SRV"];
+  for (const name of names) {
+    const cmd = new TestCommand(name);
+    try {
+      await engine.run(cmd);
+    } catch (error) {
+      if (error instanceof AtCommandError) throw new NoEmailSupportError(`AT+${name}=? answered ${error.reply}`);
+      throw error;
+    }
+    if (cmd.emailBroken) throw new NoEmailSupportError(`AT+${name}=? answered +SMTPSEND: 65 (email stack not working in this firmware)`);
+    answers[name] = cmd.info;
+  }
+  if (dialect !== "sim7000") return { dialect, limits: { ...DEFAULT_LIMITS }, answers };
+
+  const f = (name: string) => fields(answers[name] ?? "");
+  const d = DEFAULT_LIMITS;
+  const auth = f("SMTPAUTH");
+  const from = f("SMTPFROM");
+  const rcpt = f("SMTPRCPT");
+  const pop3 = f("POP3SRV");
+  const limits: EmailLimits = {
+    cid: range(answers.EMAILCID ?? "") ?? d.cid,
+    timeout: range(answers.EMAILTO ?? "") ?? d.timeout,
+    smtpServer: number(f("SMTPSRV")[0], d.smtpServer),
+    smtpUser: number(auth[1], d.smtpUser),
+    smtpPassword: number(auth[2], d.smtpPassword),
+    senderAddress: number(from[0], d.senderAddress),
+    senderName: number(from[1], d.senderName),
+    recipientIndex: range(rcpt[1] ?? "") ?? d.recipientIndex,
+    recipientAddress: number(rcpt[2], d.recipientAddress),
+    recipientName: number(rcpt[3], d.recipientName),
+    subject: number(answers.SMTPSUB, d.subject),
+    body: number(answers.SMTPBODY, d.body),
+    fileName: number(f("SMTPFILE")[1], d.fileName),
+    charset: number(answers.SMTPCS, d.charset),
+    pop3Server: number(pop3[0], d.pop3Server),
+    pop3User: number(pop3[1], d.pop3User),
+    pop3Password: number(pop3[2], d.pop3Password),
+    pop3Read: (range(answers.POP3READ ?? "") ?? [1, d.pop3Read])[1],
+  };
+  return { dialect, limits, answers };
+}
