@@ -1,0 +1,141 @@
+// Hostile parameters: every entry is refused before a byte reaches the modem, or safely encoded.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { VirtualClock } from "../kit/scheduler.ts";
+import {
+  AtEngine, ClassicSmtpClient, MailParameterError, Pop3Client, SmtpClient,
+  type MailMessage, type SerialPort,
+} from "../../src/index.ts";
+
+class RecordingSerial implements SerialPort {
+  written = 0;
+  read(): number {
+    return 0;
+  }
+  write(data: Uint8Array): void {
+    this.written += data.length;
+  }
+}
+
+function setup() {
+  const clock = new VirtualClock();
+  const serial = new RecordingSerial();
+  const engine = new AtEngine({ serial, timers: clock, syncOnStart: false });
+  return { clock, serial, engine };
+}
+
+const base = (): MailMessage => ({
+  from: { address: "alarm@simmail.test", name: "Pump house" },
+  to: [{ address: "ops@simmail.test", name: "Ops" }],
+  subject: "Alarm",
+  body: "Level high",
+});
+
+const smtp = { server: { host: "smtp.simmail.test", port: 25, user: "alarm", password: "secret" } };
+
+type Case = [string, (m: MailMessage, s: typeof smtp) => void, string];
+
+const REFUSED: Case[] = [
+  ["quote in sender address", (m) => (m.from.address = 'a"@b.c'), "sender address"],
+  ["CR in sender name", (m) => (m.from.name = "x\rAT+SMTPSEND"), "sender name"],
+  ["LF in recipient name", (m) => (m.to[0].name = "x\nAT+CFUN=0"), "To recipient 1 name"],
+  ["NUL in recipient address", (m) => (m.to[0].address = "ops\0@simmail.test"), "To recipient 1 address"],
+  ["quote in recipient name", (m) => (m.to[0].name = 'Ops",AT'), "To recipient 1 name"],
+  ["not an address", (m) => (m.to[0].address = "ops at simmail"), "To recipient 1 address"],
+  ["address with angle brackets", (m) => (m.to[0].address = "<ops@simmail.test>"), "To recipient 1 address"],
+  ["overlong address", (m) => (m.to[0].address = `${"a".repeat(80)}@simmail.test`), "To recipient 1 address"],
+  ["overlong name", (m) => (m.from.name = "n".repeat(200)), "sender name"],
+  ["CRLF header injection in subject", (m) => (m.subject = "Hi\r\nBcc: evil@x.y"), "subject"],
+  ["LF header injection in subject", (m) => (m.subject = "Hi\nX-Evil: 1"), "subject"],
+  ["NUL in body", (m) => (m.body = "a\0b"), "body"],
+  ["lone surrogate in subject", (m) => (m.subject = "bad \ud800 text"), "subject"],
+  ["lone surrogate in body", (m) => (m.body = "bad \udc00"), "body"],
+  ["body too long", (m) => (m.body = "x".repeat(6000)), "body"],
+  ["no recipients", (m) => (m.to = []), "recipients"],
+  ["too many To recipients", (m) => (m.to = Array.from({ length: 9 }, (_, i) => ({ address: `r${i}@simmail.test` }))), "To recipients"],
+  ["quote in server", (_m, s) => (s.server.host = 'smtp"x'), "SMTP server"],
+  ["CR in server", (_m, s) => (s.server.host = "smtp\r"), "SMTP server"],
+  ["quote in user", (_m, s) => (s.server.user = 'al"arm'), "SMTP user"],
+  ["CRLF in password", (_m, s) => (s.server.password = "pw\r\nAT+SMTPSEND"), "SMTP password"],
+  ["NUL in password", (_m, s) => (s.server.password = "pw\0"), "SMTP password"],
+  ["bad port", (_m, s) => (s.server.port = 70000), "SMTP port"],
+  ["quote in attachment name", (m) => (m.attachment = { name: 'a".txt', source: { size: 0, read: () => 0, rewind() {} } }), "attachment name"],
+  ["CR in attachment name", (m) => (m.attachment = { name: "a\r.txt", source: { size: 0, read: () => 0, rewind() {} } }), "attachment name"],
+];
+
+const hostile = suite("mail: hostile parameters");
+
+for (const [title, mutate, field] of REFUSED) {
+  hostile(`refused: ${title}`, async () => {
+    const { serial, engine } = setup();
+    const client = new SmtpClient(engine);
+    const message = base();
+    const settings = structuredClone(smtp);
+    mutate(message, settings);
+    let error: unknown = null;
+    try {
+      await client.send(settings, message);
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, MailParameterError, `${title}: ${String(error)}`);
+    assert.is((error as MailParameterError).field, field);
+    assert.ok((error as Error).message.startsWith(field), (error as Error).message);
+    assert.is(serial.written, 0, "nothing reached the modem");
+  });
+}
+
+hostile("non-ASCII names are sent as RFC 2047 encoded words, never raw", async () => {
+  const { serial, engine } = setup();
+  const client = new SmtpClient(engine);
+  const message = base();
+  message.from.name = "José «Pompe»";
+  const sent: string[] = [];
+  serial.write = (data: Uint8Array) => {
+    sent.push(String.fromCharCode(...data));
+  };
+  const run = client.send(smtp, message).catch(() => {});
+  // The first commands go out; check every byte written is printable ASCII or CR.
+  await new Promise((r) => setImmediate(r));
+  engine.close();
+  await run;
+  const wire = sent.join("");
+  assert.ok(/^[\x20-\x7e\r]*$/.test(wire), JSON.stringify(wire));
+});
+
+hostile("classic dialect refuses bodies with line breaks and binary attachments", async () => {
+  const { serial, engine } = setup();
+  const client = new ClassicSmtpClient(engine);
+  const message = base();
+  message.body = "line 1\r\nline 2";
+  let error: unknown = null;
+  try {
+    await client.send(smtp, message);
+  } catch (e) {
+    error = e;
+  }
+  assert.instance(error, MailParameterError);
+  assert.is(serial.written, 0);
+});
+
+hostile("POP3 account fields are checked before login", async () => {
+  for (const [field, server] of [
+    ["POP3 user", { host: "pop.simmail.test", user: 'a"b', password: "x" }],
+    ["POP3 password", { host: "pop.simmail.test", user: "ab", password: "x\r\nAT" }],
+    ["POP3 server", { host: "pop simmail", user: "ab", password: "x" }],
+  ] as const) {
+    const { serial, engine, clock } = setup();
+    const client = new Pop3Client(engine, clock);
+    let error: unknown = null;
+    try {
+      await client.login({ server });
+    } catch (e) {
+      error = e;
+    }
+    assert.instance(error, MailParameterError, String(error));
+    assert.is((error as MailParameterError).field, field);
+    assert.is(serial.written, 0);
+  }
+});
+
+hostile.run();
