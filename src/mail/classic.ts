@@ -244,7 +244,7 @@ export class ClassicPop3Client {
     if (server.port !== undefined) checkPort("pop3", "POP3 port", server.port);
     const user = checkText("pop3", "POP3 user", server.user ?? "", max);
     const password = checkText("pop3", "POP3 password", server.password ?? "", max);
-    if (user === "") throw new MailError("pop3", "POP3 user: is missing");
+    if (user === "") throw new MailParameterError("pop3", "POP3 user", "is missing");
     this.timeoutMs = ((settings.timeoutSeconds ?? 30) + 30) * 1000;
     await query(this.engine, (c) => c.text.raw("AT+POP3SRV=").quoted(server.host, "POP3 server").raw(",").quoted(user, "POP3 user").raw(",").quoted(password, "POP3 password", true).raw(",").int(server.port ?? 110), 5000);
     await this.success((c) => c.text.raw("AT+POP3IN"));
@@ -342,6 +342,6 @@ export class ClassicPop3Client {
 }
 
 function positive(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new MailError("pop3", `message number: ${n} is not a message number (1 or more)`);
+  if (!Number.isInteger(n) || n < 1) throw new MailParameterError("pop3", "message number", `${n} is not a message number (1 or more)`);
   return n;
 }

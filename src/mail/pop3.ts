@@ -10,7 +10,7 @@ import type { Deadline, TimerPort } from "../transport/ports.ts";
 import { ByteRing } from "../transport/ring.ts";
 import { query } from "../modem/basic.ts";
 import { DotUnstuffer } from "./codec/dot-unstuff.ts";
-import { MailError, Pop3Error, Pop3NegativeError } from "./errors.ts";
+import { MailError, MailParameterError, Pop3Error, Pop3NegativeError } from "./errors.ts";
 import { checkHost, checkPort, checkText, DEFAULT_LIMITS, type EmailLimits, type ServerAccount } from "./message.ts";
 
 /** Receives mail bytes in blocks; `buf` is only valid during the call. */
@@ -135,6 +135,7 @@ class MultiLineReader implements UrcHandler {
   private readonly idleMs: number;
   private sink: MailSink | null = null;
   private waitingForData = false;
+  private atStart = true;
   private resolve: (() => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
 
@@ -154,6 +155,7 @@ class MultiLineReader implements UrcHandler {
     this.sink = sink;
     this.delivered = 0;
     this.unstuffer.reset();
+    this.atStart = true;
     this.ring.clear();
     this.waitingForData = false;
     this.engine.addUrcHandler(this);
@@ -191,6 +193,12 @@ class MultiLineReader implements UrcHandler {
 
   /** POP3READ bytes: undo dot-stuffing into the ring, pass full blocks on. */
   private take(buf: Uint8Array, offset: number, length: number): void {
+    // Firmwares differ on whether the "+OK ..." status line comes first: a mail, a scan
+    // listing or a UID listing never starts with "+", so its presence tells.
+    if (this.atStart && length > 0) {
+      this.atStart = false;
+      if (buf[offset] === 43) this.unstuffer.reset({ skipStatusLine: true });
+    }
     const work = this.work;
     while (length > 0) {
       const n = length < work.length ? length : work.length;
@@ -291,10 +299,10 @@ export class Pop3Client {
     if (server.port !== undefined) checkPort("pop3", "POP3 port", server.port);
     const user = checkText("pop3", "POP3 user", server.user ?? "", limits.pop3User);
     const password = checkText("pop3", "POP3 password", server.password ?? "", limits.pop3Password);
-    if (user === "") throw new MailError("pop3", "POP3 user: is missing");
+    if (user === "") throw new MailParameterError("pop3", "POP3 user", "is missing");
     const timeout = settings.timeoutSeconds ?? 30;
     if (!Number.isInteger(timeout) || timeout < limits.timeout[0] || timeout > limits.timeout[1]) {
-      throw new MailError("pop3", `timeout: ${timeout} s is outside ${limits.timeout[0]}-${limits.timeout[1]} s`);
+      throw new MailParameterError("pop3", "timeout", `${timeout} s is outside ${limits.timeout[0]}-${limits.timeout[1]} s`);
     }
     this.timeoutMs = (timeout + 10) * 1000;
     const engine = this.engine;
@@ -392,12 +400,12 @@ export class Pop3Client {
   }
 
   private number(n: number): number {
-    if (!Number.isInteger(n) || n < 1) throw new MailError("pop3", `message number: ${n} is not a message number (1 or more)`);
+    if (!Number.isInteger(n) || n < 1) throw new MailParameterError("pop3", "message number", `${n} is not a message number (1 or more)`);
     return n;
   }
 
   private count(n: number): number {
-    if (!Number.isInteger(n) || n < 0) throw new MailError("pop3", `line count: ${n} is not a count (0 or more)`);
+    if (!Number.isInteger(n) || n < 0) throw new MailParameterError("pop3", "line count", `${n} is not a count (0 or more)`);
     return n;
   }
 }

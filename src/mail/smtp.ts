@@ -81,7 +81,8 @@ class TransferCommand extends AtCommand {
   /** Result: code of +SMTPSEND (0 = none yet) and the next allowed chunk (0 = none). */
   sendCode = 0;
   nextMax = 0;
-  /** Bytes the modem confirmed for this chunk (+SMTPFT: 2,<cnf>). */
+  /** Bytes asked for with AT+SMTPFT=<n>, and confirmed by +SMTPFT: 2,<cnf>. */
+  requested = 0;
   confirmed = 0;
   chunk: Uint8Array | null = null;
   private chunkPos = 0;
@@ -112,6 +113,10 @@ class TransferCommand extends AtCommand {
     const state = line.int();
     const value = line.int();
     if (state === 2) {
+      if (!(value >= 0 && value <= this.requested)) {
+        this.error = new MailError("smtp", `the modem confirmed ${value} attachment bytes for a request of ${this.requested}`);
+        return Verdict.Fail;
+      }
       this.confirmed = value;
       this.sendLength = value;
       return value > 0 ? Verdict.Send : Verdict.Continue;
@@ -181,6 +186,7 @@ class AttachmentUpload {
       const n = this.finished ? 0 : this.fill(max < this.chunk.length ? max : this.chunk.length);
       if (n === 0) this.finished = true;
       this.requested = n;
+      this.cmd.requested = n;
       this.cmd.text.reset().raw("AT+SMTPFT=").int(n).end();
       this.engine.submit(this.cmd);
     } catch (error) {

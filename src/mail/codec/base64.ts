@@ -1,0 +1,325 @@
+// RFC 2045 base64, streaming both ways with carried state and no allocation per call.
+//
+// Encoder output policy: lines of `lineLength` characters (76 by default), every line — the
+// last, shorter one included — ends with CRLF, and an empty input gives no output at all.
+// So the total for n input bytes is c + 2·⌈c/lineLength⌉ with c = 4·⌈n/3⌉ (encodedLength).
+// With lineLength 0 the output is one unbroken run of c characters.
+
+/** ASCII codes of the base64 alphabet. */
+const ALPHABET = new Uint8Array(64);
+/** Byte → sextet value, or one of the markers below. */
+const SEXTETS = new Int8Array(256);
+const INVALID = -1;
+const WHITESPACE = -2;
+const PAD = -3;
+const PAD_CHAR = 61; // "="
+const CR = 13;
+const LF = 10;
+
+{
+  const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  SEXTETS.fill(INVALID);
+  for (let i = 0; i < 64; i++) {
+    ALPHABET[i] = letters.charCodeAt(i);
+    SEXTETS[ALPHABET[i]] = i;
+  }
+  for (const c of [9, 10, 11, 12, 13, 32]) SEXTETS[c] = WHITESPACE;
+  SEXTETS[PAD_CHAR] = PAD;
+}
+
+function checkRange(what: string, buf: Uint8Array, offset: number, length: number): void {
+  if (!(offset >= 0 && length >= 0 && offset + length <= buf.length)) {
+    throw new RangeError(`${what}: range ${offset}+${length} is outside a ${buf.length}-byte buffer`);
+  }
+}
+
+export class Base64Encoder {
+  readonly lineLength: number;
+  private carried = 0;
+  private carry0 = 0;
+  private carry1 = 0;
+  /** Characters on the current output line. */
+  private column = 0;
+
+  /** `lineLength`: a positive multiple of 4 (RFC 2045 allows at most 76), or 0 for no line breaks. */
+  constructor(lineLength = 76) {
+    if (!Number.isInteger(lineLength) || lineLength < 0 || lineLength % 4 !== 0) {
+      throw new RangeError(`Base64Encoder line length must be 0 or a positive multiple of 4, got ${lineLength}`);
+    }
+    this.lineLength = lineLength;
+  }
+
+  /** Exact output, line breaks and final CRLF included, for `n` bytes encoded from a fresh state. */
+  static encodedLength(n: number, lineLength = 76): number {
+    const chars = 4 * Math.ceil(n / 3);
+    return lineLength === 0 ? chars : chars + 2 * Math.ceil(chars / lineLength);
+  }
+
+  /** Input bytes (0-2) held over until a group of three is complete. */
+  get carriedBytes(): number {
+    return this.carried;
+  }
+
+  /** Exact bytes the next encode() of `length` bytes writes, given what is carried. */
+  encodeLength(length: number): number {
+    const chars = 4 * Math.floor((this.carried + length) / 3);
+    return this.lineLength === 0 ? chars : chars + 2 * Math.floor((this.column + chars) / this.lineLength);
+  }
+
+  /** Exact bytes finish() would write now: 0, 2 (CRLF), 4 or 6 (last group, CRLF). */
+  finishLength(): number {
+    const breaks = this.lineLength === 0 ? 0 : 2;
+    if (this.carried > 0) return 4 + breaks;
+    return this.column > 0 ? breaks : 0;
+  }
+
+  /**
+   * The most raw bytes that can be encoded now such that encode() plus a finish() right after
+   * fit in `outCapacity` bytes (so the caller may finish whenever its source runs dry).
+   */
+  rawBytesFor(outCapacity: number): number {
+    if (!Number.isInteger(outCapacity) || outCapacity < 0) {
+      throw new RangeError(`Base64Encoder.rawBytesFor: capacity must be a non-negative integer, got ${outCapacity}`);
+    }
+    const lineLength = this.lineLength;
+    let groups = lineLength === 0
+      ? Math.floor(outCapacity / 4)
+      : Math.floor((outCapacity * lineLength) / (4 * (lineLength + 2))) + 1;
+    while (groups > 0 && this.remainingLength(groups) > outCapacity) groups--;
+    while (this.remainingLength(groups + 1) <= outCapacity) groups++;
+    const raw = 3 * groups - this.carried;
+    return raw > 0 ? raw : 0;
+  }
+
+  /** Encodes `src[offset..offset+length)` into `out` at `outOffset`; returns bytes written. */
+  encode(src: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): number {
+    checkRange("Base64Encoder.encode source", src, offset, length);
+    const needed = this.encodeLength(length);
+    if (!(outOffset >= 0 && outOffset + needed <= out.length)) {
+      throw new RangeError(`Base64Encoder.encode: ${needed} output bytes do not fit at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    const end = offset + length;
+    let i = offset;
+    let at = outOffset;
+    if (this.carried === 1 && i < end) {
+      this.carry1 = src[i++];
+      this.carried = 2;
+    }
+    if (this.carried === 2 && i < end) {
+      at = this.writeGroup(this.carry0, this.carry1, src[i++], out, at);
+      this.carried = 0;
+    }
+    if (this.carried > 0) return at - outOffset;
+    // Each group's three bytes are read before its output is written: safe for in-place use.
+    while (i + 3 <= end) {
+      const b0 = src[i];
+      const b1 = src[i + 1];
+      const b2 = src[i + 2];
+      i += 3;
+      at = this.writeGroup(b0, b1, b2, out, at);
+    }
+    if (i < end) {
+      this.carry0 = src[i++];
+      this.carried = 1;
+      if (i < end) {
+        this.carry1 = src[i];
+        this.carried = 2;
+      }
+    }
+    return at - outOffset;
+  }
+
+  /** Writes the padded last group and the final CRLF (see the policy above), then resets. */
+  finish(out: Uint8Array, outOffset: number): number {
+    const needed = this.finishLength();
+    if (!(outOffset >= 0 && outOffset + needed <= out.length)) {
+      throw new RangeError(`Base64Encoder.finish: ${needed} output bytes do not fit at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    let at = outOffset;
+    if (this.carried > 0) {
+      const b0 = this.carry0;
+      const b1 = this.carried === 2 ? this.carry1 : 0;
+      out[at++] = ALPHABET[b0 >> 2];
+      out[at++] = ALPHABET[((b0 & 3) << 4) | (b1 >> 4)];
+      out[at++] = this.carried === 2 ? ALPHABET[(b1 & 15) << 2] : PAD_CHAR;
+      out[at++] = PAD_CHAR;
+      this.column += 4;
+    }
+    if (this.lineLength !== 0 && this.column > 0) {
+      out[at++] = CR;
+      out[at++] = LF;
+    }
+    this.reset();
+    return at - outOffset;
+  }
+
+  reset(): void {
+    this.carried = 0;
+    this.carry0 = 0;
+    this.carry1 = 0;
+    this.column = 0;
+  }
+
+  /** Output if the stream ended after `groups` more complete groups (carry included). */
+  private remainingLength(groups: number): number {
+    const chars = 4 * groups;
+    return this.lineLength === 0 ? chars : chars + 2 * Math.ceil((this.column + chars) / this.lineLength);
+  }
+
+  private writeGroup(b0: number, b1: number, b2: number, out: Uint8Array, at: number): number {
+    out[at] = ALPHABET[b0 >> 2];
+    out[at + 1] = ALPHABET[((b0 & 3) << 4) | (b1 >> 4)];
+    out[at + 2] = ALPHABET[((b1 & 15) << 2) | (b2 >> 6)];
+    out[at + 3] = ALPHABET[b2 & 63];
+    at += 4;
+    this.column += 4;
+    if (this.column === this.lineLength) {
+      out[at++] = CR;
+      out[at++] = LF;
+      this.column = 0;
+    }
+    return at;
+  }
+}
+
+/**
+ * Encodes `rawLength` bytes held in `buf` at `rawOffset` into base64 written to `buf` from
+ * index 0; returns the encoded length. Output never overtakes input: every group's bytes are
+ * read before its output is written, and the raw bytes are first moved toward the end of
+ * `buf` when they sit too near the front for that (place them at the end, as
+ * `rawBytesFor(capacity)` sizes them, and nothing moves). The encoder's carried bytes and
+ * line position continue across calls; call `encoder.finish(buf, written)` at the end.
+ * Throws a RangeError, before changing anything, when `buf` cannot hold the result.
+ */
+export function base64ExpandInPlace(buf: Uint8Array, rawOffset: number, rawLength: number, encoder: Base64Encoder): number {
+  checkRange("base64ExpandInPlace raw data", buf, rawOffset, rawLength);
+  const outLength = encoder.encodeLength(rawLength);
+  if (outLength === 0) return encoder.encode(buf, rawOffset, rawLength, buf, 0);
+  // Output grows faster than input, so the write position is nearest the read position when
+  // the last complete group is written; that point decides the lowest safe raw offset.
+  const readAtLastGroup = rawLength - ((encoder.carriedBytes + rawLength) % 3);
+  const safeOffset = outLength - readAtLastGroup;
+  let start = rawOffset;
+  if (start < safeOffset) {
+    if (safeOffset + rawLength > buf.length) {
+      throw new RangeError(`base64ExpandInPlace: ${rawLength} raw bytes expand to ${outLength}, which needs a buffer of ${safeOffset + rawLength} bytes to work in place; it has ${buf.length}`);
+    }
+    buf.copyWithin(safeOffset, rawOffset, rawOffset + rawLength);
+    start = safeOffset;
+  }
+  return encoder.encode(buf, start, rawLength, buf, 0);
+}
+
+/**
+ * Streaming base64 → bytes. Whitespace and line breaks are skipped, padding may be missing
+ * (finish() flushes a short last group), characters outside the alphabet are counted in
+ * `invalid` and skipped; nothing throws on bad data.
+ */
+export class Base64Decoder {
+  /** Characters skipped as invalid: outside the alphabet, a misplaced "=", a lone last character. */
+  invalid = 0;
+  private bits = 0;
+  /** Sextets in `bits` (0-3). */
+  private count = 0;
+  /** A padded group just ended: further "=" are its remaining padding. */
+  private padding = false;
+
+  /** Upper bound of what decode() writes for `length` input bytes, carried state included. */
+  static maxDecodedLength(length: number): number {
+    return Math.floor(((length + 3) * 3) / 4);
+  }
+
+  decode(src: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): number {
+    checkRange("Base64Decoder.decode source", src, offset, length);
+    const bound = Base64Decoder.maxDecodedLength(length);
+    if (!(outOffset >= 0 && outOffset + bound <= out.length)) {
+      throw new RangeError(`Base64Decoder.decode: needs room for ${bound} bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    const end = offset + length;
+    let at = outOffset;
+    let bits = this.bits;
+    let count = this.count;
+    for (let i = offset; i < end; i++) {
+      const value = SEXTETS[src[i]];
+      if (value >= 0) {
+        this.padding = false;
+        bits = (bits << 6) | value;
+        if (++count === 4) {
+          out[at++] = (bits >> 16) & 0xff;
+          out[at++] = (bits >> 8) & 0xff;
+          out[at++] = bits & 0xff;
+          bits = 0;
+          count = 0;
+        }
+      } else if (value === PAD) {
+        if (count >= 2) {
+          at = flushPartial(bits, count, out, at);
+          this.padding = true;
+        } else if (count === 1) {
+          this.invalid++; // one sextet is not a byte
+          this.padding = true;
+        } else if (!this.padding) {
+          this.invalid++;
+        }
+        bits = 0;
+        count = 0;
+      } else if (value === INVALID) {
+        this.invalid++;
+      }
+    }
+    this.bits = bits;
+    this.count = count;
+    return at - outOffset;
+  }
+
+  /** End of input: writes the 1-2 bytes of an unpadded last group (needs room for 2). */
+  finish(out: Uint8Array, outOffset: number): number {
+    if (!(outOffset >= 0 && outOffset + 2 <= out.length)) {
+      throw new RangeError(`Base64Decoder.finish: needs room for 2 bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    let at = outOffset;
+    if (this.count >= 2) at = flushPartial(this.bits, this.count, out, at);
+    else if (this.count === 1) this.invalid++;
+    this.bits = 0;
+    this.count = 0;
+    this.padding = false;
+    return at - outOffset;
+  }
+
+  reset(): void {
+    this.invalid = 0;
+    this.bits = 0;
+    this.count = 0;
+    this.padding = false;
+  }
+}
+
+/** The bytes of a short group: 2 sextets → 1 byte, 3 sextets → 2 bytes. */
+function flushPartial(bits: number, count: number, out: Uint8Array, at: number): number {
+  if (count === 2) {
+    out[at++] = (bits >> 4) & 0xff;
+  } else {
+    out[at++] = (bits >> 10) & 0xff;
+    out[at++] = (bits >> 2) & 0xff;
+  }
+  return at;
+}
+
+/** Base64 of a small byte range as one unbroken string (for encoded words, AUTH strings). */
+export function base64OfBytes(bytes: Uint8Array, offset: number, length: number): string {
+  checkRange("base64OfBytes", bytes, offset, length);
+  let text = "";
+  const end = offset + length;
+  for (let i = offset; i < end; i += 3) {
+    const b0 = bytes[i];
+    const b1 = i + 1 < end ? bytes[i + 1] : 0;
+    const b2 = i + 2 < end ? bytes[i + 2] : 0;
+    text += String.fromCharCode(
+      ALPHABET[b0 >> 2],
+      ALPHABET[((b0 & 3) << 4) | (b1 >> 4)],
+      i + 1 < end ? ALPHABET[((b1 & 15) << 2) | (b2 >> 6)] : PAD_CHAR,
+      i + 2 < end ? ALPHABET[b2 & 63] : PAD_CHAR,
+    );
+  }
+  return text;
+}

@@ -1,0 +1,21 @@
+// Streaming codecs of the mail layer: byte buffers in, byte buffers or bounded text out.
+
+export { TextBuffer } from "./text-buffer.ts";
+export {
+  Utf8Decoder, decodeUtf8, encodeCodePoint, encodeUtf8Into, isAscii, isValidUtf8, readCodePoint,
+  utf8Length, utf8SequenceLength,
+} from "./utf8.ts";
+export { Utf8HexStream, hexEncodeInto, hexOfUtf8 } from "./hex.ts";
+export { Base64Decoder, Base64Encoder, base64ExpandInPlace, base64OfBytes } from "./base64.ts";
+export { MAX_HELD_WHITESPACE, QuotedPrintableDecoder } from "./quoted-printable.ts";
+export { DotUnstuffer, type DotUnstufferOptions } from "./dot-unstuff.ts";
+export { MAX_ENCODED_WORD, decodeHeaderValue, encodeHeaderWord } from "./rfc2047.ts";
+export { parseAddress, parseAddressList, type ParsedAddress } from "./address.ts";
+export { parseContentType, type ContentType } from "./content-type.ts";
+export {
+  DEFAULT_HEADER_FIELDS, DEFAULT_MAX_FIELD_BYTES, HeaderReader, type HeaderReaderOptions,
+} from "./header-reader.ts";
+export {
+  BodyReader, DEFAULT_MAX_BODY_CHARS, MAX_BOUNDARY, MAX_DEPTH, type BodyReaderOptions,
+} from "./body-reader.ts";
+export { MessageReader, type MessageReaderOptions } from "./message-reader.ts";

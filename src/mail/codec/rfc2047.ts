@@ -1,0 +1,183 @@
+// RFC 2047 encoded words in header values: decoding for mail read through POP3, and a
+// UTF-8 B-word encoder for names and subjects the mail layer sends. Header values are small
+// and asked for, so these work on strings and may allocate.
+
+import { base64OfBytes } from "./base64.ts";
+import { decodeUtf8, encodeCodePoint, readCodePoint, utf8SequenceLength } from "./utf8.ts";
+
+/** RFC 2047 section 2: an encoded word is at most 75 characters. */
+export const MAX_ENCODED_WORD = 75;
+
+const ENCODED_WORD = "=\\?([^?\\s]+)\\?([BbQq])\\?([^?\\s]*)\\?=";
+const BASE64_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const WORD_PREFIX = "=?UTF-8?B?";
+const WORD_SUFFIX = "?=";
+/** Raw bytes per word: the base64 room (75 - 12 = 63 → 60 characters) holds 45 bytes. */
+const BYTES_PER_WORD = (Math.floor((MAX_ENCODED_WORD - WORD_PREFIX.length - WORD_SUFFIX.length) / 4) * 3);
+
+const UNKNOWN = 0;
+const UTF8 = 1;
+const US_ASCII = 2;
+const LATIN1 = 3;
+
+function charsetKind(label: string): number {
+  // RFC 2231 allows a language after "*": "UTF-8*en".
+  const star = label.indexOf("*");
+  const name = (star >= 0 ? label.slice(0, star) : label).toLowerCase();
+  switch (name) {
+    case "utf-8":
+    case "utf8":
+      return UTF8;
+    case "us-ascii":
+    case "ascii":
+      return US_ASCII;
+    case "iso-8859-1":
+    case "iso8859-1":
+    case "iso_8859-1":
+    case "latin1":
+    case "l1":
+      return LATIN1;
+    default:
+      return UNKNOWN;
+  }
+}
+
+function isLinearWhitespace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return false;
+  }
+  return true;
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
+/** Decodes B text into `out` at `at`; returns the new end, or -1 when the text is not base64. */
+function decodeB(text: string, out: Uint8Array, at: number): number {
+  let bits = 0;
+  let count = 0;
+  let padding = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 61) {
+      padding++;
+      continue;
+    }
+    const value = BASE64_LETTERS.indexOf(text[i]);
+    if (value < 0 || padding > 0) return -1;
+    bits = (bits << 6) | value;
+    if (++count === 4) {
+      out[at++] = (bits >> 16) & 0xff;
+      out[at++] = (bits >> 8) & 0xff;
+      out[at++] = bits & 0xff;
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count === 1 || padding > 2) return -1;
+  if (count === 2) out[at++] = (bits >> 4) & 0xff;
+  else if (count === 3) {
+    out[at++] = (bits >> 10) & 0xff;
+    out[at++] = (bits >> 2) & 0xff;
+  }
+  return at;
+}
+
+/** Decodes Q text into `out` at `at`; returns the new end, or -1 for a broken escape. */
+function decodeQ(text: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 95) out[at++] = 32; // "_" is a space
+    else if (c === 61) {
+      const high = i + 2 < text.length ? hexValue(text.charCodeAt(i + 1)) : -1;
+      const low = high >= 0 ? hexValue(text.charCodeAt(i + 2)) : -1;
+      if (low < 0) return -1;
+      out[at++] = (high << 4) | low;
+      i += 2;
+    } else if (c > 32 && c < 127) out[at++] = c;
+    else return -1;
+  }
+  return at;
+}
+
+function bytesToText(kind: number, bytes: Uint8Array, length: number): string {
+  if (kind === UTF8) return decodeUtf8(bytes, 0, length);
+  let text = "";
+  for (let i = 0; i < length; i++) {
+    const byte = bytes[i];
+    text += String.fromCharCode(kind === US_ASCII && byte >= 0x80 ? 0xfffd : byte);
+  }
+  return text;
+}
+
+/**
+ * Decodes the encoded words in a header value. Whitespace between two adjacent encoded words
+ * is dropped; adjacent words of one charset are decoded together, so a UTF-8 sequence split
+ * across them survives. Words with an unknown charset or broken contents stay as they are.
+ * Never throws.
+ */
+export function decodeHeaderValue(value: string): string {
+  if (value.indexOf("=?") < 0) return value;
+  const bytes = new Uint8Array(value.length);
+  let result = "";
+  let last = 0;
+  let runKind = UNKNOWN;
+  let runLength = 0;
+  let previousWasWord = false;
+  // A fresh global RegExp per call: a module-level one would be frozen in a Moddable preload.
+  const words = new RegExp(ENCODED_WORD, "g");
+  for (let m = words.exec(value); m !== null; m = words.exec(value)) {
+    const gap = value.slice(last, m.index);
+    last = m.index + m[0].length;
+    const kind = charsetKind(m[1]);
+    const q = m[2] === "Q" || m[2] === "q";
+    const end = kind === UNKNOWN ? -1 : q ? decodeQ(m[3], bytes, runLength) : decodeB(m[3], bytes, runLength);
+    if (end < 0) {
+      if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
+      runLength = 0;
+      result += gap + m[0];
+      previousWasWord = false;
+      continue;
+    }
+    const adjacent = previousWasWord && isLinearWhitespace(gap);
+    if (adjacent && kind === runKind) {
+      runLength = end;
+    } else {
+      if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
+      if (!adjacent) result += gap;
+      bytes.copyWithin(0, runLength, end);
+      runLength = end - runLength;
+      runKind = kind;
+    }
+    previousWasWord = true;
+  }
+  if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
+  return result + value.slice(last);
+}
+
+/**
+ * `text` as UTF-8 B encoded words of at most 75 characters each, split only between
+ * characters, joined by single spaces (which decoders drop between adjacent words). Lone
+ * surrogates become U+FFFD. An empty text gives "".
+ */
+export function encodeHeaderWord(text: string): string {
+  const bytes = new Uint8Array(BYTES_PER_WORD);
+  let words = "";
+  let used = 0;
+  for (let i = 0; i < text.length; i++) {
+    const codePoint = readCodePoint(text, i);
+    if (codePoint >= 0x10000) i++;
+    if (used + utf8SequenceLength(codePoint) > BYTES_PER_WORD) {
+      words += (words === "" ? "" : " ") + WORD_PREFIX + base64OfBytes(bytes, 0, used) + WORD_SUFFIX;
+      used = 0;
+    }
+    used += encodeCodePoint(codePoint, bytes, used);
+  }
+  if (used > 0) words += (words === "" ? "" : " ") + WORD_PREFIX + base64OfBytes(bytes, 0, used) + WORD_SUFFIX;
+  return words;
+}
