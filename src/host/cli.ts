@@ -11,8 +11,9 @@ import { Modem, type Dialect } from "../modem/modem.ts";
 import { ModemError } from "../modem/errors.ts";
 import { probeEmail } from "../modem/probe.ts";
 import { MailError, MailParameterError } from "../mail/errors.ts";
-import { parseAddress, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
+import { type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import { SmtpClient } from "../mail/smtp.ts";
+import { parseAddress as parseMailbox } from "../mail/codec/address.ts";
 import { Pop3Client, type MailSink } from "../mail/pop3.ts";
 import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
 import { HostSerial } from "./serial.ts";
@@ -21,6 +22,12 @@ import { nodeTimers } from "./timers.ts";
 export const EXIT = { ok: 0, usage: 1, failure: 2, noAnswer: 3 } as const;
 
 export class UsageError extends Error {}
+
+/** "Name <addr>" or a bare address, as a mail address for the modem. */
+function parseAddress(text: string): Address {
+  const { name, address } = parseMailbox(text);
+  return name === "" ? { address } : { address, name };
+}
 
 const USAGE = `Usage: simmail <command> --port PATH [options]
 

@@ -8,9 +8,10 @@ import type { AtEngine } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
-import { MailError, MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
+import { isAscii } from "./codec/utf8.ts";
+import { MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
 import {
-  checkAddress, checkHost, checkPort, checkSubject, checkText, isAscii,
+  checkAddress, checkHost, checkPort, checkSubject, checkText,
   type MailMessage, type ServerAccount,
 } from "./message.ts";
 import type { MailSink, MessageInfo } from "./pop3.ts";

@@ -1,5 +1,6 @@
 export * from "./errors.ts";
-export * from "./message.ts";
+export { checkAddress, checkBody, checkHost, checkPort, checkSubject, checkText, DEFAULT_LIMITS } from "./message.ts";
+export type { Address, Attachment, ByteSource, EmailLimits, MailMessage, ServerAccount } from "./message.ts";
 export * from "./smtp.ts";
 export * from "./pop3.ts";
 export * from "./classic.ts";

@@ -47,21 +47,6 @@ export interface ServerAccount {
   password?: string;
 }
 
-/** `Name <addr>`, `"Name" <addr>` or a bare `addr`. */
-export function parseAddress(text: string): Address {
-  const m = /^\s*(?:"((?:[^"\\]|\\.)*)"|([^<]*?))\s*<([^>]*)>\s*$/.exec(text);
-  if (m) {
-    const name = (m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2] ?? "").trim();
-    return name === "" ? { address: m[3].trim() } : { address: m[3].trim(), name };
-  }
-  return { address: text.trim() };
-}
-
-export function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 126) return false;
-  return true;
-}
-
 type Protocol = "smtp" | "pop3";
 
 function refuse(protocol: Protocol, field: string, problem: string): never {

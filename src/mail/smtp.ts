@@ -10,10 +10,11 @@ import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
 import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
+import { isAscii } from "./codec/utf8.ts";
 import { Utf8HexStream, hexOfUtf8 } from "./codec/hex.ts";
 import { MailError, MailParameterError, SmtpError } from "./errors.ts";
 import {
-  checkAddress, checkBody, checkHost, checkPort, checkSubject, checkText, DEFAULT_LIMITS, isAscii,
+  checkAddress, checkBody, checkHost, checkPort, checkSubject, checkText, DEFAULT_LIMITS,
   type Address, type Attachment, type ByteSource, type EmailLimits, type MailMessage, type ServerAccount,
 } from "./message.ts";
 
