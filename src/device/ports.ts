@@ -37,22 +37,21 @@ export const deviceClock: ClockPort = {
 
 export interface UartPins {
   /** UART number: 1 or 2 on ESP32 (0 belongs to the debugger). */
-  port: number;
-  receive: number;
-  transmit: number;
+  port?: number;
+  receive?: number;
+  transmit?: number;
+  /** The Moddable simulator on Linux opens a device path instead (e.g. the pty of `simmail sim`). */
+  device?: string;
   baud: number;
 }
 
 /**
- * Opens the modem UART. The returned listener slot is filled by the engine once it exists;
- * callbacks before that are ignored (nothing is lost: the bytes stay in the UART FIFO).
+ * Opens the modem UART. The engine is attached with `listen` once it exists; callbacks before
+ * that are ignored (nothing is lost: the bytes wait in the UART FIFO).
  */
 export function openModemSerial(pins: UartPins): { serial: SerialPort; listen(listener: SerialListener): void; close(): void } {
   let listener: SerialListener | null = null;
-  const uart = new Serial({
-    port: pins.port,
-    receive: pins.receive,
-    transmit: pins.transmit,
+  const options: Record<string, unknown> = {
     baud: pins.baud,
     format: "buffer",
     onReadable(count: number) {
@@ -61,12 +60,21 @@ export function openModemSerial(pins: UartPins): { serial: SerialPort; listen(li
     onWritable(count: number) {
       listener?.onWritable(count);
     },
-  });
+  };
+  if (pins.device !== undefined) options.device = pins.device;
+  else Object.assign(options, { port: pins.port, receive: pins.receive, transmit: pins.transmit });
+  const uart = new Serial(options as ConstructorParameters<typeof Serial>[0]);
+  // The ESP32 reads straight into our buffer; the Linux simulator's serial only has read(count).
+  const read = pins.device === undefined
+    ? (buffer: Uint8Array) => (uart.read(buffer) as number | undefined) ?? 0
+    : (buffer: Uint8Array) => {
+        const chunk = uart.read(buffer.length) as ArrayBuffer | undefined;
+        if (chunk === undefined) return 0;
+        buffer.set(new Uint8Array(chunk));
+        return chunk.byteLength;
+      };
   return {
-    serial: {
-      read: (buffer) => uart.read(buffer) ?? 0,
-      write: (data) => uart.write(data),
-    },
+    serial: { read, write: (data) => uart.write(data) },
     listen(l) {
       listener = l;
       l.onReadable(1);
