@@ -1,6 +1,7 @@
 // A text/plain body reader with fixed memory: undoes the transfer encoding (7bit, 8bit,
-// binary, quoted-printable, base64) and the charset (UTF-8, US-ASCII, ISO-8859-1), keeping
-// at most `maxChars` of text. For multipart/* it scans the parts (nested up to MAX_DEPTH
+// binary, quoted-printable, base64; anything else is taken as is) and the charset (UTF-8;
+// US-ASCII, read as UTF-8 since 8-bit "ASCII" mail is UTF-8 in practice; ISO-8859-1; other
+// charsets are read as Latin-1 and flagged), keeping at most `maxChars` of text. For multipart/* it scans the parts (nested up to MAX_DEPTH
 // levels), reads each part's own headers, and takes the first text/plain part that is not
 // an attachment; once that part is complete, or the text is full, the rest is ignored.
 

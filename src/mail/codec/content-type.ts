@@ -5,7 +5,7 @@ export interface ContentType {
   mimeType: string;
   type: string;
   subtype: string;
-  /** Lowercase charset parameter; "us-ascii" for text/plain without one (RFC 2045 default), else "". */
+  /** Lowercase charset parameter; "us-ascii" for text/* without one (RFC 2045 default), else "". */
   charset: string;
   /** The boundary parameter as written (case matters); "" when absent. */
   boundary: string;

@@ -25,10 +25,6 @@ export class TextBuffer {
     return this.used;
   }
 
-  get full(): boolean {
-    return this.truncated || this.used === this.capacity;
-  }
-
   /**
    * Appends one code point (lone surrogates become U+FFFD). Returns false, and marks the text
    * truncated, when it does not fit; a surrogate pair is never split.
@@ -53,11 +49,6 @@ export class TextBuffer {
       if (!this.appendCodePoint(src[offset + i])) return false;
     }
     return !this.truncated;
-  }
-
-  /** The code unit at `index` (0 ≤ index < length). */
-  codeUnitAt(index: number): number {
-    return this.units[index];
   }
 
   clear(): void {
