@@ -1,0 +1,432 @@
+// Authenticated commands by mail (polled over POP3). Full description: docs/REMOTE-COMMANDS.md.
+//
+// Subject:  [anything] SIMMAIL <COMMAND> <unix-seconds> <nonce> <mac>
+//   COMMAND       ARM | DISARM | STATUS | TEST
+//   unix-seconds  when the command was signed, decimal, no leading zeros
+//   nonce         16 hex digits (8 random bytes), never used twice
+//   mac           64 hex digits: HMAC-SHA256(secret, "<COMMAND>|<unix-seconds>|<nonce>|<device-id>")
+//                 with the nonce in lower case and the device id from the config
+// A command is obeyed only when all hold: the From address is on the allowlist (exact,
+// case-insensitive), the mac verifies (constant-time compare), the timestamp is within
+// ±window of the device's wall clock, and the nonce was never accepted before. Accepted nonces
+// and the UIDLs of processed mails are kept in a persisted ledger, written before the verdict
+// is returned, so neither a replay nor a lost DELE can make a command run twice.
+
+import { parseAddress } from "../mail/codec/address.ts";
+import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
+import { crc32 } from "./crc32.ts";
+import { readU32, writeU32 } from "./outbox-format.ts";
+import type { Crypto, KeyValueStore } from "./ports.ts";
+
+export const REMOTE_COMMANDS = ["ARM", "DISARM", "STATUS", "TEST"] as const;
+export type RemoteCommand = (typeof REMOTE_COMMANDS)[number];
+
+export type RefusalReason =
+  /** The From address is not on the allowlist (or there is none). */
+  | "forged-sender"
+  /** The subject is not `SIMMAIL <COMMAND> <seconds> <nonce> <mac>`. */
+  | "malformed-subject"
+  /** Well-formed, but the command is none of ARM, DISARM, STATUS, TEST. */
+  | "unknown-command"
+  /** The mac does not verify (wrong secret, wrong device, altered subject). */
+  | "bad-token"
+  /** The timestamp is outside the window around the device's clock. */
+  | "stale-token"
+  /** The nonce was used before (or cannot be proven new: see CommandLedger.floor). */
+  | "replayed-token"
+  /** The device does not know the time yet: keep the mail and verify it later. */
+  | "clock-unknown"
+  /** This mail (by UIDL) was processed before; its DELE was lost. Delete it, nothing else. */
+  | "already-processed";
+
+export type CommandVerdict =
+  | { accepted: true; command: RemoteCommand; sender: string; timestamp: number; nonce: string }
+  | { accepted: false; reason: RefusalReason; detail: string; sender: string };
+
+/** A received mail, as far as verification needs it. */
+export interface CommandMail {
+  /** The From header value (decoded), e.g. `"Ops" <ops@example.com>`. */
+  from: string;
+  /** The Subject header value (RFC 2047 decoded). */
+  subject: string;
+  /** The POP3 UIDL of the mail, when the server gives one. */
+  uid?: string;
+}
+
+export interface CommandVerifierOptions {
+  crypto: Crypto;
+  /** The shared secret (see `secretFromText`), 16 bytes or more. */
+  secret: Uint8Array;
+  /** This device's id, bound into every mac: 1-64 of A-Z a-z 0-9 . _ - */
+  deviceId: string;
+  /** Addresses allowed to send commands. */
+  allowlist: string[];
+  ledger: CommandLedger;
+  /** Accepted clock difference either way. Default 600 s. */
+  windowSeconds?: number;
+}
+
+const DEFAULT_WINDOW_SECONDS = 600;
+const NONCE_DIGITS = 16;
+const MAC_DIGITS = 64;
+const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Secret text from the config as bytes (UTF-8); refuses secrets too short to be secret. */
+export function secretFromText(text: string): Uint8Array {
+  if (typeof text !== "string") throw new TypeError("remote commands: the secret must be text");
+  const bytes = utf8(text);
+  if (bytes.length < 16) throw new RangeError(`remote commands: the secret is ${bytes.length} bytes long; use 16 or more (e.g. 32 random hex digits)`);
+  return bytes;
+}
+
+/** A fresh nonce: 16 lower-case hex digits from the platform's random generator. */
+export function newNonce(crypto: Crypto): string {
+  return hex(crypto.randomBytes(NONCE_DIGITS / 2));
+}
+
+/** The text the mac covers. */
+export function signedText(command: string, unixSeconds: number, nonce: string, deviceId: string): string {
+  return `${command}|${unixSeconds}|${nonce.toLowerCase()}|${deviceId}`;
+}
+
+/**
+ * A signed command subject, for the CLI, the demo and tests:
+ * `SIMMAIL <COMMAND> <unix-seconds> <nonce> <mac>`.
+ */
+export function signCommandSubject(crypto: Crypto, secret: Uint8Array, deviceId: string, command: string, unixSeconds: number, nonce: string = newNonce(crypto)): string {
+  checkDeviceId(deviceId);
+  if (!/^[A-Z]{1,16}$/.test(command)) throw new TypeError(`signCommandSubject: command "${command}" must be 1-16 capital letters`);
+  if (!Number.isInteger(unixSeconds) || unixSeconds < 0 || unixSeconds > 0xffffffff) throw new RangeError(`signCommandSubject: ${unixSeconds} is not a time in unix seconds`);
+  if (!isHex(nonce, NONCE_DIGITS)) throw new TypeError(`signCommandSubject: nonce "${nonce}" is not ${NONCE_DIGITS} hex digits`);
+  const mac = crypto.hmacSha256(secret, utf8(signedText(command, unixSeconds, nonce, deviceId)));
+  return `SIMMAIL ${command} ${unixSeconds} ${nonce.toLowerCase()} ${hex(mac)}`;
+}
+
+export class CommandVerifier {
+  private readonly crypto: Crypto;
+  private readonly secret: Uint8Array;
+  private readonly deviceId: string;
+  private readonly allowlist: Set<string>;
+  private readonly ledger: CommandLedger;
+  private readonly windowSeconds: number;
+
+  constructor(options: CommandVerifierOptions) {
+    if (!(options.secret instanceof Uint8Array) || options.secret.length < 16) throw new RangeError("CommandVerifier: the secret must be 16 bytes or more");
+    checkDeviceId(options.deviceId);
+    if (!Array.isArray(options.allowlist)) throw new TypeError("CommandVerifier: allowlist must be a list of addresses");
+    this.allowlist = new Set(options.allowlist.map((entry, i) => {
+      const address = typeof entry === "string" ? entry.trim().toLowerCase() : "";
+      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) throw new TypeError(`CommandVerifier: allowlist entry ${i + 1} ("${String(entry)}") is not an email address`);
+      return address;
+    }));
+    const window = options.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+    if (!(Number.isInteger(window) && window > 0)) throw new RangeError(`CommandVerifier: window ${window} s is not a whole number of seconds above 0`);
+    this.windowSeconds = window;
+    if (options.ledger.windowSeconds < window) {
+      throw new RangeError(`CommandVerifier: the ledger keeps nonces ${options.ledger.windowSeconds} s, less than the ${window} s window: a token could be replayed once its nonce is dropped`);
+    }
+    this.crypto = options.crypto;
+    this.secret = options.secret;
+    this.deviceId = options.deviceId;
+    this.ledger = options.ledger;
+  }
+
+  /**
+   * Checks one mail at wall time `wallNowMs` (null: unknown). An accepted command's nonce,
+   * and the mail's UIDL whatever the verdict (except clock-unknown), are in the ledger on
+   * flash when this returns.
+   */
+  verify(mail: CommandMail, wallNowMs: number | null): CommandVerdict {
+    const uid = mail.uid;
+    if (uid !== undefined && !isUid(uid)) throw new TypeError(`CommandVerifier.verify: "${String(uid)}" is not a POP3 unique id (1-70 printable characters)`);
+    const sender = parseAddress(typeof mail.from === "string" ? mail.from : "").address.toLowerCase();
+    if (uid !== undefined && this.ledger.hasUid(uid)) return refuse("already-processed", `mail ${uid} was processed before`, sender);
+    const nowSeconds = wallNowMs === null ? null : Math.floor(wallNowMs / 1000);
+    const refused = (reason: RefusalReason, detail: string): CommandVerdict => {
+      if (uid !== undefined) this.ledger.record({ uid, nowSeconds });
+      return refuse(reason, detail, sender);
+    };
+
+    if (sender === "" || !this.allowlist.has(sender)) return refused("forged-sender", sender === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
+    const parsed = parseSubject(typeof mail.subject === "string" ? mail.subject : "");
+    if (typeof parsed === "string") return refused("malformed-subject", parsed);
+    const { command, timestamp, nonce, mac } = parsed;
+    if (!(REMOTE_COMMANDS as readonly string[]).includes(command)) return refused("unknown-command", `"${command}" is none of ${REMOTE_COMMANDS.join(", ")}`);
+    const expected = this.crypto.hmacSha256(this.secret, utf8(signedText(command, timestamp, nonce, this.deviceId)));
+    if (!constantTimeEqual(expected, mac)) return refused("bad-token", "the token does not verify (wrong secret or device, or an altered subject)");
+    if (nowSeconds === null) return refuse("clock-unknown", "the device does not know the time yet; keep the mail for later", sender);
+    const skew = timestamp - nowSeconds;
+    if (skew > this.windowSeconds || skew < -this.windowSeconds) {
+      return refused("stale-token", `signed at ${timestamp}, ${Math.abs(skew)} s ${skew < 0 ? "before" : "after"} the device's clock (${nowSeconds}); the window is ±${this.windowSeconds} s`);
+    }
+    if (this.ledger.hasNonce(nonce)) return refused("replayed-token", `nonce ${nonce} was used before`);
+    const floor = this.ledger.floorFor(nowSeconds);
+    if (timestamp <= floor) return refused("replayed-token", `tokens signed at or before ${floor} cannot be proven new (the ledger ${this.ledger.lost ? "was lost" : "overflowed"}); sign a new one`);
+    this.ledger.record({ uid, nonce, timestamp, nowSeconds });
+    return { accepted: true, command: command as RemoteCommand, sender, timestamp, nonce };
+  }
+}
+
+function refuse(reason: RefusalReason, detail: string, sender: string): CommandVerdict {
+  return { accepted: false, reason, detail, sender };
+}
+
+interface ParsedSubject {
+  command: string;
+  timestamp: number;
+  nonce: string;
+  mac: Uint8Array;
+}
+
+/** The parts of a command subject, or why it is not one. */
+function parseSubject(subject: string): ParsedSubject | string {
+  const words = subject.trim().split(/\s+/);
+  let start = -1;
+  for (let i = 0; i < words.length; i++) {
+    if (words[i].toUpperCase() === "SIMMAIL") {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) return "the subject has no SIMMAIL command";
+  const parts = words.slice(start + 1);
+  if (parts.length !== 4) return `SIMMAIL must be followed by 4 words (command, time, nonce, token), not ${parts.length}`;
+  const [command, seconds, nonce, mac] = parts;
+  if (!/^[A-Za-z]{1,16}$/.test(command)) return `"${command}" is not a command word`;
+  if (!/^(0|[1-9][0-9]{0,9})$/.test(seconds) || Number(seconds) > 0xffffffff) return `"${seconds}" is not a time in unix seconds`;
+  if (!isHex(nonce, NONCE_DIGITS)) return `the nonce "${nonce}" is not ${NONCE_DIGITS} hex digits`;
+  if (!isHex(mac, MAC_DIGITS)) return `the token is not ${MAC_DIGITS} hex digits`;
+  return { command: command.toUpperCase(), timestamp: Number(seconds), nonce: nonce.toLowerCase(), mac: unhex(mac) };
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+// ---- the ledger ----------------------------------------------------------------------------
+
+export interface CommandLedgerOptions {
+  /** Key in the store. Default "cmd-ledger". */
+  key?: string;
+  /** Accepted nonces remembered. Default 32. */
+  maxNonces?: number;
+  /** Processed mail UIDLs remembered. Default 32. */
+  maxUids?: number;
+  /** Nonces older than this can no longer verify (the verifier's window) and are dropped. Default 600 s. */
+  windowSeconds?: number;
+  /** UIDLs are dropped after this long (and the oldest first when full). Default 1 day. */
+  uidRetentionSeconds?: number;
+}
+
+export interface LedgerEntry {
+  /** The mail's UIDL. */
+  uid?: string;
+  /** An accepted command's nonce and timestamp. */
+  nonce?: string;
+  timestamp?: number;
+  /** The device's wall time in seconds, null when unknown. */
+  nowSeconds: number | null;
+}
+
+const LEDGER_VERSION = 1;
+const MAX_UID_LENGTH = 70; // RFC 1939: 1-70 characters
+
+/**
+ * Accepted nonces and processed UIDLs, persisted as one value (atomic put). Bounded: nonces
+ * past the window are dropped (they would be stale anyway); when the nonce list is still full
+ * the oldest goes and `floor` rises to its timestamp, so no token at or before it can be
+ * replayed. A ledger that cannot be read is treated as lost: the floor is set to the first
+ * known wall time, so only tokens signed after that are accepted.
+ */
+export class CommandLedger {
+  private readonly store: KeyValueStore;
+  private readonly key: string;
+  private readonly maxNonces: number;
+  private readonly maxUids: number;
+  /** Nonces are kept this long after their timestamp. */
+  readonly windowSeconds: number;
+  private readonly uidRetentionSeconds: number;
+  private nonces: Array<{ nonce: string; timestamp: number }> = [];
+  private uids: Array<{ uid: string; seen: number }> = [];
+  private floorSeconds = 0;
+  /** The stored ledger was unreadable when loaded. */
+  readonly lost: boolean;
+  private floorPending: boolean;
+
+  constructor(store: KeyValueStore, options: CommandLedgerOptions = {}) {
+    this.store = store;
+    this.key = options.key ?? "cmd-ledger";
+    this.maxNonces = limit("maxNonces", options.maxNonces ?? 32, 255);
+    this.maxUids = limit("maxUids", options.maxUids ?? 32, 255);
+    this.windowSeconds = limit("windowSeconds", options.windowSeconds ?? DEFAULT_WINDOW_SECONDS, 0x7fffffff);
+    this.uidRetentionSeconds = limit("uidRetentionSeconds", options.uidRetentionSeconds ?? 86_400, 0x7fffffff);
+    const stored = store.get(this.key);
+    this.lost = stored !== null && !this.decode(stored);
+    this.floorPending = this.lost;
+  }
+
+  get nonceCount(): number {
+    return this.nonces.length;
+  }
+
+  get uidCount(): number {
+    return this.uids.length;
+  }
+
+  hasUid(uid: string): boolean {
+    for (const entry of this.uids) if (entry.uid === uid) return true;
+    return false;
+  }
+
+  hasNonce(nonce: string): boolean {
+    const key = nonce.toLowerCase();
+    for (const entry of this.nonces) if (entry.nonce === key) return true;
+    return false;
+  }
+
+  /**
+   * Tokens signed at or before this time are refused. After a lost ledger it is set (and
+   * persisted) at the first call with the wall time.
+   */
+  floorFor(nowSeconds: number): number {
+    if (this.floorPending) {
+      this.floorPending = false;
+      if (nowSeconds > this.floorSeconds) this.floorSeconds = nowSeconds;
+      this.save();
+    }
+    return this.floorSeconds;
+  }
+
+  /** Adds a processed mail and/or an accepted nonce, evicts what is due, persists. */
+  record(entry: LedgerEntry): void {
+    const now = entry.nowSeconds;
+    if (entry.uid !== undefined) {
+      const uid = entry.uid;
+      if (!isUid(uid)) throw new TypeError(`CommandLedger: "${String(uid)}" is not a POP3 unique id (1-70 printable characters)`);
+      if (!this.hasUid(uid)) this.uids.push({ uid, seen: now ?? 0 });
+    }
+    if (entry.nonce !== undefined) {
+      if (!isHex(entry.nonce, NONCE_DIGITS) || !Number.isInteger(entry.timestamp) || entry.timestamp! < 0 || entry.timestamp! > 0xffffffff) {
+        throw new TypeError(`CommandLedger: nonce "${entry.nonce}" at ${entry.timestamp} is not a 16-hex-digit nonce with a time in unix seconds`);
+      }
+      this.nonces.push({ nonce: entry.nonce.toLowerCase(), timestamp: entry.timestamp! });
+    }
+    this.evict(now);
+    this.save();
+  }
+
+  private evict(now: number | null): void {
+    if (now !== null) {
+      this.nonces = this.nonces.filter((e) => e.timestamp >= now - this.windowSeconds);
+      this.uids = this.uids.filter((e) => e.seen === 0 || e.seen >= now - this.uidRetentionSeconds);
+    }
+    if (this.nonces.length > this.maxNonces) {
+      this.nonces.sort((a, b) => a.timestamp - b.timestamp);
+      const dropped = this.nonces.splice(0, this.nonces.length - this.maxNonces);
+      const newestDropped = dropped[dropped.length - 1].timestamp;
+      if (newestDropped > this.floorSeconds) this.floorSeconds = newestDropped;
+    }
+    if (this.uids.length > this.maxUids) this.uids.splice(0, this.uids.length - this.maxUids);
+  }
+
+  private save(): void {
+    let size = 1 + 4 + 1 + this.nonces.length * 12 + 1 + 4;
+    for (const e of this.uids) size += 1 + e.uid.length + 4;
+    const out = new Uint8Array(size);
+    let at = 0;
+    out[at++] = LEDGER_VERSION;
+    writeU32(out, at, this.floorSeconds);
+    at += 4;
+    out[at++] = this.nonces.length;
+    for (const e of this.nonces) {
+      for (let i = 0; i < NONCE_DIGITS; i += 2) out[at++] = parseInt(e.nonce.slice(i, i + 2), 16);
+      writeU32(out, at, e.timestamp);
+      at += 4;
+    }
+    out[at++] = this.uids.length;
+    for (const e of this.uids) {
+      out[at++] = e.uid.length;
+      for (let i = 0; i < e.uid.length; i++) out[at++] = e.uid.charCodeAt(i);
+      writeU32(out, at, e.seen);
+      at += 4;
+    }
+    writeU32(out, at, crc32(out, 0, at));
+    this.store.put(this.key, out);
+  }
+
+  /** Loads a stored ledger; false when it is damaged or of another version. */
+  private decode(data: Uint8Array): boolean {
+    if (data.length < 11 || data[0] !== LEDGER_VERSION) return false;
+    const end = data.length - 4;
+    if (crc32(data, 0, end) !== readU32(data, end)) return false;
+    let at = 1;
+    const floor = readU32(data, at);
+    at += 4;
+    const nonces: Array<{ nonce: string; timestamp: number }> = [];
+    const nonceCount = data[at++];
+    if (at + nonceCount * 12 > end) return false;
+    for (let n = 0; n < nonceCount; n++) {
+      nonces.push({ nonce: hex(data.subarray(at, at + 8)), timestamp: readU32(data, at + 8) });
+      at += 12;
+    }
+    if (at >= end) return false;
+    const uids: Array<{ uid: string; seen: number }> = [];
+    const uidCount = data[at++];
+    for (let n = 0; n < uidCount; n++) {
+      if (at >= end) return false;
+      const length = data[at++];
+      if (length < 1 || at + length + 4 > end) return false;
+      let uid = "";
+      for (let i = 0; i < length; i++) uid += String.fromCharCode(data[at + i]);
+      uids.push({ uid, seen: readU32(data, at + length) });
+      at += length + 4;
+    }
+    if (at !== end) return false;
+    this.floorSeconds = floor;
+    this.nonces = nonces;
+    this.uids = uids;
+    return true;
+  }
+}
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+const HEX = "0123456789abcdef";
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] >> 4] + HEX[bytes[i] & 15];
+  return s;
+}
+
+function isHex(text: string, digits: number): boolean {
+  return typeof text === "string" && text.length === digits && /^[0-9A-Fa-f]+$/.test(text);
+}
+
+function unhex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function utf8(text: string): Uint8Array {
+  const out = new Uint8Array(utf8Length(text));
+  encodeUtf8Into(text, out, 0);
+  return out;
+}
+
+function isUid(uid: unknown): uid is string {
+  return typeof uid === "string" && uid.length >= 1 && uid.length <= MAX_UID_LENGTH && /^[\x21-\x7e]+$/.test(uid);
+}
+
+function checkDeviceId(deviceId: string): void {
+  if (typeof deviceId !== "string" || !DEVICE_ID.test(deviceId)) throw new TypeError(`remote commands: device id "${String(deviceId)}" must be 1-64 of A-Z a-z 0-9 . _ -`);
+}
+
+function limit(name: string, value: number, max: number): number {
+  if (!(Number.isInteger(value) && value >= 1 && value <= max)) throw new RangeError(`CommandLedger: ${name} must be a whole number 1-${max}, not ${value}`);
+  return value;
+}
