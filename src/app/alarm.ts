@@ -1,0 +1,538 @@
+// The alarm mailer: inputs → outbox on flash → mail through the modem; authenticated commands
+// back by POP3. One supervisor loop owns the modem: it brings it up (with backoff), sends what
+// the sender policy decides, polls for commands, and sleeps on one re-armable timer.
+
+import type { SerialPort } from "../transport/ports.ts";
+import { AtEngine, type AtTracer } from "../transport/engine.ts";
+import { AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
+import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
+import { BearerLostError, ModemError } from "../modem/errors.ts";
+import { probeEmail } from "../modem/probe.ts";
+import { MailError, MailParameterError } from "../mail/errors.ts";
+import type { Address, ByteSource, MailMessage } from "../mail/message.ts";
+import { SmtpClient } from "../mail/smtp.ts";
+import { Pop3Client } from "../mail/pop3.ts";
+import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
+import { MessageReader } from "../mail/codec/message-reader.ts";
+import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
+import { eventLine } from "./event-log-text.ts";
+import { InputMonitor, type InputDefinition } from "./inputs.ts";
+import { SenderPolicy, type SenderDecision, type SenderPolicyOptions } from "./sender-policy.ts";
+import { CommandLedger, CommandVerifier, secretFromText, type RemoteCommand } from "./remote-command.ts";
+import { NetworkWallClock, seededRandom } from "./wall-clock.ts";
+import { StatusPattern, type LedState } from "./status-led.ts";
+import type {
+  ClockPort, Crypto, Deadline, DigitalInputPort, KeyValueStore, LogStore, StatusLed, TimerPort,
+} from "./ports.ts";
+
+export interface AlarmConfig {
+  /** Bound into command tokens and shown in mails: 1-64 of A-Z a-z 0-9 . _ - */
+  deviceId: string;
+  /** Shown in subjects, e.g. "Pump house". */
+  siteName: string;
+  modem: {
+    dialect?: Dialect;
+    apn?: string;
+    apnUser?: string;
+    apnPassword?: string;
+    cid?: number;
+    ntpServer?: string;
+    timezoneQuarters?: number;
+    /** Skip AT+CNTP (the modem clock is already right, e.g. the simulator's). */
+    skipTime?: boolean;
+  };
+  smtp: {
+    host: string;
+    port?: number;
+    user?: string;
+    password?: string;
+    from: Address;
+    to: Address[];
+    cc?: Address[];
+    timeoutSeconds?: number;
+  };
+  /** Remote commands; null: none are read. */
+  pop3: {
+    host: string;
+    port?: number;
+    user: string;
+    password: string;
+    pollIntervalMs?: number;
+    allowlist: string[];
+    secret: string;
+    windowSeconds?: number;
+  } | null;
+  inputs: Array<Omit<InputDefinition, "port">>;
+  sender?: Omit<SenderPolicyOptions, "random">;
+  /** Longest wait between bring-up attempts. Default 5 min. */
+  maxBringUpBackoffMs?: number;
+}
+
+export interface AlarmPlatform {
+  serial: SerialPort;
+  /** Connects the engine to the serial callbacks. */
+  attachSerial(engine: AtEngine): void;
+  timers: TimerPort;
+  clock: ClockPort;
+  log: LogStore;
+  store: KeyValueStore;
+  crypto: Crypto;
+  inputs: Record<string, DigitalInputPort>;
+  led?: StatusLed;
+  /** Pulses the modem's PWRKEY (switches it on or off); absent when the modem is always on. */
+  powerKey?: () => Promise<void>;
+  /** Traces (never given a secret). */
+  trace?: (text: string) => void;
+}
+
+export interface AlarmStatus {
+  armed: boolean;
+  modemReady: boolean;
+  outboxDepth: number;
+  lastError: string;
+  mailsSent: number;
+  commandsObeyed: number;
+  commandsRefused: number;
+}
+
+const ARMED_KEY = "armed";
+const MIN_BACKOFF_MS = 5_000;
+
+export class AlarmApp {
+  readonly config: AlarmConfig;
+  readonly platform: AlarmPlatform;
+  readonly engine: AtEngine;
+  readonly modem: Modem;
+  readonly outbox: Outbox;
+  readonly wall: NetworkWallClock;
+  readonly policy: SenderPolicy;
+  readonly inputs: InputMonitor;
+  lastError = "";
+  mailsSent = 0;
+  commandsObeyed = 0;
+  commandsRefused = 0;
+  /** Called after each supervisor step (tests and the host runner watch progress). */
+  onProgress: ((what: string) => void) | null = null;
+
+  private readonly dialect: Dialect;
+  private readonly smtp: SmtpClient | null;
+  private readonly classicSmtp: ClassicSmtpClient | null;
+  private readonly verifier: CommandVerifier | null;
+  private readonly led: StatusPattern | null;
+  private readonly sleepTimer: Deadline;
+  private wake: (() => void) | null = null;
+  private modemReady = false;
+  private bringUpFailures = 0;
+  private nextPollAt = 0;
+  private stopped = false;
+  private running: Promise<void> | null = null;
+
+  constructor(config: AlarmConfig, platform: AlarmPlatform) {
+    this.config = config;
+    this.platform = platform;
+    const { timers, clock, crypto } = platform;
+    this.dialect = config.modem.dialect ?? "sim7000";
+
+    const bootId = countBoot(platform.store);
+    this.wall = new NetworkWallClock(clock);
+    this.outbox = Outbox.open(platform.log, { bootId, uptime: clock, wall: this.wall });
+    if (this.outbox.report.repaired) this.trace(`outbox repaired: ${this.outbox.report.skippedBytes} torn bytes skipped`);
+    const seed = crypto.randomBytes(4);
+    this.policy = new SenderPolicy(clock.now(), { ...config.sender, random: seededRandom(seed[0] | (seed[1] << 8) | (seed[2] << 16) | (seed[3] << 24)) });
+
+    const armed = platform.store.get(ARMED_KEY);
+    this.inputs = new InputMonitor(
+      config.inputs.map((input) => {
+        const port = platform.inputs[input.name];
+        if (port === undefined) throw new RangeError(`input "${input.name}" has no pin in the platform`);
+        return { ...input, port };
+      }),
+      {
+        timers, clock, recorder: this.outbox,
+        armed: armed === null ? true : armed[0] === 1,
+        onEvent: () => this.poke(),
+        onError: (error, input) => this.fail(`recording ${input} failed: ${describe(error)}`),
+      },
+    );
+
+    this.engine = new AtEngine({ serial: platform.serial, timers, syncAttempts: 4 });
+    if (platform.trace) this.engine.tracer = lineTracer(platform.trace);
+    platform.attachSerial(this.engine);
+    this.modem = new Modem(this.engine, timers, this.dialect);
+    this.engine.onModemReset = (error) => this.modemLost(error.message);
+    this.modem.onBearerLost = (error) => this.modemLost(error.message);
+    if (this.dialect === "sim7000") {
+      this.smtp = new SmtpClient(this.engine);
+      this.classicSmtp = null;
+    } else {
+      this.smtp = null;
+      this.classicSmtp = new ClassicSmtpClient(this.engine);
+    }
+    const pop3 = config.pop3;
+    this.verifier = pop3 === null ? null : new CommandVerifier({
+      crypto,
+      secret: secretFromText(pop3.secret),
+      deviceId: config.deviceId,
+      allowlist: pop3.allowlist,
+      ledger: new CommandLedger(platform.store),
+      ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
+    });
+    this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
+    this.sleepTimer = timers.deadline(() => this.poke());
+  }
+
+  /** Starts the inputs and the supervisor; resolves when `stop` was called and work ended. */
+  start(): Promise<void> {
+    this.inputs.start();
+    this.showState();
+    this.running = this.supervise();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.poke();
+    this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
+    await this.running?.catch(() => {});
+    this.inputs.close();
+    this.sleepTimer.close();
+    this.led?.close();
+    this.modem.close();
+    this.engine.close();
+  }
+
+  /** Records an event as the inputs do (the TEST input, the host CLI). */
+  record(event: AlarmEvent): number {
+    const seq = this.outbox.append(event);
+    this.poke();
+    return seq;
+  }
+
+  get armed(): boolean {
+    return this.inputs.armed;
+  }
+
+  status(): AlarmStatus {
+    return {
+      armed: this.inputs.armed,
+      modemReady: this.modemReady,
+      outboxDepth: this.outbox.depth,
+      lastError: this.lastError,
+      mailsSent: this.mailsSent,
+      commandsObeyed: this.commandsObeyed,
+      commandsRefused: this.commandsRefused,
+    };
+  }
+
+  // ---- supervisor ---------------------------------------------------------------------
+
+  private async supervise(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.modemReady) {
+          await this.bringUp();
+          continue;
+        }
+        const now = this.platform.clock.now();
+        const decision = this.policy.next(now, this.outbox.depth);
+        if (decision.action !== "wait") {
+          await this.send(decision);
+          continue;
+        }
+        if (this.verifier !== null && now >= this.nextPollAt) {
+          await this.pollCommands();
+          this.nextPollAt = this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? 300_000);
+          continue;
+        }
+        const until = Math.min(decision.until ?? Infinity, this.verifier !== null ? this.nextPollAt : Infinity);
+        await this.sleep(until === Infinity ? 3_600_000 : Math.max(0, until - now));
+      } catch (error) {
+        // Anything unexpected: note it, give the modem a fresh start, never stop guarding.
+        this.fail(describe(error));
+        this.modemReady = false;
+        await this.sleep(MIN_BACKOFF_MS);
+      }
+    }
+  }
+
+  private async bringUp(): Promise<void> {
+    this.showState();
+    const modemConfig = this.config.modem;
+    try {
+      try {
+        await this.modem.sync();
+      } catch (error) {
+        if (!(error instanceof ModemError) || this.platform.powerKey === undefined) throw error;
+        // No answer: the modem is off. Switch it on and give it time to report RDY.
+        this.trace("modem silent: pulsing PWRKEY");
+        await this.platform.powerKey();
+        await this.sleep(5_000);
+        await this.modem.sync();
+      }
+      const options: BringUpOptions = {
+        skipTime: modemConfig.skipTime === true,
+        onStep: (step, detail) => this.trace(`modem ${step}: ${detail}`),
+      };
+      for (const key of ["apn", "apnUser", "apnPassword", "cid", "ntpServer", "timezoneQuarters"] as const) {
+        if (modemConfig[key] !== undefined) (options as Record<string, unknown>)[key] = modemConfig[key];
+      }
+      const status = await this.modem.bringUp(options);
+      const clock = status.clock ?? (await this.modem.clock());
+      if (clock !== null && this.wall.now() === null) this.setTime(clock.epochMs);
+      if (this.smtp !== null) this.smtp.limits = (await probeEmail(this.engine)).limits;
+      this.smtp?.forget();
+      this.modemReady = true;
+      this.bringUpFailures = 0;
+      this.trace(`modem ready: ${status.operator || "network"}, ${status.bearerIp}`);
+      this.showState();
+      this.progress("modem-ready");
+    } catch (error) {
+      this.bringUpFailures++;
+      this.fail(`modem bring-up failed: ${describe(error)}`);
+      const base = Math.min(MIN_BACKOFF_MS * 2 ** (this.bringUpFailures - 1), this.config.maxBringUpBackoffMs ?? 300_000);
+      const seed = this.platform.crypto.randomBytes(1)[0] / 255;
+      await this.sleep(base * (0.8 + 0.4 * seed));
+    }
+  }
+
+  private setTime(epochMs: number): void {
+    try {
+      this.wall.set(epochMs);
+    } catch {
+      return; // an unset modem clock (year 2000 / 1980): keep uptime stamps
+    }
+    this.outbox.fixTime();
+    this.policy.setWallOffset(this.platform.clock.now(), this.wall.offset()!);
+    this.trace(`time set from the network: ${new Date(epochMs).toISOString()}`);
+  }
+
+  // ---- sending --------------------------------------------------------------------------
+
+  private async send(decision: Exclude<SenderDecision, { action: "wait" }>): Promise<void> {
+    this.showState("sending");
+    let throughSeq = -1;
+    let message: MailMessage;
+    if (decision.action === "status") {
+      message = await this.statusMessage(decision.heartbeat);
+    } else {
+      const events = this.readPending(decision.count);
+      if (events.length === 0) {
+        this.policy.succeeded(this.platform.clock.now());
+        return;
+      }
+      throughSeq = events[events.length - 1].seq;
+      message = decision.action === "events" ? this.eventsMessage(events) : this.summaryMessage(events);
+    }
+    try {
+      await this.deliver(message);
+      if (throughSeq >= 0) this.outbox.markDelivered(throughSeq);
+      this.policy.succeeded(this.platform.clock.now());
+      this.mailsSent++;
+      this.trace(`mail sent: ${message.subject}`);
+      this.progress("mail-sent");
+    } catch (error) {
+      const delay = this.policy.failed(this.platform.clock.now());
+      this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
+      if (needsBringUp(error)) this.modemReady = false;
+    } finally {
+      this.showState();
+    }
+  }
+
+  private readPending(count: number): StoredEvent[] {
+    const cursor = this.outbox.pending();
+    const events: StoredEvent[] = [];
+    for (let event = cursor.read(); event !== null && events.length < count; event = cursor.read()) events.push(event);
+    return events;
+  }
+
+  private async deliver(message: MailMessage): Promise<void> {
+    const smtp = this.config.smtp;
+    const server = { host: smtp.host, port: smtp.port ?? 25, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
+    if (this.smtp !== null) {
+      await this.smtp.send({ server, cid: this.config.modem.cid ?? 1, timeoutSeconds: smtp.timeoutSeconds ?? 30 }, message);
+      return;
+    }
+    // The classic dialect takes a one-line inline body and attaches only modem files.
+    const { attachment: _attachment, ...inline } = message;
+    await this.classicSmtp!.send({ server }, { ...inline, body: message.body.replace(/\r?\n/g, " | ") });
+  }
+
+  private envelope(subject: string, body: string, attachment?: { name: string; source: ByteSource }): MailMessage {
+    const smtp = this.config.smtp;
+    const message: MailMessage = { from: smtp.from, to: smtp.to, subject, body };
+    if (smtp.cc !== undefined) message.cc = smtp.cc;
+    if (attachment !== undefined) message.attachment = { name: attachment.name, type: "binary", source: attachment.source };
+    return message;
+  }
+
+  private eventsMessage(events: StoredEvent[]): MailMessage {
+    const alarms = events.filter((e) => e.alarm);
+    const first = alarms[0] ?? events[0];
+    const more = events.length > 1 ? ` (+${events.length - 1} more)` : "";
+    const kind = alarms.length > 0 ? "ALARM" : first.type === "test" ? "TEST" : "event";
+    const subject = `${this.config.siteName}: ${kind} ${first.text}${more}`;
+    const body = [
+      `${this.config.siteName} (${this.config.deviceId}) reports ${events.length} event${events.length === 1 ? "" : "s"}:`,
+      "",
+      ...events.map(eventLine),
+      "",
+      `Armed: ${this.inputs.armed ? "yes" : "no"}. Undelivered events after this mail: ${Math.max(0, this.outbox.depth - events.length)}.`,
+      "The log of the day is attached.",
+    ].join("\r\n");
+    return this.envelope(subject, body, { name: `${this.config.deviceId}-log.txt`, source: this.outbox.dayLog({ title: `${this.config.siteName}: events of the last 24 hours` }) });
+  }
+
+  private summaryMessage(events: StoredEvent[]): MailMessage {
+    const from = events[0].seq;
+    const through = events[events.length - 1].seq;
+    const subject = `${this.config.siteName}: ${events.length} events held back by the mail rate cap`;
+    const body = [
+      `${events.length} events (numbers ${from} to ${through}) happened while the hourly mail cap was reached.`,
+      `Alarms among them: ${events.filter((e) => e.alarm).length}. All of them are in the attached log.`,
+    ].join("\r\n");
+    return this.envelope(subject, body, { name: `${this.config.deviceId}-events-${from}-${through}.txt`, source: this.outbox.eventLog({ fromSeq: from, throughSeq: through }) });
+  }
+
+  private async statusMessage(heartbeat: boolean): Promise<MailMessage> {
+    const lines = [
+      `${this.config.siteName} (${this.config.deviceId}) ${heartbeat ? "daily status" : "status"}:`,
+      `Armed: ${this.inputs.armed ? "yes" : "no"}`,
+      `Uptime: ${Math.round(this.platform.clock.now() / 1000)} s`,
+      `Undelivered events: ${this.outbox.depth}`,
+      `Last error: ${this.lastError || "none"}`,
+    ];
+    try {
+      const signal = await this.modem.signal();
+      lines.push(`Signal: ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`);
+      const battery = await this.modem.battery();
+      lines.push(`Battery: ${battery.percent}% (${battery.millivolts} mV)`);
+    } catch (error) {
+      lines.push(`Modem readings unavailable: ${describe(error)}`);
+    }
+    for (const input of this.inputs.states()) {
+      lines.push(`Input ${input.name}: ${input.level === null ? "unknown" : input.active ? "ACTIVE" : "normal"}`);
+    }
+    return this.envelope(`${this.config.siteName}: ${heartbeat ? "daily status" : "status"}`, lines.join("\r\n"));
+  }
+
+  // ---- remote commands ------------------------------------------------------------------
+
+  private async pollCommands(): Promise<void> {
+    const pop3 = this.config.pop3!;
+    const verifier = this.verifier!;
+    const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
+    const client = this.dialect === "sim7000" ? new Pop3Client(this.engine, this.platform.timers) : new ClassicPop3Client(this.engine);
+    try {
+      await client.login({ server, cid: this.config.modem.cid ?? 1 });
+      const infos = await client.listAll();
+      const uids = client instanceof Pop3Client ? await client.uidlAll() : [];
+      for (const info of infos) {
+        const reader = new MessageReader();
+        if (client instanceof Pop3Client) await client.top(info.number, 0, reader);
+        else await client.headers(info.number, reader);
+        reader.end();
+        const uid = uids.find((u) => u.number === info.number)?.uid;
+        const verdict = verifier.verify({
+          from: reader.headers.get("From") ?? "",
+          subject: reader.headers.get("Subject") ?? "",
+          ...(uid !== undefined ? { uid } : {}),
+        }, this.wall.now());
+        if (!verdict.accepted && verdict.reason === "clock-unknown") continue;
+        await client.delete(info.number);
+        if (verdict.accepted) {
+          this.commandsObeyed++;
+          this.obey(verdict.command, verdict.sender);
+        } else {
+          this.commandsRefused++;
+          this.outbox.append({ type: "command", source: "pop3", state: 0, alarm: false, notify: false, text: `refused ${verdict.reason} from ${verdict.sender || "?"}: ${verdict.detail}` });
+          this.trace(`command mail refused: ${verdict.reason}`);
+        }
+      }
+    } catch (error) {
+      this.fail(`command poll failed: ${describe(error)}`);
+      if (needsBringUp(error)) this.modemReady = false;
+    } finally {
+      if (client.loggedIn) await client.logout().catch((error: unknown) => this.fail(`POP3 logout failed: ${describe(error)}`));
+      this.progress("poll-done");
+    }
+  }
+
+  private obey(command: RemoteCommand, sender: string): void {
+    this.trace(`command ${command} from ${sender}`);
+    if (command === "ARM" || command === "DISARM") {
+      const armed = command === "ARM";
+      this.inputs.armed = armed;
+      this.platform.store.put(ARMED_KEY, new Uint8Array([armed ? 1 : 0]));
+    }
+    if (command === "TEST") {
+      this.outbox.append({ type: "test", source: sender, state: 1, alarm: false, text: `remote test from ${sender}` });
+    } else {
+      this.outbox.append({ type: "command", source: sender, state: 1, alarm: false, notify: false, text: `${command} by ${sender}` });
+    }
+    // Every obeyed command is answered with a status mail.
+    this.policy.requestStatus();
+    this.showState();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private modemLost(reason: string): void {
+    if (!this.modemReady) return;
+    this.modemReady = false;
+    this.fail(reason);
+    this.poke();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer.arm(ms);
+    });
+  }
+
+  /** Ends the current sleep at once (a new event, a lost modem, stop). */
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = null;
+    this.sleepTimer.disarm();
+    wake?.();
+  }
+
+  private showState(activity?: LedState): void {
+    if (this.led === null) return;
+    this.led.show(activity ?? (!this.modemReady ? "offline" : this.outbox.depth > 0 ? "pending" : this.inputs.armed ? "armed" : "disarmed"));
+  }
+
+  private fail(message: string): void {
+    this.lastError = message;
+    this.trace(message);
+  }
+
+  private trace(text: string): void {
+    this.platform.trace?.(text);
+  }
+
+  private progress(what: string): void {
+    this.onProgress?.(what);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Errors after which the modem needs a fresh bring-up before the next try. */
+function needsBringUp(error: unknown): boolean {
+  if (error instanceof MailParameterError) return false;
+  return error instanceof ModemResetError || error instanceof BearerLostError || error instanceof AtTimeoutError
+    || (error instanceof MailError && /network|61/.test(error.message));
+}
+
+function lineTracer(trace: (text: string) => void): AtTracer {
+  return {
+    line: (direction, text) => trace(`${direction === "tx" ? ">" : "<"} ${text}`),
+    data: (direction, length) => trace(`${direction === "tx" ? ">" : "<"} [${length} bytes]`),
+  };
+}
