@@ -50,6 +50,8 @@ await bundle("core for XS (IIFE)", {
   outfile: "dist/xs/simmail-core.js",
   format: "iife",
   globalName: "simmail",
+  // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
+  footer: { js: "globalThis.simmail = simmail;" },
   plugins: [noHostModules],
 });
 await bundle("core, minified", {
