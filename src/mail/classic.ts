@@ -7,6 +7,7 @@ import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
+import { writeParties, writeServer } from "./envelope.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
@@ -130,29 +131,8 @@ export class ClassicSmtpClient {
     const plan = this.check(settings, message, attachments);
     const engine = this.engine;
     const server = settings.server;
-    await query(engine, (c) => c.text.raw("AT+SMTPSRV=").quoted(server.host, "SMTP server").raw(",").int(server.port ?? 25), 5000);
-    if (server.user !== undefined) {
-      const user = server.user;
-      const password = server.password ?? "";
-      await query(engine, (c) => c.text.raw("AT+SMTPAUTH=1,").quoted(user, "SMTP user").raw(",").quoted(password, "SMTP password", true), 5000);
-    } else {
-      await query(engine, (c) => c.text.raw("AT+SMTPAUTH=0"), 5000);
-    }
-    await query(engine, (c) => {
-      c.text.raw("AT+SMTPFROM=").quoted(message.from.address, "sender address");
-      if (plan.fromName !== null) c.text.raw(",").quoted(plan.fromName, "sender name");
-    }, 5000);
-    for (let type = 0; type < 3; type++) {
-      await query(engine, (c) => c.text.raw("AT+SMTPRCPT=").int(type), 5000);
-      const list = plan.recipients[type];
-      for (let index = 0; index < list.length; index++) {
-        const r = list[index];
-        await query(engine, (c) => {
-          c.text.raw("AT+SMTPRCPT=").int(type).raw(",").int(index).raw(",").quoted(r.address, "recipient address");
-          if (r.name !== null) c.text.raw(",").quoted(r.name, "recipient name");
-        }, 5000);
-      }
-    }
+    await writeServer(engine, server);
+    await writeParties(engine, message.from.address, plan.fromName, plan.recipients);
     await query(engine, (c) => c.text.raw("AT+SMTPSUB=").quoted(plan.subject, "subject"), 5000);
     await query(engine, (c) => c.text.raw("AT+SMTPBODY=").quoted(message.body, "body"), 5000);
     await query(engine, (c) => c.text.raw("AT+SMTPFILE"), 5000);
