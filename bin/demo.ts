@@ -16,9 +16,8 @@ import { hostPlatform, SettableInput } from "../src/host/platform.ts";
 import { nodeTimers } from "../src/host/timers.ts";
 
 interface SimInfo {
-  smtpPort: number;
-  pop3Port: number;
-  host: string;
+  smtp: { host: string; port: number };
+  pop3: { host: string; port: number };
   users: Array<{ name: string; password: string; address: string }>;
 }
 
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
   say("1. Starting the simulated SIM7000 with local SMTP and POP3 servers behind it ...");
   const { child, info } = await startSimulator(pty);
   const [device, recipient] = [info.users.find((u) => u.name === "alarm") ?? info.users[0], info.users.find((u) => u.name === "alice") ?? info.users[1]];
-  say(`   modem on ${pty}; SMTP on port ${info.smtpPort}, POP3 on port ${info.pop3Port}`);
+  say(`   modem on ${pty}; SMTP ${info.smtp.host}:${info.smtp.port}, POP3 ${info.pop3.host}:${info.pop3.port}`);
   const serial = await HostSerial.open(pty, 115200);
   const door = new SettableInput(0);
   const config: AlarmConfig = {
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
     siteName: "Pump house",
     modem: { dialect: "sim7000", apn: "internet", skipTime: false, ntpServer: "pool.ntp.org" },
     smtp: {
-      host: info.host, port: info.smtpPort, user: device.name, password: device.password,
+      host: info.smtp.host, port: info.smtp.port, user: device.name, password: device.password,
       from: { address: device.address, name: "Pump house alarm" },
       to: [{ address: recipient.address, name: "Operations" }],
     },
@@ -106,7 +105,7 @@ async function main(): Promise<void> {
 
     say(`4. Reading ${recipient.address}'s mailbox back over POP3 through the modem ...`);
     const pop3 = new Pop3Client(app.engine, nodeTimers);
-    await pop3.login({ server: { host: info.host, port: info.pop3Port, user: recipient.name, password: recipient.password } });
+    await pop3.login({ server: { host: info.pop3.host, port: info.pop3.port, user: recipient.name, password: recipient.password } });
     const { count } = await pop3.stat();
     const sink = new Collect();
     await pop3.retrieve(count, sink);

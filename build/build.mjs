@@ -1,89 +1,184 @@
-// Bundles the core for XS (an IIFE defining globalThis.simmail, for the XS test suite) and the
-// device app for the Moddable manifest (one ES module, Moddable module names external), checks
-// them for globals a plain Moddable build lacks, and prints the sizes.
+// `node build/build.mjs`: bundles the core for XS (an IIFE that defines globalThis.simmail, for
+// the XS test suite and the benchmarks) and the device app for the Moddable manifest (one
+// minified ES module, Moddable modules left as imports), checks every bundle for globals a plain
+// Moddable build lacks, prints the sizes and writes them to dist/sizes.json.
+// Exits 1, naming the file, the import or the global and where it comes from, when a bundle
+// cannot be made or breaks a rule; that target's old outputs are then removed, so that nothing
+// runs a bundle that is not the current source.
+// `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findForbiddenGlobals } from "./forbidden-globals.mjs";
+import { MODDABLE_MODULES, matchesModulePattern } from "./moddable-modules.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
-/** Modules the Moddable SDK provides: never bundled. */
-export const MODDABLE_EXTERNALS = [
-  "embedded:*", "timer", "time", "mc/config", "mc/*", "file", "flash", "pins/*", "crypt", "crypt/*", "hmac", "rng",
-  "instrumentation", "preference", "Resource", "debug/*", "base64", "hex",
+function rootFromArguments(args) {
+  if (args.length === 0) return resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  if (args.length === 2 && args[0] === "--root") {
+    if (existsSync(args[1])) return resolve(args[1]);
+    console.error(`build: --root ${args[1]} does not exist`);
+    process.exit(2);
+  }
+  console.error(`usage: node build/build.mjs [--root DIR] (got: ${args.join(" ")})`);
+  process.exit(2);
+}
+
+const root = rootFromArguments(process.argv.slice(2));
+
+const TARGETS = [
+  {
+    name: "core for XS (IIFE)",
+    entry: "src/index.ts",
+    format: "iife",
+    globalName: "simmail",
+    rawFile: "dist/xs/simmail-core.js",
+    minifiedFile: "dist/xs/simmail-core.min.js",
+    allowedModules: [],
+    required: true,
+  },
+  {
+    name: "device app (ESM)",
+    entry: "src/device/main.ts",
+    format: "esm",
+    // The manifest takes the minified module; the unminified size is reported, not written.
+    rawFile: null,
+    minifiedFile: "dist/device/main.js",
+    allowedModules: MODDABLE_MODULES,
+    required: false,
+  },
 ];
 
-/** Fails the build on any bare or node: import: the core must stand alone. */
-const noHostModules = {
-  name: "no-host-modules",
-  setup(b) {
-    b.onResolve({ filter: /^(node:|[a-z@])/ }, (args) => {
-      if (args.kind === "entry-point") return undefined;
-      return { errors: [{ text: `the core may not import "${args.path}" (from ${args.importer.replace(root + "/", "")})` }] };
-    });
-  },
-};
+/** Lets through relative imports and `allowed` module names (left external); fails on the rest. */
+function moduleGate(target) {
+  return {
+    name: "module-gate",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.kind === "entry-point") return undefined;
+        if (matchesModulePattern(args.path, target.allowedModules)) return { path: args.path, external: true };
+        const allowed = target.allowedModules.length > 0 ? "files of this repo and Moddable modules" : "files of this repo";
+        return { errors: [{ text: `the ${target.name} may import only ${allowed}, not "${args.path}"` }] };
+      });
+    },
+  };
+}
 
-const outputs = [];
-
-async function bundle(name, options) {
+/** One bundle of `target`, in memory: `{ code, map }`. */
+async function bundle(target, minify) {
+  const outfile = join(root, target.minifiedFile);
   const result = await build({
     absWorkingDir: root,
+    entryPoints: [target.entry],
+    outfile,
     bundle: true,
+    format: target.format,
+    ...(target.globalName === undefined
+      ? {}
+      : {
+          globalName: target.globalName,
+          // xsnap evaluates a script through eval, where a strict script's top-level var stays
+          // local: publish the namespace on globalThis explicitly.
+          footer: { js: `globalThis.${target.globalName} = ${target.globalName};` },
+        }),
     target: "es2022",
     platform: "neutral",
+    minify,
+    sourcemap: "external",
+    write: false,
     logLevel: "warning",
-    metafile: true,
-    write: true,
-    ...options,
+    plugins: [moduleGate(target)],
   });
-  for (const [file, info] of Object.entries(result.metafile.outputs)) {
-    outputs.push({ name, file, bytes: info.bytes });
-  }
+  const code = result.outputFiles.find((file) => file.path === outfile).text;
+  const map = JSON.parse(result.outputFiles.find((file) => file.path === `${outfile}.map`).text);
+  // Source paths relative to the repo, for messages.
+  map.sources = map.sources.map((source) => relative(root, resolve(dirname(outfile), source)));
+  return { code, map };
 }
 
-mkdirSync(dist, { recursive: true });
-await bundle("core for XS (IIFE)", {
-  entryPoints: ["src/index.ts"],
-  outfile: "dist/xs/simmail-core.js",
-  format: "iife",
-  globalName: "simmail",
-  // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
-  footer: { js: "globalThis.simmail = simmail;" },
-  plugins: [noHostModules],
-});
-await bundle("core, minified", {
-  entryPoints: ["src/index.ts"],
-  outfile: "dist/device/simmail-core.min.js",
-  format: "esm",
-  minify: true,
-  plugins: [noHostModules],
-});
-if (existsSync(join(root, "src/device/main.ts"))) {
-  await bundle("device app (manifest)", {
-    entryPoints: ["src/device/main.ts"],
-    outfile: "dist/device/main.js",
-    format: "esm",
-    minify: true,
-    external: MODDABLE_EXTERNALS,
-  });
-} else {
-  console.log("note: src/device/main.ts does not exist yet; no device app bundle");
+/** Writes through a temporary file, so that a concurrent reader (or build) never sees half a file. */
+function writeAtomically(file, text) {
+  const path = join(root, file);
+  const temporary = `${path}.${process.pid}.tmp`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
 }
 
+function removeOutputs(target) {
+  for (const file of [target.rawFile, target.minifiedFile]) if (file !== null) rmSync(join(root, file), { force: true });
+}
+
+function describeHit(hit) {
+  const where = hit.original === undefined ? `bundle line ${hit.line}` : `${hit.original.file}:${hit.original.line}:${hit.original.column + 1}`;
+  return `uses the global "${hit.name}", which a plain Moddable build lacks (${where})`;
+}
+
+const sizes = [];
 let failed = false;
-for (const output of outputs) {
-  const hits = findForbiddenGlobals(readFileSync(join(root, output.file), "utf8"));
-  for (const hit of hits) {
-    console.error(`error: ${output.file} uses "${hit.name}" (line ${hit.line}), which a plain Moddable build does not have`);
-    failed = true;
+
+for (const target of TARGETS) {
+  if (!existsSync(join(root, target.entry))) {
+    removeOutputs(target);
+    if (target.required) {
+      console.error(`error: ${target.entry} does not exist: no ${target.name} bundle`);
+      failed = true;
+    } else {
+      console.log(`note: ${target.entry} does not exist yet: no ${target.name} bundle`);
+    }
+    continue;
   }
+  let raw;
+  let minified;
+  try {
+    raw = await bundle(target, false);
+    minified = await bundle(target, true);
+  } catch {
+    // esbuild has printed the errors with their places.
+    console.error(`error: the ${target.name} did not build from ${target.entry}`);
+    removeOutputs(target);
+    failed = true;
+    continue;
+  }
+  // Every file to be written is checked; a use both forms hold is reported once.
+  const reported = new Set();
+  let clean = true;
+  for (const [form, file] of [[raw, target.rawFile], [minified, target.minifiedFile]]) {
+    if (file === null) continue;
+    for (const hit of findForbiddenGlobals(form.code, { sourceMap: form.map })) {
+      const key = `${hit.name}@${hit.original?.file}:${hit.original?.line}:${hit.original?.column}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      console.error(`error: ${file} ${describeHit(hit)}`);
+      clean = false;
+    }
+  }
+  if (!clean) {
+    removeOutputs(target);
+    failed = true;
+    continue;
+  }
+  if (target.rawFile !== null) writeAtomically(target.rawFile, raw.code);
+  writeAtomically(target.minifiedFile, minified.code);
+  sizes.push({
+    name: target.name,
+    entry: target.entry,
+    raw: { file: target.rawFile, bytes: Buffer.byteLength(raw.code) },
+    minified: { file: target.minifiedFile, bytes: Buffer.byteLength(minified.code) },
+  });
 }
 
-const width = Math.max(...outputs.map((o) => o.file.length));
-console.log("bundle sizes:");
-for (const o of outputs) console.log(`  ${o.file.padEnd(width)}  ${String(o.bytes).padStart(7)} bytes  ${o.name}`);
-writeFileSync(join(dist, "sizes.json"), `${JSON.stringify(outputs, null, 2)}\n`);
-if (failed) process.exit(1);
+const rows = [["bundle", "raw bytes", "minified bytes", "written"]];
+for (const size of sizes) {
+  rows.push([size.name, String(size.raw.bytes), String(size.minified.bytes), [size.raw.file, size.minified.file].filter(Boolean).join(", ")]);
+}
+if (sizes.length === 0) rows.push(["(none)", "", "", ""]);
+const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+for (const row of rows) {
+  console.log(row.map((cell, column) => (column === 1 || column === 2 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join("  ").trimEnd());
+}
+writeAtomically("dist/sizes.json", `${JSON.stringify(sizes, null, 2)}\n`);
+if (failed) {
+  console.error("build failed");
+  process.exit(1);
+}

@@ -112,7 +112,7 @@ xs("recorded sessions give the same lines and data under XS as under Node, whole
       for (const cuts of ${JSON.stringify(cutsFor(s.bytes.length))}) report(replayStream(simmail, bytes, cuts));
     }`,
   }));
-  const results = await runInXs({ scripts: [CORE], steps: [{ name: "driver", code: DRIVER }, ...steps] });
+  const { steps: results } = await runInXs({ scripts: [CORE], steps: [{ name: "driver", code: DRIVER }, ...steps] });
   for (const s of sessions) {
     const result = results.find((r) => r.name === s.name)!;
     const bytes = new Uint8Array(s.bytes);
@@ -124,7 +124,7 @@ xs("recorded sessions give the same lines and data under XS as under Node, whole
 });
 
 xs("no allocation per line: the XS heap stays flat across 10,000 lines after warm-up", async () => {
-  const results = await runInXs({
+  const { steps: results } = await runInXs({
     scripts: [CORE],
     steps: [
       { name: "driver", code: DRIVER },

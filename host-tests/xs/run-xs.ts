@@ -1,46 +1,112 @@
-// Runs code under the real XS engine (@agoric/xsnap) in a child process and returns what each
-// step reported and XS's meter readings after it.
+// Runs code under the real XS engine (@agoric/xsnap) in a child process (xs-child.mjs) and
+// returns what each step reported, printed and cost. See README.md in this folder.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export interface XsStep {
   name: string;
-  /** Script code; `report(value)` sends a JSON value back; `gc()` runs a full collection. */
+  /**
+   * Script code, evaluated in the worker's global scope. It may call `report(value)` (a JSON
+   * value for `reports`), `print(...)`, `gc()`. A completion value that is a promise is waited for.
+   */
   code: string;
+  /** Run a full GC after the step and its promise jobs, and give the live slot count (`heapAfterGc`). */
+  gc?: boolean;
+}
+
+export interface XsJob {
+  /** Files evaluated in order before the steps (e.g. dist/xs/simmail-core.js). */
+  scripts: string[];
+  steps: XsStep[];
+}
+
+export interface XsMeterUsage {
+  /** XS's computation meter for the step: roughly one unit per bytecode or built-in step. */
+  compute: number;
+  /** Heap slots in use at the end of the step: live ones plus garbage not yet collected. */
+  currentHeapCount: number;
+  /** Bytes the XS machine has obtained for its heaps so far (grows, never shrinks). */
+  allocate: number;
 }
 
 export interface XsStepResult {
   name: string;
   reports: unknown[];
-  /** XS meters after the step: `compute` (instructions), `currentHeapCount` (live heap slots), `allocate` (bytes). */
-  meterUsage: { compute: number; currentHeapCount: number; allocate: number };
+  prints: string[];
+  meterUsage: XsMeterUsage;
+  /** Live heap slots after a full GC that followed the step, when it asked for one (`gc: true`). */
+  heapAfterGc: number | null;
+}
+
+export interface XsRunResult {
+  steps: XsStepResult[];
+  /** Everything printed, scripts and steps, in order. */
+  prints: string[];
+}
+
+/** A script or step failed under XS; `partial` holds the steps that completed before it. */
+export class XsStepError extends Error {
+  override name = "XsStepError";
+  constructor(
+    /** The step's name, `script <path>`, `(job)` or `(harness)`. */
+    readonly step: string,
+    /** What XS said, e.g. "TypeError: foo: cannot coerce null to object". */
+    readonly xsMessage: string,
+    readonly xsStack: string | undefined,
+    readonly partial: XsRunResult,
+  ) {
+    super(`XS: ${step === "(job)" || step === "(harness)" ? step : `"${step}"`} failed: ${xsMessage}${xsStack ? `\n${xsStack}` : ""}`);
+  }
 }
 
 const CHILD = fileURLToPath(new URL("./xs-child.mjs", import.meta.url));
 
-export function runInXs(job: { scripts: string[]; steps: XsStep[] }, timeoutMs = 120_000): Promise<XsStepResult[]> {
+interface ChildOutput extends XsRunResult {
+  failure?: { step: string; message: string; stack?: string };
+}
+
+/**
+ * Runs `job` in a fresh XS worker. Resolves with every step's result; rejects with an
+ * XsStepError when a script or step fails, or an Error when the run takes longer than
+ * `timeoutMs` or the child process breaks down.
+ */
+export function runInXs(job: XsJob, timeoutMs = 60_000): Promise<XsRunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group: a timeout kills the xsnap worker under it too.
+    const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
+    let timedOut = false;
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the XS run took longer than ${timeoutMs} ms`));
+      timedOut = true;
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
     }, timeoutMs);
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.on("close", (code) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", (error) => {
       clearTimeout(timer);
-      let result: { steps: XsStepResult[]; error?: string };
-      try {
-        result = JSON.parse(stdout.slice(stdout.indexOf('{"steps"')));
-      } catch {
-        reject(new Error(`the XS child exited with ${code} and no result: ${stderr || stdout}`));
+      reject(new Error(`cannot start the XS child process: ${error.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`the XS run took longer than ${timeoutMs} ms and was killed${stderr ? `; stderr:\n${stderr}` : ""}`));
         return;
       }
-      if (result.error) reject(new Error(`XS: ${result.error}`));
-      else resolve(result.steps);
+      let output: ChildOutput;
+      try {
+        output = JSON.parse(stdout) as ChildOutput;
+      } catch {
+        const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+        reject(new Error(`the XS child process ended (${how}) without a result${stderr || stdout ? `:\n${stderr}${stdout}` : ""}`));
+        return;
+      }
+      const result: XsRunResult = { steps: output.steps, prints: output.prints };
+      if (output.failure === undefined) resolve(result);
+      else reject(new XsStepError(output.failure.step, output.failure.message, output.failure.stack, result));
     });
+    // A child that dies before reading its job is reported by the close handler.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(JSON.stringify(job));
   });
 }

@@ -1,0 +1,96 @@
+// Footprint: the minified device bundles (esbuild, ESM, Moddable modules external) and the
+// bytes of the fixed buffers the core and the app hold once constructed (counted by
+// bench/buffer-probe.ts in a fresh process, so that module-load tables count too).
+
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import type { BufferGroup, BufferProbeResult } from "./buffer-probe.ts";
+
+/** Modules the Moddable SDK provides: never bundled (the same list as build/build.mjs). */
+const MODDABLE_EXTERNALS = [
+  "embedded:*", "timer", "time", "mc/config", "mc/*", "file", "flash", "pins/*", "crypt", "crypt/*", "hmac", "rng",
+  "instrumentation", "preference", "Resource", "debug/*", "base64", "hex",
+];
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+
+export interface BundleSize {
+  name: string;
+  entry: string;
+  /** Minified bytes, or null when the entry does not exist. */
+  bytes: number | null;
+  gzipBytes: number | null;
+  /** The biggest source files in the bundle, bytes each. */
+  largest: Array<{ file: string; bytes: number }>;
+  note?: string;
+}
+
+export interface FootprintResult {
+  bundles: BundleSize[];
+  buffers: {
+    groups: BufferGroup[];
+    /** Tables + AtEngine + SmtpClient + Pop3Client. */
+    core: number;
+    /** Tables + AlarmApp, between command polls. */
+    appSteady: number;
+    /** appSteady + the Pop3Client and MessageReader a command poll holds. */
+    appPeak: number;
+  };
+}
+
+async function bundleSize(name: string, entry: string): Promise<BundleSize> {
+  if (!existsSync(`${root}${entry}`)) return { name, entry, bytes: null, gzipBytes: null, largest: [], note: `${entry} does not exist yet` };
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    minify: true,
+    target: "es2022",
+    platform: "neutral",
+    external: MODDABLE_EXTERNALS,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  const code = result.outputFiles[0].contents;
+  const output = Object.values(result.metafile.outputs)[0];
+  const largest = Object.entries(output.inputs)
+    .map(([file, info]) => ({ file, bytes: info.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 6);
+  return { name, entry, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, largest };
+}
+
+function runProbe(): Promise<BufferProbeResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ["--expose-gc", "--import", "tsx", "bench/buffer-probe.ts"], { cwd: root, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`bench/buffer-probe.ts failed: ${error.message}\n${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(stdout) as BufferProbeResult);
+    });
+  });
+}
+
+export async function measureFootprint(): Promise<FootprintResult> {
+  const bundles = [
+    await bundleSize("core (src/index.ts)", "src/index.ts"),
+    await bundleSize("device app (src/device/main.ts)", "src/device/main.ts"),
+  ];
+  const { groups } = await runProbe();
+  const bytesOf = (prefix: string): number => {
+    const group = groups.find((g) => g.name.startsWith(prefix));
+    if (group === undefined) throw new Error(`the buffer probe reported no "${prefix}" group`);
+    return group.bytes;
+  };
+  const tables = bytesOf("tables");
+  const core = tables + bytesOf("AtEngine") + bytesOf("SmtpClient") + bytesOf("Pop3Client");
+  const appSteady = tables + bytesOf("AlarmApp");
+  const appPeak = appSteady + bytesOf("command poll");
+  return { bundles, buffers: { groups, core, appSteady, appPeak } };
+}

@@ -1,0 +1,271 @@
+// Scripted SIM7000 responders for the hot loops, in plain JS with no platform API (they also
+// run under XS): the modem side of an attachment upload (AT+SMTPFT) and of a retrieval
+// (AT+POP3READ), connected to the engine through an in-memory serial link whose callbacks are
+// posted as Promise jobs (never called from inside read/write, as on the device).
+
+import type { MailSink } from "../src/mail/pop3.ts";
+import type { ByteSource } from "../src/mail/message.ts";
+import type { SerialListener, SerialPort } from "../src/transport/ports.ts";
+import { noTimers, type CoreLib } from "./engine-replay.ts";
+
+const CR = 13;
+const TX_FIFO = 128;
+
+/** What the modem side does with the host's bytes. */
+interface ModemScript {
+  /** A command line (without its CR). */
+  command(text: string, link: Link): void;
+  /** Payload bytes the script asked for with `link.expectPayload`. */
+  payloadDone(link: Link): void;
+}
+
+/** The serial link: host end for the engine, modem end for a script. */
+class Link implements SerialPort {
+  listener: SerialListener | null = null;
+  private readonly toHost = new Uint8Array(4096);
+  private head = 0;
+  private count = 0;
+  private readonly command = new Uint8Array(256);
+  private commandLength = 0;
+  private payloadLeft = 0;
+  private readablePosted = false;
+  private writablePosted = false;
+  private readonly script: ModemScript;
+  private readonly deliverReadable = (): void => {
+    this.readablePosted = false;
+    if (this.count > 0) this.listener!.onReadable(this.count);
+  };
+  private readonly deliverWritable = (): void => {
+    this.writablePosted = false;
+    this.listener!.onWritable(TX_FIFO);
+  };
+
+  constructor(script: ModemScript) {
+    this.script = script;
+  }
+
+  // ---- host end ----
+
+  read(buffer: Uint8Array): number {
+    const n = buffer.length < this.count ? buffer.length : this.count;
+    const store = this.toHost;
+    for (let i = 0; i < n; i++) {
+      buffer[i] = store[this.head];
+      this.head = this.head + 1 === store.length ? 0 : this.head + 1;
+    }
+    this.count -= n;
+    return n;
+  }
+
+  write(data: Uint8Array): void {
+    if (data.length > TX_FIFO) throw new Error("output full");
+    for (let i = 0; i < data.length; i++) this.fromHost(data[i]);
+    // The FIFO drains at once: room again on the next turn.
+    if (!this.writablePosted) {
+      this.writablePosted = true;
+      Promise.resolve().then(this.deliverWritable);
+    }
+  }
+
+  // ---- modem end ----
+
+  /** The next `n` host bytes are payload, not a command. */
+  expectPayload(n: number): void {
+    this.payloadLeft = n;
+  }
+
+  send(text: string): void {
+    for (let i = 0; i < text.length; i++) this.sendByte(text.charCodeAt(i));
+  }
+
+  sendByte(byte: number): void {
+    if (this.count === this.toHost.length) throw new Error("responder output overflow: the host stopped reading");
+    const at = (this.head + this.count) % this.toHost.length;
+    this.toHost[at] = byte;
+    this.count++;
+    if (!this.readablePosted) {
+      this.readablePosted = true;
+      Promise.resolve().then(this.deliverReadable);
+    }
+  }
+
+  private fromHost(byte: number): void {
+    if (this.payloadLeft > 0) {
+      if (--this.payloadLeft === 0) this.script.payloadDone(this);
+      return;
+    }
+    if (byte === CR) {
+      let text = "";
+      for (let i = 0; i < this.commandLength; i++) text += String.fromCharCode(this.command[i]);
+      this.commandLength = 0;
+      this.script.command(text, this);
+      return;
+    }
+    if (this.commandLength === this.command.length) throw new Error("responder: command line too long");
+    this.command[this.commandLength++] = byte;
+  }
+}
+
+/** Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop. */
+class SmtpScript implements ModemScript {
+  chunks = 0;
+  payloadBytes = 0;
+  private afterPayload = "";
+
+  command(text: string, link: Link): void {
+    if (text.startsWith("AT+SMTPBODY=")) {
+      link.send("\r\nDOWNLOAD\r\n");
+      this.payload(link, Number(text.slice(12)), "\r\nOK\r\n");
+    } else if (text === "AT+SMTPSEND") {
+      link.send("\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
+    } else if (text.startsWith("AT+SMTPFT=")) {
+      const n = Number(text.slice(10));
+      if (n === 0) {
+        link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
+        return;
+      }
+      this.chunks++;
+      this.payloadBytes += n;
+      link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
+      this.payload(link, n, "\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
+    } else {
+      link.send("\r\nOK\r\n");
+    }
+  }
+
+  private payload(link: Link, n: number, then: string): void {
+    this.afterPayload = then;
+    link.expectPayload(n);
+  }
+
+  payloadDone(link: Link): void {
+    link.send(this.afterPayload);
+  }
+}
+
+/** Four mail lines of 75 bytes with CRLF; the third starts with a dot, so it is stuffed. */
+const MAIL_LINES = [
+  "Received: from relay.example.net by mail.sim.com with ESMTP id 4711",
+  "10:30:37 zone 2 temperature 20.1 C humidity 41% battery 3.61 V mains ok",
+  "..stuffed: the server doubled the leading dot of this text line",
+  "Y29udGVudCBvZiBhIGJhc2U2NCBhdHRhY2htZW50IGxpbmUgaW4gdGhlIG1haWwgYm9keS4u",
+].map((line) => `${line.padEnd(73, " ")}\r\n`).join("");
+const DOTLINE = ".\r\n";
+
+/** Modem side of Pop3Client.retrieve: `+POP3CMD: 1`, then POP3READ chunks of a mail of `lines` lines. */
+class Pop3Script implements ModemScript {
+  chunks = 0;
+  private sent = 0;
+  private readonly total: number;
+  private readonly bodyBytes: number;
+
+  constructor(lines: number) {
+    this.bodyBytes = lines * 75;
+    this.total = this.bodyBytes + DOTLINE.length;
+  }
+
+  command(text: string, link: Link): void {
+    if (text.startsWith("AT+POP3CMD=")) {
+      link.send("\r\nOK\r\n\r\n+POP3CMD: 1\r\n");
+      return;
+    }
+    if (!text.startsWith("AT+POP3READ=")) throw new Error(`POP3 responder: unexpected command ${text}`);
+    const max = Number(text.slice(12));
+    const n = Math.min(max, this.total - this.sent);
+    this.chunks++;
+    link.send(`\r\n+POP3READ: ${this.sent + n === this.total ? 2 : 1},${n}\r\n`);
+    for (let i = 0; i < n; i++, this.sent++) {
+      const at = this.sent;
+      link.sendByte(at < this.bodyBytes ? MAIL_LINES.charCodeAt(at % MAIL_LINES.length) : DOTLINE.charCodeAt(at - this.bodyBytes));
+    }
+    link.send("\r\nOK\r\n");
+  }
+
+  payloadDone(): void {
+    throw new Error("POP3 responder: the host sent payload bytes");
+  }
+}
+
+/** Attachment bytes made on the fly (no big buffer). */
+class PatternSource implements ByteSource {
+  readonly size: number;
+  private position = 0;
+  constructor(size: number) {
+    this.size = size;
+  }
+  read(out: Uint8Array, offset: number, max: number): number {
+    const n = Math.min(max, this.size - this.position);
+    for (let i = 0; i < n; i++) out[offset + i] = (this.position + i) * 31 & 0xff;
+    this.position += n;
+    return n;
+  }
+  rewind(): void {
+    this.position = 0;
+  }
+}
+
+class CountingSink implements MailSink {
+  bytes = 0;
+  write(_buf: Uint8Array, _offset: number, length: number): void {
+    this.bytes += length;
+  }
+}
+
+/**
+ * Raw attachment bytes per 1360-byte chunk of base64 in 76-character lines with CRLF, on
+ * average: a little under 1360·76/78·3/4 because each chunk keeps room for a final group and
+ * line break (Base64Encoder.rawBytesFor). Measured; the responder counts the real chunks.
+ */
+const RAW_PER_CHUNK = 991.6;
+
+export interface LoopBench {
+  /** Sends one mail whose attachment takes about `chunks` AT+SMTPFT chunks; resolves with the count. */
+  upload(chunks: number): Promise<number>;
+  /** Retrieves a mail of about `chunks` POP3READ chunks; resolves with the count. */
+  retrieve(chunks: number): Promise<number>;
+}
+
+/** One engine, SMTP client and POP3 client, reused for every run (as on the device). */
+export function createLoopBench(lib: CoreLib): LoopBench {
+  const smtpScript = new SmtpScript();
+  const smtpLink = new Link(smtpScript);
+  const smtpEngine = new lib.AtEngine({ serial: smtpLink, timers: noTimers, syncOnStart: false });
+  smtpLink.listener = smtpEngine;
+  const smtp = new lib.SmtpClient(smtpEngine);
+
+  const pop3Script = { current: new Pop3Script(0) };
+  const pop3Link = new Link({
+    command: (text, link) => pop3Script.current.command(text, link),
+    payloadDone: () => pop3Script.current.payloadDone(),
+  });
+  const pop3Engine = new lib.AtEngine({ serial: pop3Link, timers: noTimers, syncOnStart: false });
+  pop3Link.listener = pop3Engine;
+  const pop3 = new lib.Pop3Client(pop3Engine, noTimers);
+  const sink = new CountingSink();
+
+  const settings = { server: { host: "smtp.example.net", port: 587, user: "alarm", password: "secret" } };
+  return {
+    async upload(chunks) {
+      smtpScript.chunks = 0;
+      await smtp.send(settings, {
+        from: { address: "alarm@example.net" },
+        to: [{ address: "ops@example.net" }],
+        subject: "Log",
+        body: "The log is attached.",
+        attachment: { name: "log.bin", source: new PatternSource(Math.floor(chunks * RAW_PER_CHUNK)) },
+      });
+      return smtpScript.chunks;
+    },
+    async retrieve(chunks) {
+      const lines = Math.floor((chunks * 1460 - DOTLINE.length) / 75);
+      const script = new Pop3Script(lines);
+      pop3Script.current = script;
+      sink.bytes = 0;
+      const delivered = await pop3.retrieve(1, sink);
+      // Every fourth line lost its stuffed dot.
+      const expected = lines * 75 - Math.floor((lines + 1) / 4);
+      if (delivered !== expected) throw new Error(`POP3 responder: ${delivered} mail bytes delivered, ${expected} expected`);
+      return script.chunks;
+    },
+  };
+}

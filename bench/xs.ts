@@ -1,0 +1,151 @@
+// XS memory and compute: the bundled core (dist/xs/simmail-core.js) under the real XS engine
+// (@agoric/xsnap, through host-tests/xs/run-xs.ts). The same stream generator and engine
+// replay as on Node, bundled next to it; `compute` is XS's instruction meter for a step,
+// `currentHeapCount` its live heap slots, read after a full GC.
+
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { runInXs, type XsStep, type XsStepResult } from "../host-tests/xs/run-xs.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const BUILD = "build/build.mjs";
+const CORE = "dist/xs/simmail-core.js";
+
+export interface HeapFigures {
+  /** Chunks the run took (the responder counts them). */
+  chunks: number;
+  /** Live heap slots after a GC, after warm-up, before and after the run. */
+  before: number;
+  after: number;
+  /** after - before, less what one step leaves behind by itself (driftPerStep). */
+  growth: number;
+}
+
+export type XsResult =
+  | {
+      measured: true;
+      streamBytes: number;
+      /** Instructions per KiB of stream: the engine and its URC handler (field parsing), no more. */
+      computePerKiB: number;
+      /** Plus a consumer that looks at every POP3READ data byte, and the serial stub's reads. */
+      computePerKiBWithConsumer: number;
+      /**
+       * Live heap slots that one evaluated step leaves behind by itself (the xsnap harness),
+       * measured across a step that does nothing but GC.
+       */
+      driftPerStep: number;
+      smtp: HeapFigures;
+      pop3: HeapFigures;
+    }
+  | { measured: false; reason: string };
+
+function runNode(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { cwd: root, timeout: 120_000 }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`${args.join(" ")} failed: ${stderr.trim() || error.message}`));
+      else resolve();
+    });
+  });
+}
+
+async function bundleBench(dir: string): Promise<string> {
+  const file = join(dir, "simmail-bench.js");
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["bench/xs-entry.ts"],
+    outfile: file,
+    bundle: true,
+    format: "iife",
+    globalName: "simmailBench",
+    // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
+    footer: { js: "globalThis.simmailBench = simmailBench;" },
+    target: "es2022",
+    platform: "neutral",
+    logLevel: "warning",
+  });
+  return file;
+}
+
+export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): Promise<XsResult> {
+  if (!existsSync(`${root}${BUILD}`)) return { measured: false, reason: `${BUILD} does not exist` };
+  // Always rebuilt: the bundle must be the source as it is now.
+  try {
+    await runNode([BUILD]);
+  } catch (error) {
+    return { measured: false, reason: `the XS bundle did not build: ${(error as Error).message}` };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "simmail-bench-"));
+  try {
+    const benchScript = await bundleBench(dir);
+    // A step whose completion value is a promise is waited for; `gc: true` gives the live
+    // slots after a full GC that follows the step (heapAfterGc).
+    const steps: XsStep[] = [
+      {
+        name: "set-up",
+        code: "globalThis.B = simmailBench; globalThis.lib = simmail; globalThis.replay = B.engineReplay(lib); globalThis.replayCounting = B.engineReplay(lib, false);",
+      },
+      {
+        name: "generate",
+        code: `globalThis.S = B.generateModemStream(${streamBytes}, 7); globalThis.chunks = B.cutIntoReads(S.bytes, 128);
+               report({ bytes: S.bytes.length, truth: S.truth });`,
+        gc: true,
+      },
+      { name: "replay warm-up", code: "report(replay(chunks)); report(replayCounting(chunks));" },
+      { name: "serial stub", code: "report(B.serialOnly(chunks));" },
+      { name: "replay", code: "report(replay(chunks));" },
+      { name: "replay, data counted only", code: "report(replayCounting(chunks));" },
+      { name: "loops set-up", code: "globalThis.L = B.createLoopBench(lib);" },
+      { name: "idle before", code: "", gc: true },
+      { name: "idle after", code: "", gc: true },
+      { name: "smtp warm-up", code: "L.upload(50).then(report);", gc: true },
+      { name: "smtp run", code: `L.upload(${loopChunks}).then(report);`, gc: true },
+      { name: "pop3 warm-up", code: "L.retrieve(50).then(report);", gc: true },
+      { name: "pop3 run", code: `L.retrieve(${loopChunks}).then(report);`, gc: true },
+    ];
+    const { steps: results } = await runInXs({ scripts: [`${root}${CORE}`, benchScript], steps }, 300_000);
+    const step = (name: string): XsStepResult => {
+      const found = results.find((r) => r.name === name);
+      if (found === undefined) throw new Error(`XS run: no result for step "${name}"`);
+      return found;
+    };
+    const generated = step("generate").reports[0] as { bytes: number; truth: { ok: number; smtpft: number; pop3read: number; dataBytes: number } };
+    for (const name of ["replay", "replay, data counted only"]) {
+      const counts = step(name).reports[0] as { ok: number; smtpft: number; pop3read: number; dataBytes: number } | undefined;
+      for (const key of ["ok", "smtpft", "pop3read", "dataBytes"] as const) {
+        if (counts?.[key] !== generated.truth[key]) throw new Error(`XS ${name} found ${key} = ${counts?.[key]}, the stream holds ${generated.truth[key]}`);
+      }
+    }
+    const stubBytes = step("serial stub").reports[0];
+    if (stubBytes !== generated.bytes) throw new Error(`XS serial stub read ${String(stubBytes)} of ${generated.bytes} bytes`);
+    const kib = generated.bytes / 1024;
+    const stubCompute = step("serial stub").meterUsage.compute;
+    const heapAfterGc = (name: string): number => {
+      const slots = step(name).heapAfterGc;
+      if (slots === null) throw new Error(`XS step "${name}" gave no heap count after GC`);
+      return slots;
+    };
+    const driftPerStep = heapAfterGc("idle after") - heapAfterGc("idle before");
+    const loop = (prefix: "smtp" | "pop3"): HeapFigures => {
+      const chunks = step(`${prefix} run`).reports[0];
+      if (typeof chunks !== "number" || chunks < loopChunks) throw new Error(`XS ${prefix} run took ${String(chunks)} chunks, ${loopChunks} asked for`);
+      const before = heapAfterGc(`${prefix} warm-up`);
+      const after = heapAfterGc(`${prefix} run`);
+      return { chunks, before, after, growth: after - before - driftPerStep };
+    };
+    return {
+      measured: true,
+      streamBytes: generated.bytes,
+      computePerKiB: (step("replay, data counted only").meterUsage.compute - stubCompute) / kib,
+      computePerKiBWithConsumer: step("replay").meterUsage.compute / kib,
+      driftPerStep,
+      smtp: loop("smtp"),
+      pop3: loop("pop3"),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

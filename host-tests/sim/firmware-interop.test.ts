@@ -1,0 +1,152 @@
+// The firmware core's own clients (src/) against the simulator and the real servers, over the
+// kit's mock UART on a virtual clock, driven with runWithNetwork: what the firmware team's
+// flow tests do, end to end in both dialects.
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { simpleParser } from "mailparser";
+import {
+  AtEngine, ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, probeEmail, query, SmtpClient,
+  type ByteSource, type MailSink,
+} from "../../src/index.ts";
+import { createUartPair } from "../kit/mock-uart.ts";
+import { VirtualClock } from "../kit/scheduler.ts";
+import { startMailServers, type MailServers } from "../servers/index.ts";
+import { SimModem, type Dialect } from "./modem.ts";
+import { seededBytes } from "./test-support.ts";
+import { runWithNetwork } from "./virtual-time.ts";
+
+const test = suite("sim: the firmware's clients against the simulator");
+
+let servers: MailServers;
+
+test.before(async () => {
+  servers = await startMailServers();
+});
+
+test.after(async () => {
+  await servers.stop();
+});
+
+function setup(dialect: Dialect) {
+  const clock = new VirtualClock();
+  const { host, modem: modemSide, stats } = createUartPair({ scheduler: clock, baud: 115200, fragment: { min: 1, max: 40, seed: 9 } });
+  const sim = new SimModem({ dialect, hosts: { "mail.simmail.test": "127.0.0.1" }, networkTime: () => Date.UTC(2024, 5, 1, 12, 0, 0) });
+  sim.attach(modemSide);
+  sim.powerOn({ quiet: true });
+  const engine = new AtEngine({ serial: host, timers: clock });
+  host.attach(engine);
+  /** Runs one firmware operation to its end in virtual time, letting the servers answer. */
+  const drive = async <T>(what: string, operation: Promise<T>): Promise<T> => {
+    let settled = false;
+    let value: T | undefined;
+    let error: unknown = null;
+    operation.then((v) => ((settled = true), (value = v)), (e: unknown) => ((settled = true), (error = e)));
+    assert.ok(await runWithNetwork(clock, sim, () => settled, 600_000), `${what} did not finish`);
+    if (error !== null) throw error;
+    return value as T;
+  };
+  return { clock, sim, engine, stats, drive };
+}
+
+function source(bytes: Uint8Array): ByteSource {
+  let position = 0;
+  return {
+    size: bytes.length,
+    read(out, offset, max) {
+      const n = Math.min(max, bytes.length - position);
+      out.set(bytes.subarray(position, position + n), offset);
+      position += n;
+      return n;
+    },
+    rewind() {
+      position = 0;
+    },
+  };
+}
+
+function collector(): MailSink & { bytes(): Buffer } {
+  const parts: Buffer[] = [];
+  return { write: (buf, offset, length) => parts.push(Buffer.from(buf.subarray(offset, offset + length))), bytes: () => Buffer.concat(parts) };
+}
+
+test("sim7000: bring-up, probe, a mail with an attachment, and reading it back", async () => {
+  const { sim, engine, stats, drive } = setup("sim7000");
+  try {
+    const modem = new Modem(engine, { deadline: (cb) => sim.scheduler.deadline(cb) }, "sim7000");
+    const status = await drive("bring-up", modem.bringUp({ apn: "internet", timezoneQuarters: 8 }));
+    assert.is(status.bearerIp, "10.89.193.1");
+    assert.is(status.clock?.text.trim(), "24/06/01,14:00:00+08");
+    const capabilities = await drive("probe", probeEmail(engine, "sim7000"));
+    assert.is(capabilities.limits.body, 5120);
+
+    const attachment = seededBytes(5000, 3);
+    const smtp = new SmtpClient(engine, capabilities.limits);
+    await drive("send", smtp.send(
+      { server: { host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret" }, cid: 1 },
+      {
+        from: { address: "alarm@simmail.test", name: "Pump house" },
+        to: [{ address: "bob@simmail.test", name: "Bob" }],
+        cc: [{ address: "carol@simmail.test" }],
+        bcc: [{ address: "dave@simmail.test" }],
+        subject: "Alarm: Grüße ✓",
+        body: "Line 1\r\n.\r\nLine 3 äöü\r\n",
+        attachment: { name: "log.bin", source: source(attachment) },
+      },
+    ));
+    const [delivered] = await servers.waitForMessages("bob", 1);
+    const mail = await simpleParser(delivered);
+    assert.is(mail.subject, "Alarm: Grüße ✓");
+    assert.is(mail.text, "Line 1\n.\nLine 3 äöü\n");
+    assert.ok(mail.attachments[0].content.equals(attachment));
+    assert.match(delivered.toString("latin1"), /^Date: Sat, 1 Jun 2024 14:00:00 \+0200\r\n/);
+    assert.is((await servers.waitForMessages("dave", 1)).length, 1);
+
+    const pop3 = new Pop3Client(engine, { deadline: (cb) => sim.scheduler.deadline(cb) }, capabilities.limits);
+    await drive("login", pop3.login({ server: { host: "mail.simmail.test", port: servers.pop3Port, user: "bob", password: "bob-secret" }, cid: 1 }));
+    assert.equal(await drive("stat", pop3.stat()), { count: 1, size: delivered.length });
+    assert.match(await drive("uid", pop3.uid(1)), /^[0-9a-f]{16}$/i);
+    const sink = collector();
+    await drive("retrieve", pop3.retrieve(1, sink));
+    assert.ok(sink.bytes().equals(delivered), "the firmware reads back exactly what was delivered");
+    await drive("logout", pop3.logout());
+    assert.is(stats.rxLost, 0);
+  } finally {
+    sim.close();
+  }
+});
+
+test("classic: a mail with a file from the modem's file system, headers, retrieval", async () => {
+  const { sim, engine, drive } = setup("classic");
+  try {
+    sim.fs.write("C:/User/log.txt", "10:00 pump on\r\n10:05 pump off\r\n");
+    await drive("probe", probeEmail(engine, "classic"));
+    await drive("socket context", query(engine, (c) => c.text.raw('AT+CGSOCKCONT=1,"IP","internet","0.0.0.0",0,0'), 5000));
+    await drive("cd", query(engine, (c) => c.text.raw("AT+FSCD=C:/User"), 5000));
+    const smtp = new ClassicSmtpClient(engine);
+    await drive("send", smtp.send(
+      { server: { host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret" } },
+      { from: { address: "alarm@simmail.test", name: "Pump" }, to: [{ address: "alice@simmail.test", name: "Alice" }], subject: "classic", body: "hello from the classic dialect" },
+      ["log.txt"],
+    ));
+    const [delivered] = await servers.waitForMessages("alice", 1);
+    const mail = await simpleParser(delivered);
+    assert.is(mail.attachments[0].content.toString(), "10:00 pump on\r\n10:05 pump off\r\n");
+
+    const pop3 = new ClassicPop3Client(engine);
+    await drive("login", pop3.login({ server: { host: "mail.simmail.test", port: servers.pop3Port, user: "alice", password: "alice-secret" } }));
+    assert.equal(await drive("stat", pop3.stat()), { count: 1, size: delivered.length });
+    const headers = collector();
+    await drive("headers", pop3.headers(1, headers));
+    assert.is(headers.bytes().toString(), 'From: "Pump" <alarm@simmail.test>\r\nDate: Sun, 6 Jan 1980 00:00:00 +0000\r\nSubject: classic\r\n');
+    const text = collector();
+    await drive("retrieve", pop3.retrieve(1, text));
+    assert.is(text.bytes().toString(), 'Date: Sun, 6 Jan 1980 00:00:00 +0000\r\nFrom: "Pump" <alarm@simmail.test>\r\nTo: "Alice" <alice@simmail.test>\r\nSubject: classic\r\n\r\nhello from the classic dialect\r\n');
+    await drive("logout", pop3.logout());
+    assert.equal(sim.fs.list("C:/Email/800106000000").files, ["EMAIL000.TXT", "log.txt"]);
+  } finally {
+    sim.close();
+  }
+});
+
+test.run();

@@ -1,0 +1,131 @@
+// A simulated SIM7000 on a real pty, with real local mail servers behind it:
+//   node --import tsx host-tests/sim/main.ts --pty /tmp/simmail-modem [--dialect classic] [--baud N]
+// Prints one JSON line (ports, host names, accounts), then the same for people; runs until
+// SIGINT or SIGTERM.
+
+import { parseArgs } from "node:util";
+import { startMailServers, type MailServers } from "../servers/index.ts";
+import { SimModem, type Dialect } from "./modem.ts";
+import { PtyBridge } from "./pty.ts";
+
+const USAGE = `usage: node --import tsx host-tests/sim/main.ts --pty <path> [options]
+  --pty <path>          where the serial device appears (a symlink to /dev/pts/N)
+  --dialect <name>      sim7000 (default) or classic
+  --baud <rate>         pace output at this rate and report it in AT+IPR? (default: no pacing, 115200)
+  --autobaud            ignore input until an "AT" arrives; that line is not answered
+  --boot                print the boot lines (RDY ...) at start; default: the modem is already up
+  --no-echo             start with echo off (the SIM7000 starts with ATE1)
+  --timeout-scale <x>   multiply server timeouts (EMAILTO) by x
+  --trace               log commands, URCs and the mail dialogue on stderr`;
+
+/** Names the simulated modem resolves to the local servers. */
+const HOST_NAMES = ["mail.simmail.test", "smtp.simmail.test", "pop3.simmail.test", "mail.sim.com", "localhost"];
+
+function fail(message: string): never {
+  process.stderr.write(`sim: ${message}\n\n${USAGE}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse();
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const path = values.pty ?? fail("--pty <path> is required");
+  const dialect = (values.dialect ?? "sim7000") as Dialect;
+  if (dialect !== "sim7000" && dialect !== "classic") fail(`--dialect must be sim7000 or classic, not "${dialect}"`);
+  const baud = values.baud === undefined ? undefined : Number(values.baud);
+  if (baud !== undefined && !Number.isInteger(baud)) fail(`--baud must be a number, not "${values.baud}"`);
+  const timeoutScale = values["timeout-scale"] === undefined ? 1 : Number(values["timeout-scale"]);
+  if (!(timeoutScale > 0)) fail(`--timeout-scale must be a positive number, not "${values["timeout-scale"]}"`);
+
+  const servers: MailServers = await startMailServers();
+  const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
+  let sim: SimModem;
+  let pty: PtyBridge | null = null;
+  try {
+    sim = new SimModem({
+      dialect,
+      hosts,
+      baud,
+      autobaud: values.autobaud === true,
+      echo: values["no-echo"] !== true,
+      timeoutScale,
+      // With --baud the pty paces output; AT+IPR=<rate> changes the pace.
+      onBaudChange: (rate) => pty?.setBaud(baud === undefined ? null : rate),
+      trace: values.trace ? (text) => process.stderr.write(`sim: ${text}\n`) : undefined,
+    });
+  } catch (error) {
+    await servers.stop();
+    fail((error as Error).message);
+  }
+  try {
+    pty = await PtyBridge.open(path, { baud });
+  } catch (error) {
+    await servers.stop();
+    throw error;
+  }
+  const bridge = pty;
+  bridge.connect(sim);
+  sim.powerOn({ quiet: values.boot !== true });
+
+  const summary = {
+    pty: path,
+    device: bridge.device,
+    dialect,
+    baud: baud ?? 115200,
+    smtp: { host: "mail.simmail.test", address: servers.host, port: servers.smtpPort },
+    pop3: { host: "mail.simmail.test", address: servers.host, port: servers.pop3Port },
+    hostNames: HOST_NAMES,
+    domain: servers.domain,
+    users: servers.users,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.stdout.write([
+    `Simulated ${dialect === "classic" ? "SIMCom (classic email dialect)" : "SIM7000"} modem on ${path} (${bridge.device}).`,
+    `SMTP: mail.simmail.test:${servers.smtpPort}   POP3: mail.simmail.test:${servers.pop3Port}   (names resolve to ${servers.host} inside the modem)`,
+    `Accounts (log in with the name): ${servers.users.map((u) => `${u.name}/${u.password} <${u.address}>`).join(", ")}`,
+    "Ctrl-C stops it.",
+    "",
+  ].join("\n"));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    sim.close();
+    await bridge.close();
+    await servers.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      pty: { type: "string" },
+      dialect: { type: "string" },
+      baud: { type: "string" },
+      autobaud: { type: "boolean" },
+      boot: { type: "boolean" },
+      "no-echo": { type: "boolean" },
+      "timeout-scale": { type: "string" },
+      trace: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  }).values;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sim: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
