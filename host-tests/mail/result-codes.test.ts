@@ -11,7 +11,7 @@ import {
 /** Answers each command line: `reply(line)` gives the modem's bytes (default "\r\nOK\r\n"). */
 class Responder implements SerialPort {
   engine!: AtEngine;
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = new Uint8Array(0);
   private line = "";
   constructor(private readonly reply: (line: string) => string | null) {}
   read(buffer: Uint8Array): number {
