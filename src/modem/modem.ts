@@ -66,11 +66,14 @@ const SAPBR_DEACT = 0;
 
 /** Parses the +CCLK text `yy/MM/dd,hh:mm:ss±zz` (zz in quarter hours). */
 export function parseClock(text: string): ModemClock | null {
-  const m = /^"?(\d\d)\/(\d\d)\/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d\d?)?"?$/.exec(text.trim());
+  const clean = text.trim().replace(/"/g, "");
+  const m = /^(\d\d)\/(\d\d)\/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d\d?)?$/.exec(clean);
   if (!m) return null;
+  // Two-digit years: the modem's unset clock reads 1980 (80/01/06), network time is 20xx.
+  const yy = Number(m[1]);
   const tz = m[7] === undefined ? 0 : Number(m[7]);
-  const local = Date.UTC(2000 + Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  return { epochMs: local - tz * 15 * 60_000, timezoneQuarters: tz, text: text.replace(/"/g, "") };
+  const local = Date.UTC(yy >= 70 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return { epochMs: local - tz * 15 * 60_000, timezoneQuarters: tz, text: clean };
 }
 
 export function rssiToDbm(rssi: number): number | null {
@@ -146,8 +149,8 @@ export class Modem {
     const rev = new TextCommand("AT+CGMR", 2000);
     await this.engine.run(rev);
     return {
-      model: ati.lines.join(" ").trim(),
-      revision: rev.lines.join(" ").replace(/^Revision:\s*/, "").trim(),
+      model: ati.lines.filter((l) => l !== "").join(" ").trim(),
+      revision: rev.lines.filter((l) => l !== "").join(" ").replace(/^Revision:\s*/, "").trim(),
     };
   }
 

@@ -1,0 +1,147 @@
+// The CLI as a user runs it: a subprocess on a real pty, the simulated SIM7000 and real mail
+// servers behind it (host-tests/sim/main.ts in its own process).
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { simpleParser } from "mailparser";
+import { PtyBridge } from "../sim/pty.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const cli = suite("CLI: simmail over a real pty");
+
+interface Info {
+  smtp: { host: string; port: number };
+  pop3: { host: string; port: number };
+}
+let sim: ChildProcess;
+let info: Info;
+let work: string;
+let port: string;
+
+function simmail(args: string[], password?: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.SIMMAIL_PASSWORD;
+    if (password !== undefined) env.SIMMAIL_PASSWORD = password;
+    const child = spawn(process.execPath, [join(root, "bin/simmail"), ...args], { env, cwd: root });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
+  });
+}
+
+cli.before(async () => {
+  work = mkdtempSync(join(tmpdir(), "simmail-cli-"));
+  port = join(work, "modem");
+  sim = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", port], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  info = await new Promise<Info>((resolve, reject) => {
+    let text = "";
+    sim.stdout!.setEncoding("utf8").on("data", (c: string) => {
+      text += c;
+      const line = text.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line) as Info);
+    });
+    sim.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
+  });
+});
+
+cli.after(async () => {
+  sim.kill("SIGTERM");
+  await new Promise((r) => sim.once("exit", r));
+  rmSync(work, { recursive: true, force: true });
+});
+
+const smtp = () => `${info.smtp.host}:${info.smtp.port}`;
+const pop3 = () => `${info.pop3.host}:${info.pop3.port}`;
+
+cli("probe reports identity, SIM, signal, clock and email limits; --json is machine-readable", async () => {
+  const human = await simmail(["probe", "--port", port]);
+  assert.is(human.status, 0, human.stderr);
+  assert.match(human.stdout, /SIM:\s+READY/);
+  assert.match(human.stdout, /email:\s+sim7000 dialect; subject ≤ 512/);
+  const json = await simmail(["probe", "--port", port, "--json"]);
+  const data = JSON.parse(json.stdout);
+  assert.is(data.ok, true);
+  assert.is(data.sim, "READY");
+  assert.is(data.email.limits.body, 5120);
+});
+
+cli("a 256 KiB attachment goes out with send and comes back byte-identical with inbox read", async () => {
+  const attachment = join(work, "data.bin");
+  const bytes = randomBytes(256 * 1024);
+  writeFileSync(attachment, bytes);
+  const sent = await simmail(["send", "--port", port, "--apn", "internet", "--smtp", smtp(), "--user", "alarm",
+    "--from", "Pump house <alarm@simmail.test>", "--to", "Bob <bob@simmail.test>", "--to", "carol@simmail.test",
+    "--subject", "CLI: Grüße", "--body", "line 1\nline 2", "--attach", attachment], "alarm-secret");
+  assert.is(sent.status, 0, sent.stderr);
+  assert.match(sent.stdout, /sent to 2 recipients/);
+
+  const list = await simmail(["inbox", "--port", port, "--pop3", pop3(), "--user", "bob", "list"], "bob-secret");
+  assert.is(list.status, 0, list.stderr);
+  assert.match(list.stdout, /^1\t\d+\t[0-9a-f]+$/m);
+
+  const headers = await simmail(["inbox", "--port", port, "--pop3", pop3(), "--user", "bob", "headers", "1"], "bob-secret");
+  assert.is(headers.status, 0, headers.stderr);
+  assert.match(headers.stdout, /^Subject: /m);
+
+  const out = join(work, "mail.eml");
+  const read = await simmail(["inbox", "--port", port, "--pop3", pop3(), "--user", "bob", "read", "1", "--out", out], "bob-secret");
+  assert.is(read.status, 0, read.stderr);
+  const mail = await simpleParser(readFileSync(out));
+  assert.is(mail.subject, "CLI: Grüße");
+  assert.is(mail.attachments.length, 1);
+  assert.ok(Buffer.compare(mail.attachments[0].content, bytes) === 0, "attachment identical");
+
+  const deleted = await simmail(["inbox", "--port", port, "--pop3", pop3(), "--user", "bob", "delete", "1"], "bob-secret");
+  assert.is(deleted.status, 0, deleted.stderr);
+  const empty = await simmail(["inbox", "--port", port, "--pop3", pop3(), "--user", "bob", "list"], "bob-secret");
+  assert.is(empty.stdout.trim(), "no mail");
+});
+
+cli("--verbose traces the AT dialogue on stderr with the password masked", async () => {
+  const run = await simmail(["send", "--port", port, "--smtp", smtp(), "--user", "alarm", "--from", "alarm@simmail.test",
+    "--to", "dave@simmail.test", "--subject", "trace", "--body", "x", "--verbose"], "alarm-secret");
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr, /> AT\+SMTPAUTH=1,"alarm","\*+"/);
+  assert.not.ok(run.stderr.includes("alarm-secret"), "the password never appears");
+  assert.match(run.stderr, /< \+SMTPSEND: 1/);
+});
+
+cli("exit 1: bad usage or a refused parameter, nothing sent", async () => {
+  const noPort = await simmail(["probe"]);
+  assert.is(noPort.status, 1);
+  assert.match(noPort.stderr, /--port is required/);
+  const password = await simmail(["send", "--port", port, "--password", "x"]);
+  assert.is(password.status, 1);
+  assert.match(password.stderr, /SIMMAIL_PASSWORD/);
+  const refused = await simmail(["send", "--port", port, "--smtp", smtp(), "--from", 'a"b@simmail.test', "--to", "bob@simmail.test", "--subject", "s", "--body", "b"]);
+  assert.is(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /refused: sender address.*nothing was sent/);
+});
+
+cli("exit 2: the network's failure code and its meaning", async () => {
+  const run = await simmail(["send", "--port", port, "--smtp", smtp(), "--user", "alarm", "--from", "alarm@simmail.test",
+    "--to", "bob@simmail.test", "--subject", "s", "--body", "b"], "wrong-password");
+  assert.is(run.status, 2, run.stderr);
+  assert.match(run.stderr, /SMTP failed: 67 authentication failed/);
+});
+
+cli("exit 3: a port where no modem answers", async () => {
+  const silent = await PtyBridge.open(join(work, "silent"), {});
+  try {
+    const run = await simmail(["probe", "--port", silent.path]);
+    assert.is(run.status, 3, run.stderr);
+    assert.match(run.stderr, /no answer from the modem/);
+  } finally {
+    await silent.close();
+  }
+});
+
+cli.run();
