@@ -1,0 +1,137 @@
+// The alarm mailer end to end: AlarmApp on the mock flash, the mock UART, the simulated
+// SIM7000 and the real mail servers, in virtual time that waits for the servers.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { simpleParser } from "mailparser";
+import { createUartPair } from "../kit/mock-uart.ts";
+import { VirtualClock } from "../kit/scheduler.ts";
+import { startMailServers, type MailServers } from "../servers/index.ts";
+import { SimModem } from "../sim/modem.ts";
+import { runWithNetwork } from "../sim/virtual-time.ts";
+import { MockFlash, MockKeyValueStore, MockLogStore } from "./mock-flash.ts";
+import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
+import { nodeCrypto } from "../../src/host/crypto.ts";
+import { SettableInput } from "../../src/host/platform.ts";
+
+const SECRET = "correct horse battery staple 42";
+let servers: MailServers;
+
+function setup(user: string) {
+  const clock = new VirtualClock(1_000);
+  const { host, modem } = createUartPair({ scheduler: clock, baud: 921_600 });
+  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() } });
+  sim.attach(modem);
+  sim.powerOn({ quiet: true });
+  const flash = new MockFlash();
+  const door = new SettableInput(0);
+  const config: AlarmConfig = {
+    deviceId: "pump-house-1",
+    siteName: "Pump house",
+    modem: { apn: "internet", skipTime: true },
+    smtp: {
+      host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret",
+      from: { address: "alarm@simmail.test", name: "Pump house" },
+      to: [{ address: `${user}@simmail.test`, name: "Ops" }],
+    },
+    pop3: {
+      host: "mail.simmail.test", port: servers.pop3Port, user: "alarm", password: "alarm-secret",
+      pollIntervalMs: 60_000, allowlist: ["ops@simmail.test"], secret: SECRET,
+    },
+    inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
+    sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
+  };
+  const app = new AlarmApp(config, {
+    serial: host,
+    attachSerial: (engine) => host.attach(engine),
+    timers: clock,
+    clock,
+    log: new MockLogStore(flash, "outbox"),
+    store: new MockKeyValueStore(flash),
+    crypto: nodeCrypto,
+    inputs: { door },
+    ...(process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
+  });
+  const steps: string[] = [];
+  app.onProgress = (step) => steps.push(step);
+  const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
+  return { clock, sim, app, door, steps, until };
+}
+
+const e2e = suite("app: the alarm mailer end to end");
+
+e2e.before(async () => {
+  servers = await startMailServers({
+    users: ["alarm", "ops", "ann", "ben", "cid"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })),
+  });
+});
+e2e.after(async () => {
+  await servers.stop();
+});
+
+e2e("an input edge becomes an alarm mail with the day's log attached", async () => {
+  const { app, door, steps, until } = setup("ann");
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  door.level = 1;
+  assert.ok(await until(() => steps.includes("mail-sent")), `mail sent (${app.lastError})`);
+  const [raw] = await servers.waitForMessages("ann", 1);
+  const mail = await simpleParser(raw);
+  assert.match(mail.subject ?? "", /^Pump house: ALARM door/);
+  assert.is(mail.attachments.length, 1);
+  assert.match(mail.attachments[0].content.toString("utf8"), /door: ALARM/);
+  assert.is(app.outbox.depth, 0, "delivered events left the outbox");
+  await app.stop();
+});
+
+e2e("a modem reset and a bearer drop in the middle of a send: the mail goes out after recovery", async () => {
+  const { app, door, sim, steps, until } = setup("ben");
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")));
+  // The modem restarts while the mail is on its way, then the network drops the bearer.
+  sim.setFaults({
+    triggers: [
+      { command: "AT+SMTPSEND", action: "reset" },
+      // Counted only once the reset has fired: the next send meets the bearer drop.
+      { command: "AT+SMTPSEND", action: "drop-bearer" },
+    ],
+  });
+  door.level = 1;
+  assert.ok(await until(() => steps.includes("mail-sent")), `sent after recovery (${app.lastError})`);
+  const delivered = await servers.waitForMessages("ben", 1);
+  assert.is(delivered.length, 1);
+  assert.ok(steps.filter((s) => s === "modem-ready").length >= 3, `the modem was brought up again after each fault (${steps.join(", ")})`);
+  await app.stop();
+});
+
+e2e("a signed DISARM from an allowed sender is obeyed once, deleted and answered; forged, bad, stale and replayed ones are refused", async () => {
+  const { app, steps, until, clock } = setup("cid");
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")));
+  const now = Math.floor(Date.now() / 1000);
+  const secret = secretFromText(SECRET);
+  const good = signCommandSubject(nodeCrypto, secret, "pump-house-1", "DISARM", now);
+  const mails = [
+    ["ops@simmail.test", good],
+    ["ops@simmail.test", good], // replayed
+    ["mallory@evil.test", signCommandSubject(nodeCrypto, secret, "pump-house-1", "DISARM", now)], // forged sender
+    ["ops@simmail.test", signCommandSubject(nodeCrypto, secretFromText("another secret of enough length"), "pump-house-1", "ARM", now)], // bad token
+    ["ops@simmail.test", signCommandSubject(nodeCrypto, secret, "pump-house-1", "ARM", now - 7200)], // stale
+  ];
+  for (const [from, subject] of mails) {
+    await servers.deliver("alarm", `From: ${from}\r\nTo: alarm@simmail.test\r\nSubject: ${subject}\r\nMessage-ID: <${Math.random()}@x>\r\n\r\ncommand\r\n`);
+  }
+  assert.ok(app.armed);
+  clock.advance(0);
+  assert.ok(await until(() => steps.includes("poll-done")), `polled (${app.lastError})`);
+  assert.not.ok(app.armed, "DISARM obeyed");
+  assert.is(app.commandsObeyed, 1, "obeyed exactly once");
+  assert.is(app.commandsRefused, 4, "replayed, forged, bad and stale refused");
+  assert.is((await servers.messages("alarm")).length, 0, "every command mail deleted");
+  assert.ok(await until(() => steps.includes("mail-sent")), "answered with a status mail");
+  const [answer] = await servers.waitForMessages("cid", 1);
+  assert.match((await simpleParser(answer)).text ?? "", /Armed: no/);
+  await app.stop();
+});
+
+e2e.run();
