@@ -144,4 +144,28 @@ cli("exit 3: a port where no modem answers", async () => {
   }
 });
 
+cli("sim starts a simulated modem with mail servers on a pty that probe can use", async () => {
+  const path = join(work, "second-modem");
+  const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const summary = await new Promise<{ dialect: string; users: unknown[] }>((resolve, reject) => {
+      let text = "";
+      child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        text += c;
+        const line = text.split("\n").find((l) => l.startsWith("{"));
+        if (line) resolve(JSON.parse(line));
+      });
+      child.on("exit", (code) => reject(new Error(`simmail sim exited ${code}`)));
+    });
+    assert.is(summary.dialect, "classic");
+    assert.ok(summary.users.length > 0, "credentials printed");
+    const probe = await simmail(["probe", "--port", path, "--dialect", "classic"]);
+    assert.is(probe.status, 0, probe.stderr);
+    assert.match(probe.stdout, /email:\s+classic dialect/);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+});
+
 cli.run();
