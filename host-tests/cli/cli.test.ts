@@ -144,6 +144,26 @@ cli("exit 3: a port where no modem answers", async () => {
   }
 });
 
+cli("on a TTY a long transfer shows a progress bar; without one it does not", async () => {
+  const attachment = join(work, "progress.bin");
+  writeFileSync(attachment, randomBytes(48 * 1024));
+  const args = ["send", "--port", port, "--smtp", smtp(), "--user", "alarm", "--from", "alarm@simmail.test",
+    "--to", "alice@simmail.test", "--subject", "progress", "--body", "b", "--attach", attachment];
+  const plain = await simmail(args, "alarm-secret");
+  assert.is(plain.status, 0, plain.stderr);
+  assert.not.match(plain.stderr, /KiB\/s/);
+  // `script` gives the command a pseudo-terminal, as a person's shell would.
+  const command = [process.execPath, join(root, "bin/simmail"), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const tty = await new Promise<string>((resolve) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, SIMMAIL_PASSWORD: "alarm-secret" }, cwd: root });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    child.on("close", () => resolve(out));
+  });
+  assert.match(tty, /sending \[#+ *\] \d+\/49152 B [\d.]+ KiB\/s ETA \d+s/);
+  assert.match(tty, /sent to 1 recipient/);
+});
+
 cli("sim starts a simulated modem with mail servers on a pty that probe can use", async () => {
   const path = join(work, "second-modem");
   const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
