@@ -6,7 +6,7 @@ import { simpleParser } from "mailparser";
 import { AtParamError, type AtCommand, type Params } from "./at-parser.ts";
 import { FileSystemError, SimFileSystem } from "./file-system.ts";
 import { base64Lines, messageEnd, messageStart, nextAttachment, type MailDraft, type Mailbox } from "./mime.ts";
-import { okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.ts";
+import { okResponse, quoted, recipientListing, type EmailDialect, type ModemPort } from "./modem.ts";
 import { Pop3Failure, Pop3Session, type Pop3FailureKind } from "./pop3-client.ts";
 import { SmtpFailure, SmtpSession, type SmtpFailureKind } from "./smtp-client.ts";
 
@@ -244,14 +244,7 @@ export class ClassicEmail implements EmailDialect {
   private smtpRcpt(command: AtCommand, params: Params): boolean {
     if (command.form === "test") return this.ok("+SMTPRCPT: (0-2),(0-4),64,64");
     if (command.form === "read") {
-      const lines: string[] = [];
-      this.recipients.forEach((list, type) => {
-        for (const index of [...list.keys()].sort((a, b) => a - b)) {
-          const r = list.get(index)!;
-          lines.push(`+SMTPRCPT: ${type},${index},${quoted(r.address)},${quoted(r.name)}`);
-        }
-      });
-      return this.ok(...lines);
+      return this.ok(...recipientListing(this.recipients));
     }
     if (command.form !== "write") return false;
     params.expectCount(1, 4);

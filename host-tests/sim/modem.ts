@@ -246,6 +246,18 @@ export function quoted(text: string): string {
   return `"${text}"`;
 }
 
+/** The `AT+SMTPRCPT?` answer lines, by type then index (both dialects list them alike). */
+export function recipientListing(recipients: ReadonlyArray<ReadonlyMap<number, { address: string; name: string }>>): string[] {
+  const lines: string[] = [];
+  recipients.forEach((list, type) => {
+    for (const index of [...list.keys()].sort((a, b) => a - b)) {
+      const r = list.get(index)!;
+      lines.push(`+SMTPRCPT: ${type},${index},${quoted(r.address)},${quoted(r.name)}`);
+    }
+  });
+  return lines;
+}
+
 /** What an email dialect sees of the modem; everything it emits is dropped after a reset. */
 export class ModemPort {
   private readonly modem: SimModem;

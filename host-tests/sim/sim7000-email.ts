@@ -7,7 +7,7 @@ import {
   AttachmentDataError, Base64Encoder, Base64Passthrough, messageEnd, messageStart, SevenBitText,
   type AttachmentEncoder, type MailDraft, type Mailbox,
 } from "./mime.ts";
-import { ERROR_RESPONSE, okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.ts";
+import { ERROR_RESPONSE, okResponse, quoted, recipientListing, type EmailDialect, type ModemPort } from "./modem.ts";
 import { POP3_CODES, Pop3Failure, Pop3Session, type StatusLine } from "./pop3-client.ts";
 import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
 import type { TimerHandle } from "../kit/scheduler.ts";
@@ -288,14 +288,7 @@ export class Sim7000Email implements EmailDialect {
     const last = limits.recipientsPerType - 1;
     if (command.form === "test") return this.ok(`+SMTPRCPT: (0-2),(0-${last}),${limits.recipientAddress},${limits.recipientName}`);
     if (command.form === "read") {
-      const lines: string[] = [];
-      this.recipients.forEach((list, type) => {
-        for (const index of [...list.keys()].sort((a, b) => a - b)) {
-          const r = list.get(index)!;
-          lines.push(`+SMTPRCPT: ${type},${index},${quoted(r.address)},${quoted(r.name)}`);
-        }
-      });
-      return this.ok(...lines);
+      return this.ok(...recipientListing(this.recipients));
     }
     if (command.form !== "write") return false;
     params.expectCount(1, 4);
