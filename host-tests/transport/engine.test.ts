@@ -179,6 +179,62 @@ basics("resets and power-downs abort in-flight and queued work with a typed erro
   }
 });
 
+basics("RDY while the first sync waits is the modem booting, not a reset; once it answered, RDY is a reset", async () => {
+  const clock = new VirtualClock();
+  const { serial, engine } = makeEngine(clock, { syncOnStart: true, syncTimeoutMs: 200, quietMs: 50 });
+  let resets = 0;
+  engine.onModemReset = () => resets++;
+  const first = track(engine.run(cmd("AT+CPIN?", 1000, "+CPIN:")));
+  assert.is(serial.sent(), "AT\r");
+  clock.advance(200); // the modem is still off: the first AT times out, the sync tries again
+  assert.is(serial.sent(), "AT\rAT\r");
+  serial.feed("\r\nRDY\r\n"); // it has just switched on
+  await flush();
+  assert.not.ok(first.done, "the command still waits for the sync");
+  serial.feed("AT\r\r\nOK\r\n");
+  clock.advance(50);
+  assert.is(serial.sent(), "AT\rAT\rAT+CPIN?\r");
+  serial.feed("\r\n+CPIN: READY\r\n\r\nOK\r\n");
+  await flush();
+  assert.is(first.error, null);
+  assert.is(resets, 0);
+  assert.is(engine.stats.boots, 1);
+  assert.is(engine.stats.resets, 0);
+  // Now the modem has answered: a RDY means it restarted under us.
+  const second = track(engine.run(cmd("AT+CSQ", 1000)));
+  serial.feed("\r\nRDY\r\n");
+  await flush();
+  assert.instance(second.error, ModemResetError);
+  assert.is((second.error as ModemResetError).reset, "reset");
+  assert.is(resets, 1);
+  // The sync after that reset is no first boot: another RDY there is another reset.
+  const third = track(engine.run(cmd("AT+CSQ", 1000)));
+  assert.match(serial.sent(), /AT\r$/);
+  serial.feed("\r\nRDY\r\n");
+  await flush();
+  assert.instance(third.error, ModemResetError);
+  assert.is(engine.stats.boots, 1);
+});
+
+basics("after a power-down report, the RDY of the next power-on during the sync is expected", async () => {
+  const clock = new VirtualClock();
+  const { serial, engine } = makeEngine(clock, { syncTimeoutMs: 200, quietMs: 50 });
+  const before = track(engine.run(cmd("AT+CSQ", 1000)));
+  serial.feed("\r\nNORMAL POWER DOWN\r\n");
+  await flush();
+  assert.instance(before.error, ModemResetError);
+  assert.is((before.error as ModemResetError).reset, "power-down");
+  const after = track(engine.run(cmd("AT+CSQ", 1000)));
+  assert.match(serial.sent(), /AT\r$/);
+  serial.feed("\r\nRDY\r\n\r\nOK\r\n");
+  clock.advance(50);
+  serial.feed("\r\nOK\r\n");
+  await flush();
+  assert.is(after.error, null);
+  assert.is(engine.stats.boots, 1);
+  assert.is(engine.stats.resets, 1);
+});
+
 basics("URCs between a command and its reply go to their handlers", async () => {
   const clock = new VirtualClock();
   const { serial, engine } = makeEngine(clock);

@@ -59,6 +59,8 @@ export interface EngineStats {
   timeouts: number;
   resyncs: number;
   resets: number;
+  /** RDY lines of a modem switching on before it first answered: expected, not resets. */
+  boots: number;
   overlongLines: number;
 }
 
@@ -89,7 +91,7 @@ class SyncCommand extends AtCommand {
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
     bytesIn: 0, bytesOut: 0, lines: 0, strayLines: 0, urcs: 0,
-    timeouts: 0, resyncs: 0, resets: 0, overlongLines: 0,
+    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0,
   };
   tracer: AtTracer | null = null;
   /** Called after a reset/power-down report aborted the work in flight. */
@@ -124,6 +126,11 @@ export class AtEngine implements SerialListener, FramerSink {
   private dataOwner: LineOwner | null = null;
   private needSync: boolean;
   private syncTriesLeft = 0;
+  /**
+   * No answer from the modem yet since the engine started syncing or the modem powered down:
+   * it may be booting, and its RDY is what we wait for, not a reset.
+   */
+  private awaitingBoot: boolean;
   private closed = false;
 
   constructor(options: EngineOptions) {
@@ -133,6 +140,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.queue = new Array(options.queueCapacity ?? 8).fill(null);
     this.writable = options.initialWritable ?? STAGING;
     this.needSync = options.syncOnStart ?? true;
+    this.awaitingBoot = this.needSync;
     this.syncTimeoutMs = options.syncTimeoutMs ?? 500;
     this.syncAttempts = options.syncAttempts ?? 10;
     this.quietMs = options.quietMs ?? 50;
@@ -257,6 +265,10 @@ export class AtEngine implements SerialListener, FramerSink {
     if (cmd !== null && this.phase === Phase.Awaiting && this.dispatchToCommand(cmd, line)) return;
 
     const abort = ABORT_TABLE.find(line);
+    if (abort === 0 && this.awaitingBoot) {
+      stats.boots++;
+      return;
+    }
     if (abort >= 0) {
       this.modemReset(ABORT_KINDS[abort]);
       return;
@@ -375,6 +387,8 @@ export class AtEngine implements SerialListener, FramerSink {
   }
 
   private complete(cmd: AtCommand, error: Error | null): void {
+    // Any answer (OK, ERROR, a result) means the modem is up; only a timeout is no answer.
+    if (!(error instanceof AtTimeoutError)) this.awaitingBoot = false;
     this.deadline.disarm();
     this.framer.armPrompt(null);
     this.framer.keepEmptyLines = false;
@@ -521,6 +535,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private modemReset(kind: ModemResetKind): void {
     this.stats.resets++;
     this.needSync = true;
+    // Switched off: the RDY of the next power-on is expected.
+    this.awaitingBoot = kind === "power-down" || kind === "under-voltage";
     this.syncTriesLeft = 0;
     const error = new ModemResetError(kind);
     if (this.current === this.sync) {
