@@ -1,62 +1,15 @@
 // The alarm mailer end to end: AlarmApp on the mock flash, the mock UART, the simulated
-// SIM7000 and the real mail servers, in virtual time that waits for the servers.
+// SIM7000 and the real mail servers, in virtual time that waits for the servers (alarm-harness.ts).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
-import { MockFlash, MockKeyValueStore, MockLogStore } from "./mock-flash.ts";
-import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
-import { SettableInput } from "../../src/host/platform.ts";
+import { SECRET, setupAlarm } from "./alarm-harness.ts";
 
-const SECRET = "correct horse battery staple 42";
 let servers: MailServers;
-
-function setup(user: string) {
-  const clock = new VirtualClock(1_000);
-  const { host, modem } = createUartPair({ scheduler: clock, baud: 921_600 });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() } });
-  sim.attach(modem);
-  sim.powerOn({ quiet: true });
-  const flash = new MockFlash();
-  const door = new SettableInput(0);
-  const config: AlarmConfig = {
-    deviceId: "pump-house-1",
-    siteName: "Pump house",
-    modem: { apn: "internet", skipTime: true },
-    smtp: {
-      host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret",
-      from: { address: "alarm@simmail.test", name: "Pump house" },
-      to: [{ address: `${user}@simmail.test`, name: "Ops" }],
-    },
-    pop3: {
-      host: "mail.simmail.test", port: servers.pop3Port, user: "alarm", password: "alarm-secret",
-      pollIntervalMs: 60_000, allowlist: ["ops@simmail.test"], secret: SECRET,
-    },
-    inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
-    sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
-  };
-  const app = new AlarmApp(config, {
-    serial: host,
-    attachSerial: (engine) => host.attach(engine),
-    timers: clock,
-    clock,
-    log: new MockLogStore(flash, "outbox"),
-    store: new MockKeyValueStore(flash),
-    crypto: nodeCrypto,
-    inputs: { door },
-    ...(process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
-  });
-  const steps: string[] = [];
-  app.onProgress = (step) => steps.push(step);
-  const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
-  return { clock, sim, app, door, steps, until };
-}
+const setup = (user: string) => setupAlarm(servers, user);
 
 const e2e = suite("app: the alarm mailer end to end");
 
