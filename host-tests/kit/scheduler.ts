@@ -76,6 +76,8 @@ export class VirtualClock implements Scheduler {
   private seq = 0;
   private readonly heap: TimerEvent[] = [];
   private readonly live = new Map<number, TimerEvent>();
+  /** Cancelled events still in `heap`. */
+  private cancelledInHeap = 0;
   private running = false;
 
   constructor(startMs = 0) {
@@ -100,6 +102,9 @@ export class VirtualClock implements Scheduler {
     if (event === undefined) return;
     event.cancelled = true;
     this.live.delete(handle);
+    // Re-armed deadlines leave cancelled events behind: drop them once they outnumber the
+    // live ones, so a long run holds memory for its live timers only.
+    if (++this.cancelledInHeap > this.live.size) this.dropCancelled();
   }
 
   deadline(callback: () => void): Deadline {
@@ -242,8 +247,21 @@ export class VirtualClock implements Scheduler {
 
   private peek(): TimerEvent | null {
     const heap = this.heap;
-    while (heap.length > 0 && heap[0].cancelled) this.pop();
+    while (heap.length > 0 && heap[0].cancelled) {
+      this.pop();
+      this.cancelledInHeap--;
+    }
     return heap.length > 0 ? heap[0] : null;
+  }
+
+  /** Rebuilds the heap from the live events (a sorted array is a valid heap). */
+  private dropCancelled(): void {
+    const heap = this.heap;
+    let kept = 0;
+    for (const event of heap) if (!event.cancelled) heap[kept++] = event;
+    heap.length = kept;
+    heap.sort((a, b) => (before(a, b) ? -1 : 1));
+    this.cancelledInHeap = 0;
   }
 
   private push(event: TimerEvent): void {
