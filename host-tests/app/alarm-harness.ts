@@ -5,7 +5,8 @@ import { VirtualClock } from "../kit/scheduler.ts";
 import type { MailServers } from "../servers/index.ts";
 import { SimModem } from "../sim/modem.ts";
 import { runWithNetwork } from "../sim/virtual-time.ts";
-import { MockFlash, MockKeyValueStore, MockLogStore } from "./mock-flash.ts";
+import { MockFlash } from "./mock-flash.ts";
+import { mockPlatform } from "./mock-platform.ts";
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { SettableInput } from "../../src/host/platform.ts";
@@ -45,17 +46,10 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
     sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
     ...options.config,
   };
-  const app = new AlarmApp(config, {
-    serial: host,
-    attachSerial: (engine) => host.attach(engine),
-    timers: clock,
-    clock,
-    log: new MockLogStore(flash, "outbox"),
-    store: new MockKeyValueStore(flash),
-    crypto: nodeCrypto,
-    inputs: { door },
+  const app = new AlarmApp(config, mockPlatform({
+    host, clock, flash, crypto: nodeCrypto, inputs: { door },
     ...(process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
-  });
+  }));
   const steps: string[] = [];
   app.onProgress = (step) => steps.push(step);
   const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
