@@ -265,7 +265,8 @@ export class AtEngine implements SerialListener, FramerSink {
     if (cmd !== null && this.phase === Phase.Awaiting && this.dispatchToCommand(cmd, line)) return;
 
     const abort = ABORT_TABLE.find(line);
-    if (abort === 0 && this.awaitingBoot) {
+    // The RDY of a modem that is just switching on: what the first sync waits for.
+    if (abort >= 0 && ABORT_KINDS[abort] === "reset" && this.awaitingBoot) {
       stats.boots++;
       return;
     }
