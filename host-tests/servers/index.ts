@@ -353,6 +353,8 @@ class RunningMailServers implements MailServers {
       },
       onData: (stream, session, callback) => this.receive(stream, session, callback),
     });
+    // Failed handshakes and dropped clients are the tests' business, not a server crash.
+    smtp.on("error", () => {});
     this.smtpListeners.push(smtp);
     return new Promise((resolve, reject) => {
       smtp.server.once("error", reject);
