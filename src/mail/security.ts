@@ -44,6 +44,8 @@ export interface SecurityPlan {
   context: number;
   /** Whether AT+EMAILSSL takes `<ctxindex>` (SIM7080) or not (SIM800). */
   withContext: boolean;
+  /** The probe found AT+EMAILSSL: write it every time (SMTP and POP3 share the one setting). */
+  modemHasTls: boolean;
   version: number | null;
   sni: string | null;
 }
@@ -95,16 +97,17 @@ export function planSecurity(protocol: "smtp" | "pop3", settings: SecuritySettin
     throw new MailParameterError(protocol, version !== null ? "TLS version" : "SNI", "needs AT+CSSLCFG, which this modem firmware lacks");
   }
   const mustBeSecure = credentials && settings.requireSecureCredentials === true;
-  return { protocol, mode, mustBeSecure, context, withContext, version, sni };
+  return { protocol, mode, mustBeSecure, context, withContext, modemHasTls: tls !== undefined && tls !== null, version, sni };
 }
 
 /**
  * Writes the plan: AT+CSSLCFG first, then AT+EMAILSSL. `lastMode` is the AT+EMAILSSL mode
- * last written (0 after a reset): clear text on a modem never switched costs no command, so
- * a firmware without AT+EMAILSSL never sees one. Returns the mode now set.
+ * this client last wrote (0 after a reset). Clear text costs no command on a modem not known
+ * to have TLS that this client never switched, so a firmware without AT+EMAILSSL never sees
+ * one. Returns the mode now set.
  */
 export async function writeSecurity(engine: AtEngine, plan: SecurityPlan, lastMode: number): Promise<number> {
-  if (plan.mode === 0 && lastMode === 0) return 0;
+  if (plan.mode === 0 && lastMode === 0 && !plan.modemHasTls) return 0;
   const context = plan.context;
   const version = plan.version;
   if (version !== null) await query(engine, (c) => c.text.raw("AT+CSSLCFG=\"sslversion\",").int(context).raw(",").int(version), 5000);
