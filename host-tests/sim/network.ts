@@ -236,10 +236,13 @@ export class Connection {
     this.listen(socket);
   }
 
+  private readonly onData = (chunk: Buffer) => this.arrive(chunk);
+  private readonly onSocketClose = () => this.fail(new NetError("closed", `${this.label} closed the connection`));
+
   private listen(socket: Socket): void {
-    socket.on("data", (chunk: Buffer) => this.arrive(chunk));
+    socket.on("data", this.onData);
     socket.on("error", () => {});
-    socket.on("close", () => this.fail(new NetError("closed", `${this.label} closed the connection`)));
+    socket.on("close", this.onSocketClose);
   }
 
   /**
@@ -249,8 +252,9 @@ export class Connection {
   async startTls(host: string, tls: TlsParams, timeoutMs: number): Promise<void> {
     if (this.ended) throw this.ended;
     const plain = this.socket;
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("close");
+    // The TLS socket reads the plain one from now on (SimNetwork's own close listener stays).
+    plain.off("data", this.onData);
+    plain.off("close", this.onSocketClose);
     try {
       this.socket = await this.network.handshake(plain, host, tls, timeoutMs);
     } catch (error) {

@@ -13,8 +13,7 @@ import type { TlsCapabilities } from "../modem/probe.ts";
 import { DotUnstuffer } from "./codec/dot-unstuff.ts";
 import { MailError, MailParameterError, Pop3Error, Pop3NegativeError } from "./errors.ts";
 import { checkHost, checkPort, checkText, DEFAULT_LIMITS, type EmailLimits, type ServerAccount } from "./message.ts";
-import { planSecurity, writeSecurity, type SecuritySettings } from "./security.ts";
-import { TLS_HINT } from "./smtp.ts";
+import { planSecurity, TLS_HINT, writeSecurity, type SecuritySettings } from "./security.ts";
 
 /** Receives mail bytes in blocks; `buf` is only valid during the call. */
 export interface MailSink {
@@ -297,12 +296,6 @@ export class Pop3Client {
     this.engine = engine;
     this.limits = limits;
     this.reader = new MultiLineReader(engine, timers, limits.pop3Read, blockSize, 40_000);
-  }
-
-  /** Forget modem-side state (after a modem reset). */
-  forget(): void {
-    this.sslMode = 0;
-    this.loggedIn = false;
   }
 
   async login(settings: Pop3Settings): Promise<void> {

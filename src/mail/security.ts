@@ -33,6 +33,9 @@ export interface SecuritySettings {
 }
 
 const MODE: Record<Security, number> = { none: 0, tls: 1, starttls: 2 };
+
+/** Detail of code 63 on a TLS session: the spec has no TLS code, so a failed handshake lands there. */
+export const TLS_HINT = "or the TLS handshake failed: certificate not trusted, name (SNI) not in it, or no common TLS version";
 const SNI_MAX_LENGTH = 64;
 
 /** The AT+EMAILSSL / AT+CSSLCFG commands one session needs, worked out before any is written. */

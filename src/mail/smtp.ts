@@ -15,7 +15,7 @@ import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { Utf8HexStream, hexOfUtf8 } from "./codec/hex.ts";
 import { MailError, MailParameterError, SmtpError } from "./errors.ts";
-import { planSecurity, writeSecurity, type SecurityPlan, type SecuritySettings } from "./security.ts";
+import { planSecurity, TLS_HINT, writeSecurity, type SecurityPlan, type SecuritySettings } from "./security.ts";
 import {
   checkAddress, checkBody, checkHost, checkPort, checkSubject, checkText, DEFAULT_LIMITS,
   type Address, type Attachment, type ByteSource, type EmailLimits, type MailMessage, type ServerAccount,
@@ -36,8 +36,6 @@ export interface SmtpSettings extends SecuritySettings {
 }
 
 const DOWNLOAD = ascii("DOWNLOAD");
-/** Code 63 of a TLS session: the spec has no TLS code, so a failed handshake lands there. */
-export const TLS_HINT = "or the TLS handshake failed: certificate not trusted, name (SNI) not in it, or no common TLS version";
 const SEND_RESULT = 0;
 const FT_STATE = 1;
 
