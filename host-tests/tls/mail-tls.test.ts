@@ -236,6 +236,32 @@ test("bad security settings are refused before anything is written", async () =>
   assert.is(sent().length, before);
 });
 
+test("SIM800 form (no context index, no AT+CSSLCFG): AT+EMAILSSL=<n> alone; version, SNI, context and unknown modes refused", async () => {
+  const { run, engine, modem, sent } = rig();
+  await run(modem.sync());
+  await run(modem.openBearer({ apn: "internet", cid: 1 }));
+  const client = new SmtpClient(engine);
+  client.tls = { modes: [0, 2], contexts: null, sslConfig: false };
+  await run(client.send(smtp(servers.smtpsPort, { security: "tls", requireSecureCredentials: true }), message("erin", "SIM800 form")));
+  assert.is((await simpleParser((await servers.waitForMessages("erin", 1, 10_000))[0])).subject, "SIM800 form");
+  assert.equal(sent().filter((l) => /^AT\+(EMAILSSL|CSSLCFG)/.test(l)), ["AT+EMAILSSL=1"]);
+  const refused: Array<[Partial<SmtpSettings>, string, RegExp]> = [
+    [{ security: "tls", tlsVersion: "tls1.2" }, "TLS version", /needs AT\+CSSLCFG/],
+    [{ security: "tls", sni: "mail.simmail.test" }, "SNI", /needs AT\+CSSLCFG/],
+    [{ security: "tls", sslContext: 1 }, "SSL context", /outside 0-5|no context index/],
+  ];
+  for (const [settings, field, problem] of refused) {
+    const error = await run(client.send(smtp(servers.smtpsPort, settings), message("erin", "x"))).catch((e: unknown) => e);
+    assert.instance(error, MailParameterError, field);
+    assert.is((error as MailParameterError).field, field);
+    assert.match((error as Error).message, problem);
+  }
+  client.tls = { modes: [0, 1], contexts: null, sslConfig: false };
+  const starttls = await run(client.send(smtp(servers.smtpStarttlsPort, { security: "starttls" }), message("erin", "x"))).catch((e: unknown) => e);
+  assert.instance(starttls, MailParameterError);
+  assert.match((starttls as Error).message, /this modem takes 0-1/);
+});
+
 test("clear text after TLS: AT+EMAILSSL=0 is written again; a plain modem never sees AT+EMAILSSL", async () => {
   const { run, engine, modem, sent } = rig();
   await run(modem.sync());
@@ -243,7 +269,7 @@ test("clear text after TLS: AT+EMAILSSL=0 is written again; a plain modem never 
   const client = new SmtpClient(engine);
   await run(client.send(smtp(servers.smtpsPort, { security: "tls" }), message("erin", "tls first")));
   await run(client.send(smtp(servers.smtpPort), message("erin", "then clear text")));
-  const [, clear] = await servers.waitForMessages("erin", 2, 10_000);
+  const clear = (await servers.waitForMessages("erin", 3, 10_000))[2];
   assert.is((await simpleParser(clear)).subject, "then clear text");
   assert.is(servers.envelopes.at(-1)!.tls, undefined, "clear text on the wire");
   assert.equal(sent().filter((l) => l.startsWith("AT+EMAILSSL")), ["AT+EMAILSSL=1,0", "AT+EMAILSSL=0,0"]);
