@@ -4,7 +4,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect, createServer, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,22 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "s
 
 export interface MailUser { name: string; password: string; address: string }
 
-export interface Envelope { from: string; to: string[]; size: number; authUser?: string }
+export interface Envelope {
+  from: string; to: string[]; size: number; authUser?: string;
+  /** Set when the message came over TLS: the cipher's protocol and the SNI name the client sent. */
+  tls?: { protocol: string; servername: string | null };
+}
+
+/** The test PKI of a TLS instance (PEM files in the instance's dir). */
+export interface TestPki {
+  /** The CA certificate (PEM) a client must trust. */
+  ca: string;
+  caPath: string;
+  certPath: string;
+  keyPath: string;
+  /** Names in the server certificate's subjectAltName (DNS names, then IP addresses). */
+  names: string[];
+}
 
 export interface MailServers {
   host: "127.0.0.1"; smtpPort: number; pop3Port: number;
@@ -30,6 +45,15 @@ export interface MailServers {
   waitForMessages(user: string, count: number, timeoutMs?: number): Promise<Buffer[]>;
   /** SMTP envelope log: {from, to[], size, authUser} per accepted message. */
   envelopes: Envelope[];
+  /**
+   * With `tls: true`: the test CA and server certificate, SMTP over implicit TLS (`smtpsPort`),
+   * SMTP with STARTTLS where AUTH is only offered after it (`smtpStarttlsPort`), POP3 over
+   * implicit TLS (`pop3sPort`) and STLS on `pop3Port`. Otherwise null and 0.
+   */
+  tls: TestPki | null;
+  smtpsPort: number;
+  smtpStarttlsPort: number;
+  pop3sPort: number;
   /** Stops both servers and removes the temp dir; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -41,10 +65,13 @@ export interface MailServersOptions {
   smtpAuthRequired?: boolean;
   /** Default 'simmail.test'. */
   domain?: string;
+  /** Default false. True adds the TLS listeners (see MailServers.tls); the plain ones stay as they are. */
+  tls?: boolean;
 }
 
 const HOST = "127.0.0.1";
 const DOVECOT = "/usr/sbin/dovecot";
+const OPENSSL = "/usr/bin/openssl";
 const DEFAULT_DOMAIN = "simmail.test";
 const DEFAULT_USER_NAMES = ["alarm", "alice", "bob", "carol", "dave"];
 const SMTP_SIZE_LIMIT = 20 * 1024 * 1024;
@@ -69,7 +96,7 @@ export async function startMailServers(options: MailServersOptions = {}): Promis
   } catch {
     throw new Error(`startMailServers: ${DOVECOT} not found; run scripts/ensure-dovecot.sh (installs dovecot-pop3d)`);
   }
-  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true);
+  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true, options.tls ?? false);
   try {
     await servers.start();
   } catch (error) {
@@ -146,6 +173,28 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A fresh CA and a server certificate it signed for `names` (DNS names or IPv4 addresses), as
+ * PEM files in `dir` (openssl CLI, P-256 keys: fast). Also used by tests for an untrusted CA.
+ */
+export async function createTestPki(dir: string, names: string[], label = "simmail test CA"): Promise<TestPki> {
+  const caKey = join(dir, "ca.key");
+  const caPath = join(dir, "ca.pem");
+  const keyPath = join(dir, "server.key");
+  const csrPath = join(dir, "server.csr");
+  const certPath = join(dir, "server.pem");
+  const extPath = join(dir, "server.ext");
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const subjectAltName = names.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(",");
+  await execFileAsync(OPENSSL, ["req", "-x509", ...key, "-keyout", caKey, "-out", caPath, "-days", "2", "-subj", `/CN=${label}`,
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  await execFileAsync(OPENSSL, ["req", ...key, "-keyout", keyPath, "-out", csrPath, "-subj", `/CN=${names[0]}`]);
+  await fs.writeFile(extPath, `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
+  await execFileAsync(OPENSSL, ["x509", "-req", "-in", csrPath, "-CA", caPath, "-CAkey", caKey, "-CAcreateserial",
+    "-out", certPath, "-days", "2", "-extfile", extPath]);
+  return { ca: await fs.readFile(caPath, "utf8"), caPath, certPath, keyPath, names };
+}
+
 function smtpError(responseCode: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode });
 }
@@ -170,15 +219,19 @@ class RunningMailServers implements MailServers {
   readonly host = HOST;
   smtpPort = 0;
   pop3Port = 0;
+  smtpsPort = 0;
+  smtpStarttlsPort = 0;
+  pop3sPort = 0;
+  tls: TestPki | null = null;
   dir = "";
   readonly envelopes: Envelope[] = [];
-  private smtp: SMTPServer | undefined;
+  private readonly smtpListeners: SMTPServer[] = [];
   private dovecot: ChildProcess | undefined;
   private dovecotStderr = "";
   private mailIds: SystemIds = { uid: 0, gid: 0 };
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly users: MailUser[], readonly domain: string, private readonly smtpAuthRequired: boolean) {}
+  constructor(readonly users: MailUser[], readonly domain: string, private readonly smtpAuthRequired: boolean, private readonly withTls: boolean) {}
 
   async start(): Promise<void> {
     const mailUser = await lookupUser("mail");
@@ -196,7 +249,15 @@ class RunningMailServers implements MailServers {
     await fs.mkdir(join(this.dir, "mail"), { mode: 0o711 });
     for (const user of this.users) await this.createMaildir(user.name);
 
-    await this.startSmtp();
+    this.smtpPort = await this.startSmtp("plain");
+    if (this.withTls) {
+      const pkiDir = join(this.dir, "pki");
+      await fs.mkdir(pkiDir, { mode: 0o755 });
+      this.tls = await createTestPki(pkiDir, [`mail.${this.domain}`, `smtp.${this.domain}`, `pop3.${this.domain}`, "localhost", HOST]);
+      // Dovecot's config process reads the key as root; the login processes get it from there.
+      this.smtpsPort = await this.startSmtp("implicit-tls");
+      this.smtpStarttlsPort = await this.startSmtp("starttls");
+    }
     await this.startDovecot();
   }
 
@@ -260,11 +321,18 @@ class RunningMailServers implements MailServers {
     return this.users.find((user) => user.address.toLowerCase() === wanted);
   }
 
-  private startSmtp(): Promise<void> {
+  /**
+   * "plain": no STARTTLS, AUTH over clear text. "implicit-tls": TLS from the first byte.
+   * "starttls": STARTTLS offered, AUTH only after it (smtp-server hides it before).
+   */
+  private async startSmtp(mode: "plain" | "implicit-tls" | "starttls"): Promise<number> {
+    const pki = mode === "plain" ? null : this.tls!;
+    const tlsOptions = pki === null ? {} : { key: await fs.readFile(pki.keyPath), cert: await fs.readFile(pki.certPath) };
     const smtp = new SMTPServer({
-      secure: false,
-      disabledCommands: ["STARTTLS"],
-      allowInsecureAuth: true,
+      ...tlsOptions,
+      secure: mode === "implicit-tls",
+      disabledCommands: mode === "plain" ? ["STARTTLS"] : [],
+      allowInsecureAuth: mode === "plain",
       authMethods: ["PLAIN", "LOGIN"],
       authOptional: !this.smtpAuthRequired,
       size: SMTP_SIZE_LIMIT,
@@ -285,14 +353,16 @@ class RunningMailServers implements MailServers {
       },
       onData: (stream, session, callback) => this.receive(stream, session, callback),
     });
-    this.smtp = smtp;
+    // Failed handshakes and dropped clients are the tests' business, not a server crash.
+    smtp.on("error", () => {});
+    this.smtpListeners.push(smtp);
     return new Promise((resolve, reject) => {
       smtp.server.once("error", reject);
       smtp.listen(0, HOST, () => {
         smtp.server.off("error", reject);
         const address = smtp.server.address();
-        if (typeof address === "object" && address) this.smtpPort = address.port;
-        resolve();
+        if (typeof address === "object" && address) resolve(address.port);
+        else reject(new Error("startMailServers: the SMTP listener has no port"));
       });
     });
   }
@@ -318,6 +388,9 @@ class RunningMailServers implements MailServers {
           const mailFrom = session.envelope.mailFrom;
           const envelope: Envelope = { from: mailFrom ? mailFrom.address : "", to, size: raw.length };
           if (typeof session.user === "string") envelope.authUser = session.user;
+          if (session.secure && session.tlsOptions) {
+            envelope.tls = { protocol: session.tlsOptions.version, servername: typeof session.servername === "string" ? session.servername : null };
+          }
           this.envelopes.push(envelope);
           callback(null, `Delivered to ${mailboxes.size} mailbox(es)`);
         },
@@ -338,9 +411,10 @@ class RunningMailServers implements MailServers {
 
     for (let attempt = 1; ; attempt++) {
       const port = await freeLoopbackPort();
+      const securePort = this.withTls ? await freeLoopbackPort() : 0;
       const greeting = `simmail POP3 ${randomBytes(6).toString("hex")} ready.`;
       await fs.rm(this.dovecotLogPath(), { force: true }); // only this attempt's log explains its failure
-      await fs.writeFile(this.dovecotConfigPath(), this.dovecotConfig(port, greeting, usersFile, loginUser.name, internalUser.name));
+      await fs.writeFile(this.dovecotConfigPath(), this.dovecotConfig(port, securePort, greeting, usersFile, loginUser.name, internalUser.name));
       const child = spawn(DOVECOT, ["-F", "-c", this.dovecotConfigPath()], { stdio: ["ignore", "ignore", "pipe"] });
       this.dovecot = child;
       this.dovecotStderr = "";
@@ -351,6 +425,7 @@ class RunningMailServers implements MailServers {
       try {
         await waitForGreeting(child, port, `+OK ${greeting}`);
         this.pop3Port = port;
+        this.pop3sPort = securePort;
         return;
       } catch (error) {
         await this.stopDovecot();
@@ -379,7 +454,20 @@ class RunningMailServers implements MailServers {
     }
   }
 
-  private dovecotConfig(port: number, greeting: string, usersFile: string, loginUser: string, internalUser: string): string {
+  private dovecotConfig(port: number, securePort: number, greeting: string, usersFile: string, loginUser: string, internalUser: string): string {
+    const pki = this.tls;
+    // With TLS: STLS on the plain listener (clear-text logins stay allowed there, as before) and
+    // a pop3s listener; TLS 1.2 at least, like the SMTP listeners (Node's default minimum).
+    const ssl = pki === null ? "ssl = no" : `ssl = yes
+ssl_cert = <${pki.certPath}
+ssl_key = <${pki.keyPath}
+ssl_min_protocol = TLSv1.2`;
+    const pop3s = pki === null ? "" : `
+  inet_listener pop3s {
+    address = ${HOST}
+    port = ${securePort}
+    ssl = yes
+  }`;
     const dir = this.dir;
     // chroot needs CAP_SYS_CHROOT, which containers often lack, so no service chroots.
     const unchrooted = ["pop3-login", "anvil", "ipc", "old-stats", "aggregator", "director"]
@@ -392,7 +480,7 @@ base_dir = ${dir}/run
 state_dir = ${dir}/state
 instance_name = simmail-${randomBytes(4).toString("hex")}
 log_path = ${this.dovecotLogPath()}
-ssl = no
+${ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
@@ -420,7 +508,7 @@ service pop3-login {
   inet_listener pop3 {
     address = ${HOST}
     port = ${port}
-  }
+  }${pop3s}
 }
 service anvil {
   unix_listener anvil-auth-penalty {
@@ -444,8 +532,7 @@ ${unchrooted}`;
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const smtp = this.smtp;
-      if (smtp) await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await Promise.all(this.smtpListeners.map((smtp) => new Promise<void>((resolve) => smtp.close(() => resolve()))));
       await this.stopDovecot();
       if (this.dir) await fs.rm(this.dir, { recursive: true, force: true });
     })();

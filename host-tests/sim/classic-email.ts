@@ -360,6 +360,7 @@ export class ClassicEmail implements EmailDialect {
       host: this.smtpServer,
       port: this.smtpPort,
       credentials: this.authType === 1 ? { user: this.smtpUser, password: this.smtpPassword } : null,
+      secure: null, // the application note has no TLS commands
       clientName: "[10.89.193.100]",
       timeoutMs: this.port.timeoutMs(SERVER_TIMEOUT_SECONDS),
     };
@@ -460,7 +461,7 @@ export class ClassicEmail implements EmailDialect {
     if (this.pop3Session !== null) throw new AtParamError("+POP3IN: already logged in");
     if (!this.networkUp()) return this.ok("+POP3: NETWORK ERROR");
     if (this.port.faults.emailSupport === "send-fails") return this.ok("+POP3: SERVER ERROR");
-    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(SERVER_TIMEOUT_SECONDS) };
+    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(SERVER_TIMEOUT_SECONDS), secure: null };
     const login = { cancelled: false };
     this.login = login;
     this.port.track(Pop3Session.open(this.port.network, account).then(

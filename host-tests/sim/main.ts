@@ -16,7 +16,9 @@ const USAGE = `usage: node --import tsx host-tests/sim/main.ts --pty <path> [opt
   --boot                print the boot lines (RDY ...) at start; default: the modem is already up
   --no-echo             start with echo off (the SIM7000 starts with ATE1)
   --timeout-scale <x>   multiply server timeouts (EMAILTO) by x
-  --trace               log commands, URCs and the mail dialogue on stderr`;
+  --trace               log commands, URCs and the mail dialogue on stderr
+  --tls                 a firmware with AT+EMAILSSL/AT+CSSLCFG trusting the servers' test CA, and the
+                        servers' TLS listeners (SMTPS, SMTP with STARTTLS, POP3S; STLS on POP3)`;
 
 /** Names the simulated modem resolves to the local servers. */
 const HOST_NAMES = ["mail.simmail.test", "smtp.simmail.test", "pop3.simmail.test", "mail.sim.com", "localhost"];
@@ -45,7 +47,9 @@ async function main(): Promise<void> {
   const timeoutScale = values["timeout-scale"] === undefined ? 1 : Number(values["timeout-scale"]);
   if (!(timeoutScale > 0)) fail(`--timeout-scale must be a positive number, not "${values["timeout-scale"]}"`);
 
-  const servers: MailServers = await startMailServers();
+  const withTls = values.tls === true;
+  if (withTls && dialect !== "sim7000") fail("--tls needs the sim7000 dialect (the classic one has no TLS commands)");
+  const servers: MailServers = await startMailServers({ tls: withTls });
   const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
   let sim: SimModem;
   let pty: PtyBridge | null = null;
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       autobaud: values.autobaud === true,
       echo: values["no-echo"] !== true,
       timeoutScale,
+      ...(withTls ? { tls: { commands: true, ca: [servers.tls!.ca] } } : {}),
       // With --baud the pty paces output; AT+IPR=<rate> changes the pace.
       onBaudChange: (rate) => pty?.setBaud(baud === undefined ? null : rate),
       trace: values.trace ? (text) => process.stderr.write(`sim: ${text}\n`) : undefined,
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
     baud: baud ?? 115200,
     smtp: { host: "mail.simmail.test", address: servers.host, port: servers.smtpPort },
     pop3: { host: "mail.simmail.test", address: servers.host, port: servers.pop3Port },
+    ...(withTls ? { tls: { smtps: servers.smtpsPort, smtpStarttls: servers.smtpStarttlsPort, pop3s: servers.pop3sPort, ca: servers.tls!.caPath } } : {}),
     hostNames: HOST_NAMES,
     domain: servers.domain,
     users: servers.users,
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
   process.stdout.write([
     `Simulated ${dialect === "classic" ? "SIMCom (classic email dialect)" : "SIM7000"} modem on ${path} (${bridge.device}).`,
     `SMTP: mail.simmail.test:${servers.smtpPort}   POP3: mail.simmail.test:${servers.pop3Port}   (names resolve to ${servers.host} inside the modem)`,
+    ...(withTls ? [`TLS: SMTPS ${servers.smtpsPort}, SMTP+STARTTLS ${servers.smtpStarttlsPort} (AUTH only after it), POP3S ${servers.pop3sPort}, STLS on ${servers.pop3Port}; test CA ${servers.tls!.caPath}`] : []),
     `Accounts (log in with the name): ${servers.users.map((u) => `${u.name}/${u.password} <${u.address}>`).join(", ")}`,
     "Ctrl-C stops it.",
     "",
@@ -119,6 +126,7 @@ function parse() {
       "no-echo": { type: "boolean" },
       "timeout-scale": { type: "string" },
       trace: { type: "boolean" },
+      tls: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

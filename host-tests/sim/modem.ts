@@ -166,6 +166,16 @@ export interface Pop3Options {
   abandonMs: number;
 }
 
+export interface SimTlsOptions {
+  /**
+   * Whether the firmware has AT+EMAILSSL and AT+CSSLCFG (as SIM7080 and SIM800 firmwares do).
+   * Default false: a plain SIM7000 firmware answers them ERROR. sim7000 dialect only.
+   */
+  commands: boolean;
+  /** The CA certificates (PEM) the modem trusts, as if loaded with AT+CSSLCFG="convert". Default none. */
+  ca: string[];
+}
+
 export interface BootLine {
   delayMs: number;
   text: string;
@@ -204,6 +214,7 @@ export interface SimOptions {
   bootSequence?: BootLine[];
   smtp?: Partial<SmtpOptions>;
   pop3?: Partial<Pop3Options>;
+  tls?: Partial<SimTlsOptions>;
   /** Multiplies server timeouts (EMAILTO, the classic 30 s): tests use e.g. 0.01. Default 1. */
   timeoutScale?: number;
   /** Clock of server timeouts. Default real time (the servers are real). */
@@ -398,6 +409,7 @@ export interface ResolvedOptions {
   bootSequence: BootLine[];
   smtp: SmtpOptions;
   pop3: Pop3Options;
+  tls: SimTlsOptions;
   onBaudChange: (baud: number) => void;
   trace: (text: string) => void;
 }
@@ -447,6 +459,8 @@ function resolveOptions(options: SimOptions): ResolvedOptions {
   if (smtp.attachmentEncoding !== "host" && smtp.attachmentEncoding !== "modem") throw new RangeError(`smtp.attachmentEncoding must be "host" or "modem"`);
   const pop3 = { statusLine: false, readExtraCrlf: false, trickle: null, bufferBytes: 16384, reminderMs: 5000, abandonMs: 60_000, ...options.pop3 };
   if (pop3.trickle !== null && !(pop3.trickle.bytes > 0 && pop3.trickle.intervalMs > 0)) throw new RangeError("pop3.trickle needs bytes > 0 and intervalMs > 0");
+  const tls = { commands: false, ca: [], ...options.tls };
+  if (tls.commands && dialect !== "sim7000") throw new RangeError("tls.commands: the classic dialect has no TLS commands");
   const baud = options.baud ?? 115200;
   if (!SUPPORTED_RATES.includes(baud) || baud === 0) throw new RangeError(`baud ${baud} is not a SIM7000 rate (${SUPPORTED_RATES.slice(1).join(", ")})`);
   return {
@@ -474,6 +488,7 @@ function resolveOptions(options: SimOptions): ResolvedOptions {
     bootSequence: options.bootSequence ?? DEFAULT_BOOT,
     smtp,
     pop3,
+    tls,
     onBaudChange: options.onBaudChange ?? (() => {}),
     trace: options.trace ?? (() => {}),
   };

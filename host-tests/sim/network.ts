@@ -1,8 +1,10 @@
 // The simulated modem's view of the internet: deterministic name resolution (a fixed table,
-// never real DNS), real TCP connections to the configured servers, server response timeouts
-// on a real clock, and the server faults (refused, silent, slow, hanging up).
+// never real DNS), real TCP connections to the configured servers (optionally TLS, implicit or
+// upgraded in the middle of a session), server response timeouts on a real clock, and the
+// server faults (refused, silent, slow, hanging up).
 
-import { isIPv4, Socket } from "node:net";
+import { isIP, isIPv4, Socket } from "node:net";
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
 import { RealClock, type Scheduler, type TimerHandle } from "../kit/scheduler.ts";
 
 /** How a server misbehaves; applies to connections opened while it is set. */
@@ -16,7 +18,23 @@ export type ServerFault =
   /** The server closes the connection after `afterLines` lines (default 0). */
   | { kind: "hangup"; afterLines?: number };
 
-export type NetFailure = "dns" | "connect" | "timeout" | "closed" | "bearer";
+export type NetFailure = "dns" | "connect" | "timeout" | "closed" | "bearer" | "tls";
+
+/** How the modem's TLS client checks a server (from AT+CSSLCFG and the simulator's trust store). */
+export interface TlsParams {
+  /** Trusted CA certificates (PEM). None: no server is trusted. */
+  ca: string[];
+  /** The SNI name sent and checked against the certificate; "" = the server name as configured. */
+  servername: string;
+  /** Protocol bounds; null = a protocol the simulator cannot speak (SSL 3.0): the handshake fails. */
+  versions: { min: SecureVersion; max: SecureVersion } | null;
+}
+
+/** AT+EMAILSSL 1 (TLS from the first byte) or 2 (STARTTLS / STLS), with the TLS client settings. */
+export interface SecureTransport {
+  mode: "implicit" | "starttls";
+  params: TlsParams;
+}
 
 export class NetError extends Error {
   readonly failure: NetFailure;
@@ -92,15 +110,19 @@ export class SimNetwork {
     return Math.max(1, Math.round(seconds * 1000 * this.timeoutScale));
   }
 
-  /** Opens a TCP connection; fails with "dns", "connect" (refused, unreachable, or no answer in time). */
-  async connect(host: string, port: number, timeoutMs: number): Promise<Connection> {
+  /**
+   * Opens a TCP connection, with TLS from the first byte when `tls` is given; fails with "dns",
+   * "connect" (refused, unreachable, or no answer in time) or "tls" (handshake or certificate).
+   */
+  async connect(host: string, port: number, timeoutMs: number, tls?: TlsParams): Promise<Connection> {
     const address = this.resolve(host);
     if (address === null) throw new NetError("dns", `cannot resolve "${host}" (not in the simulator's hosts table)`);
     const fault = this.fault;
     this.activity.begin();
     try {
       if (fault?.kind === "refuse") throw new NetError("connect", `connection to ${address}:${port} refused (fault: refuse)`);
-      const socket = await this.openSocket(address, port, timeoutMs);
+      const plain = await this.openSocket(address, port, timeoutMs);
+      const socket = tls === undefined ? plain : await this.handshake(plain, host, tls, timeoutMs);
       const connection = new Connection(this, socket, fault, `${host}:${port}`);
       this.connections.add(connection);
       socket.once("close", () => this.connections.delete(connection));
@@ -130,6 +152,43 @@ export class SimNetwork {
     });
   }
 
+  /** A TLS client handshake over `socket`, the certificate checked against `tls.ca` and the SNI name. */
+  handshake(socket: Socket, host: string, tls: TlsParams, timeoutMs: number): Promise<TLSSocket> {
+    const name = tls.servername !== "" ? tls.servername : host;
+    if (tls.versions === null) {
+      socket.destroy();
+      return Promise.reject(new NetError("tls", `TLS handshake with ${host} failed: SSL 3.0 is not offered by the server`));
+    }
+    const versions = tls.versions;
+    this.activity.begin();
+    return new Promise<TLSSocket>((resolve, reject) => {
+      const secure = tlsConnect({
+        socket,
+        // An array, even an empty one, replaces Node's root store: only the modem's CAs count.
+        ca: tls.ca,
+        minVersion: versions.min,
+        maxVersion: versions.max,
+        servername: isIP(name) === 0 ? name : undefined,
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
+      });
+      const timer = this.clock.setTimer(() => {
+        secure.destroy();
+        reject(new NetError("tls", `TLS handshake with ${host} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      secure.once("secureConnect", () => {
+        this.clock.clearTimer(timer);
+        secure.removeAllListeners("error");
+        this.trace(`TLS ${secure.getProtocol()} with ${host}, certificate verified for "${name}"`);
+        resolve(secure);
+      });
+      secure.once("error", (error) => {
+        this.clock.clearTimer(timer);
+        secure.destroy();
+        reject(new NetError("tls", `TLS handshake with ${host} failed: ${error.message}`));
+      });
+    }).finally(() => this.activity.end());
+  }
+
   /** Drops every open connection at once (modem reset, power down). */
   closeAll(): void {
     for (const connection of this.connections) connection.destroy();
@@ -154,7 +213,8 @@ interface Waiter {
 export class Connection {
   readonly label: string;
   private readonly network: SimNetwork;
-  private readonly socket: Socket;
+  /** A TLS socket after `startTls()`. */
+  private socket: Socket;
   private readonly fault: ServerFault | null;
   private buffer: Buffer = Buffer.alloc(0);
   private linesSeen = 0;
@@ -173,9 +233,35 @@ export class Connection {
     this.socket = socket;
     this.fault = fault;
     this.label = label;
-    socket.on("data", (chunk: Buffer) => this.arrive(chunk));
+    this.listen(socket);
+  }
+
+  private readonly onData = (chunk: Buffer) => this.arrive(chunk);
+  private readonly onSocketClose = () => this.fail(new NetError("closed", `${this.label} closed the connection`));
+
+  private listen(socket: Socket): void {
+    socket.on("data", this.onData);
     socket.on("error", () => {});
-    socket.on("close", () => this.fail(new NetError("closed", `${label} closed the connection`)));
+    socket.on("close", this.onSocketClose);
+  }
+
+  /**
+   * STARTTLS / STLS: the rest of the session runs over TLS on this connection. Call it right
+   * after the server's go-ahead, with nothing else buffered. Fails with "tls".
+   */
+  async startTls(host: string, tls: TlsParams, timeoutMs: number): Promise<void> {
+    if (this.ended) throw this.ended;
+    const plain = this.socket;
+    // The TLS socket reads the plain one from now on (SimNetwork's own close listener stays).
+    plain.off("data", this.onData);
+    plain.off("close", this.onSocketClose);
+    try {
+      this.socket = await this.network.handshake(plain, host, tls, timeoutMs);
+    } catch (error) {
+      this.fail(error as NetError);
+      throw error;
+    }
+    this.listen(this.socket);
   }
 
   get closed(): boolean {

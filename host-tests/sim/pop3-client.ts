@@ -2,12 +2,13 @@
 // and multi-line answers streamed raw (dot-stuffing and the final dotline kept) to the modem's
 // read buffer with flow control.
 
-import { NetError, type Connection, type SimNetwork } from "./network.ts";
+import { NetError, type Connection, type SecureTransport, type SimNetwork } from "./network.ts";
 
 export type Pop3FailureKind =
   | "bearer"
   | "dns"
   | "connect"
+  | "tls" // TLS handshake failed: untrusted certificate, name mismatch, no common protocol
   | "timeout"
   | "closed"
   | "protocol" // not a POP3 answer
@@ -29,6 +30,8 @@ export const POP3_CODES: Record<Pop3FailureKind, number> = {
   bearer: 61,
   dns: 62,
   connect: 63,
+  // The spec has no TLS code: a secure connection that cannot be set up is a connection error.
+  tls: 63,
   closed: 63,
   timeout: 64,
   protocol: 65,
@@ -43,6 +46,8 @@ export interface Pop3Account {
   user: string;
   password: string;
   timeoutMs: number;
+  /** null: clear text (AT+EMAILSSL=0). */
+  secure: SecureTransport | null;
 }
 
 export interface StatusLine {
@@ -107,7 +112,7 @@ export class Pop3Session {
   static async open(network: SimNetwork, account: Pop3Account): Promise<Pop3Session> {
     let connection: Connection;
     try {
-      connection = await network.connect(account.host, account.port, account.timeoutMs);
+      connection = await network.connect(account.host, account.port, account.timeoutMs, account.secure?.mode === "implicit" ? account.secure.params : undefined);
     } catch (error) {
       throw fromNet(error);
     }
@@ -115,6 +120,13 @@ export class Pop3Session {
     try {
       const greeting = await session.status();
       if (!greeting.ok) throw new Pop3Failure("rejected", `the server greets with "${greeting.line}"`);
+      const secure = account.secure;
+      if (secure?.mode === "starttls") {
+        // RFC 2595: STLS before USER; a server without it answers -ERR.
+        const go = await session.simple("STLS");
+        if (!go.ok) throw new Pop3Failure("protocol", `STLS answered "${go.line}"`);
+        await connection.startTls(account.host, secure.params, account.timeoutMs);
+      }
       const user = await session.simple(`USER ${account.user}`);
       if (!user.ok) throw new Pop3Failure("bad-user", `USER answered "${user.line}"`);
       const pass = await session.simple(`PASS ${account.password}`, "PASS <password>");

@@ -8,9 +8,27 @@ import {
   type AttachmentEncoder, type MailDraft, type Mailbox,
 } from "./mime.ts";
 import { ERROR_RESPONSE, okResponse, quoted, recipientListing, type EmailDialect, type ModemPort } from "./modem.ts";
+import type { SecureTransport, TlsParams } from "./network.ts";
 import { POP3_CODES, Pop3Failure, Pop3Session, type StatusLine } from "./pop3-client.ts";
 import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
 import type { TimerHandle } from "../kit/scheduler.ts";
+
+/** AT+CSSLCFG contexts 0-5 (SIM7080); AT+EMAILSSL names the one email uses. */
+const SSL_CONTEXTS = 6;
+/** SNI names up to this many bytes. */
+const SNI_MAX_LENGTH = 64;
+/**
+ * `<sslversion>`: 0 SSL 3.0 (which the simulator cannot speak: the handshake fails), 1 TLS 1.0,
+ * 2 TLS 1.1, 3 TLS 1.2, 4 all of TLS 1.0-1.3 (the default).
+ */
+const SSL_VERSIONS: Array<TlsParams["versions"]> = [
+  null,
+  { min: "TLSv1", max: "TLSv1" },
+  { min: "TLSv1.1", max: "TLSv1.1" },
+  { min: "TLSv1.2", max: "TLSv1.2" },
+  { min: "TLSv1", max: "TLSv1.3" },
+];
+const DEFAULT_SSL_VERSION = 4;
 
 /** Highest message number the POP3 test commands report. */
 const MAX_MESSAGE_NUMBER = 65535;
@@ -134,6 +152,10 @@ export class Sim7000Email implements EmailDialect {
   private file = { type: 0, name: "", encoding: 0 };
   private charset = "ASCII";
   private pop3 = { server: "", user: "", password: "", port: 110 };
+  // AT+EMAILSSL (0 clear text, 1 TLS from the first byte, 2 STARTTLS/STLS) and its context.
+  private emailSsl = 0;
+  private sslContext = 0;
+  private readonly sslContexts = Array.from({ length: SSL_CONTEXTS }, () => ({ version: DEFAULT_SSL_VERSION, sni: "" }));
 
   private sendJob: SendJob | null = null;
   private mailCounter = 0;
@@ -205,6 +227,9 @@ export class Sim7000Email implements EmailDialect {
       case "+POP3CMD": return this.pop3Cmd(command, params);
       case "+POP3READ": return this.pop3Read(command, params);
       case "+POP3OUT": return this.pop3Out(command);
+      // Absent unless the firmware has them (options.tls.commands): ERROR as unknown commands.
+      case "+EMAILSSL": return this.port.options.tls.commands && this.emailSslCommand(command, params);
+      case "+CSSLCFG": return this.port.options.tls.commands && this.sslConfig(command, params);
       default: return false;
     }
   }
@@ -236,6 +261,54 @@ export class Sim7000Email implements EmailDialect {
     params.expectCount(1, 1);
     this.timeoutSeconds = params.int(0, 10, 120, "timeout");
     return this.ok();
+  }
+
+  /** `AT+EMAILSSL=<n>[,<ctxindex>]` (SIM7080 form; SIM800's `AT+EMAILSSL=<n>` uses context 0). */
+  private emailSslCommand(command: AtCommand, params: Params): boolean {
+    if (command.form === "test") return this.ok(`+EMAILSSL: (0-2),(0-${SSL_CONTEXTS - 1})`);
+    if (command.form === "read") return this.ok(`+EMAILSSL: ${this.emailSsl},${this.sslContext}`);
+    if (command.form !== "write") return false;
+    params.expectCount(1, 2);
+    const mode = params.int(0, 0, 2, "ssl");
+    this.sslContext = params.has(1) ? params.int(1, 0, SSL_CONTEXTS - 1, "ctxindex") : 0;
+    this.emailSsl = mode;
+    return this.ok();
+  }
+
+  /** `AT+CSSLCFG="sslversion",<ctx>,<ver>` and `AT+CSSLCFG="sni",<ctx>,"<name>"` ("" = none). */
+  private sslConfig(command: AtCommand, params: Params): boolean {
+    const last = SSL_CONTEXTS - 1;
+    if (command.form === "test") {
+      return this.ok(`+CSSLCFG: "sslversion",(0-${last}),(0-${SSL_VERSIONS.length - 1})`, `+CSSLCFG: "sni",(0-${last}),${SNI_MAX_LENGTH}`);
+    }
+    if (command.form === "read") {
+      return this.ok(...this.sslContexts.map((ctx, index) => `+CSSLCFG: ${index},${ctx.version},${quoted(ctx.sni)}`));
+    }
+    if (command.form !== "write") return false;
+    params.expectCount(3, 3);
+    const type = params.string(0, 16, "type", 1).toLowerCase();
+    const context = this.sslContexts[params.int(1, 0, last, "ctxindex")];
+    if (type === "sslversion") {
+      context.version = params.int(2, 0, SSL_VERSIONS.length - 1, "sslversion");
+      return this.ok();
+    }
+    if (type === "sni") {
+      const name = params.string(2, SNI_MAX_LENGTH, "server name");
+      if (/[^\x21-\x7e]/.test(name)) throw new AtParamError(`+CSSLCFG: server name "${name}" has spaces or non-ASCII bytes`);
+      context.sni = name;
+      return this.ok();
+    }
+    throw new AtParamError(`+CSSLCFG: type "${type}" is not simulated (sslversion, sni)`);
+  }
+
+  /** The TLS settings of the next SMTP or POP3 session, or null for clear text. */
+  private secureTransport(): SecureTransport | null {
+    if (this.emailSsl === 0) return null;
+    const context = this.sslContexts[this.sslContext];
+    return {
+      mode: this.emailSsl === 1 ? "implicit" : "starttls",
+      params: { ca: this.port.options.tls.ca, servername: context.sni, versions: SSL_VERSIONS[context.version] },
+    };
   }
 
   private smtpSrv(command: AtCommand, params: Params): boolean {
@@ -433,6 +506,7 @@ export class Sim7000Email implements EmailDialect {
       host: this.smtpServer,
       port: this.smtpPort,
       credentials: this.authType === 1 ? { user: this.smtpUser, password: this.smtpPassword } : null,
+      secure: this.secureTransport(),
       clientName: `[${this.port.bearerIp(job.cid)}]`,
       timeoutMs: this.port.timeoutMs(this.timeoutSeconds),
     };
@@ -562,7 +636,7 @@ export class Sim7000Email implements EmailDialect {
     }
     const attempt = { cid: this.cid, cancelled: false };
     this.loginAttempt = attempt;
-    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(this.timeoutSeconds) };
+    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(this.timeoutSeconds), secure: this.secureTransport() };
     this.port.track(Pop3Session.open(this.port.network, account).then(
       (session) => {
         if (attempt.cancelled) {

@@ -1,12 +1,13 @@
 // The modem's SMTP client over a real TCP connection. Every way a session can fail is named
 // (`SmtpFailureKind`) so each dialect can turn it into its own result code or URC.
 
-import { NetError, type Connection, type SimNetwork } from "./network.ts";
+import { NetError, type Connection, type SecureTransport, type SimNetwork } from "./network.ts";
 
 export type SmtpFailureKind =
   | "bearer" // no network for the session
   | "dns"
   | "connect"
+  | "tls" // TLS handshake failed: untrusted certificate, name mismatch, no common protocol
   | "timeout" // the server stopped answering
   | "closed" // the server (or the network) dropped the connection
   | "protocol" // an unexpected reply
@@ -31,6 +32,8 @@ export const SMTP_CODES: Record<SmtpFailureKind, number> = {
   bearer: 61,
   dns: 62,
   connect: 63,
+  // The spec has no TLS code: a secure connection that cannot be set up is a connection error.
+  tls: 63,
   closed: 63,
   timeout: 64,
   protocol: 65,
@@ -48,6 +51,8 @@ export interface SmtpAccount {
   clientName: string;
   /** How long each server reply may take. */
   timeoutMs: number;
+  /** null: clear text (AT+EMAILSSL=0). */
+  secure: SecureTransport | null;
 }
 
 interface Reply {
@@ -79,7 +84,7 @@ export class SmtpSession {
   static async open(network: SimNetwork, account: SmtpAccount): Promise<SmtpSession> {
     let connection: Connection;
     try {
-      connection = await network.connect(account.host, account.port, account.timeoutMs);
+      connection = await network.connect(account.host, account.port, account.timeoutMs, account.secure?.mode === "implicit" ? account.secure.params : undefined);
     } catch (error) {
       throw fromNet(error);
     }
@@ -103,6 +108,8 @@ export class SmtpSession {
   async begin(sender: string, recipients: string[]): Promise<void> {
     try {
       let hello = await this.command(`EHLO ${this.account.clientName}`);
+      const secure = this.account.secure;
+      if (secure?.mode === "starttls") hello = await this.startTls(hello, secure);
       if (hello.code !== 250) {
         hello = await this.command(`HELO ${this.account.clientName}`);
         if (hello.code !== 250) throw new SmtpFailure("protocol", `HELO answered ${hello.code}`);
@@ -125,6 +132,19 @@ export class SmtpSession {
       this.connection.destroy();
       throw fromNet(error);
     }
+  }
+
+  /** STARTTLS (RFC 3207) after the first EHLO, then EHLO again over TLS; returns that answer. */
+  private async startTls(hello: Reply, secure: SecureTransport): Promise<Reply> {
+    if (hello.code !== 250 || !hello.lines.some((line) => /^STARTTLS$/i.test(line.trim()))) {
+      throw new SmtpFailure("protocol", `the server does not offer STARTTLS (EHLO answered ${describe(hello)})`);
+    }
+    const go = await this.command("STARTTLS");
+    if (go.code !== 220) throw new SmtpFailure("protocol", `STARTTLS answered ${describe(go)}`);
+    await this.connection.startTls(this.account.host, secure.params, this.account.timeoutMs);
+    const secured = await this.command(`EHLO ${this.account.clientName}`);
+    if (secured.code !== 250) throw new SmtpFailure("protocol", `EHLO after STARTTLS answered ${describe(secured)}`);
+    return secured;
   }
 
   private async authenticate(credentials: { user: string; password: string }, mechanisms: string[]): Promise<void> {

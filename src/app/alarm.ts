@@ -7,12 +7,13 @@ import { AtEngine, type AtTracer } from "../transport/engine.ts";
 import { AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
 import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
 import { BearerLostError, ModemError } from "../modem/errors.ts";
-import { probeEmail } from "../modem/probe.ts";
+import { probeEmail, type TlsCapabilities } from "../modem/probe.ts";
 import { MailError, MailParameterError } from "../mail/errors.ts";
 import type { Address, ByteSource, MailMessage } from "../mail/message.ts";
 import { SmtpClient } from "../mail/smtp.ts";
 import { Pop3Client } from "../mail/pop3.ts";
 import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
+import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
 import { MessageReader } from "../mail/codec/message-reader.ts";
 import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
 import { eventLine } from "./event-log-text.ts";
@@ -50,6 +51,10 @@ export interface AlarmConfig {
     to: Address[];
     cc?: Address[];
     timeoutSeconds?: number;
+    /** Transport security (AT+EMAILSSL; needs a firmware that has it). Default "none". */
+    security?: Security;
+    tlsVersion?: TlsVersion;
+    sni?: string;
   };
   /** Remote commands; null: none are read. */
   pop3: {
@@ -61,7 +66,15 @@ export interface AlarmConfig {
     allowlist: string[];
     secret: string;
     windowSeconds?: number;
+    security?: Security;
+    tlsVersion?: TlsVersion;
+    sni?: string;
   } | null;
+  /**
+   * Refuse to send the SMTP or POP3 password unless that session uses TLS (a mail that cannot
+   * go out stays in the outbox). Default false: a plain SIM7000 firmware has no TLS.
+   */
+  requireSecureCredentials?: boolean;
   inputs: Array<Omit<InputDefinition, "port">>;
   sender?: Omit<SenderPolicyOptions, "random">;
   /** Longest wait between bring-up attempts. Default 5 min. */
@@ -116,6 +129,8 @@ export class AlarmApp {
 
   private readonly dialect: Dialect;
   private readonly smtp: SmtpClient | null;
+  /** From the last probe (undefined before the first; null: no AT+EMAILSSL). */
+  private tlsCapabilities: TlsCapabilities | null | undefined = undefined;
   private readonly classicSmtp: ClassicSmtpClient | null;
   private readonly verifier: CommandVerifier | null;
   private readonly led: StatusPattern | null;
@@ -279,7 +294,12 @@ export class AlarmApp {
       const status = await this.modem.bringUp(options);
       const clock = status.clock ?? (await this.modem.clock());
       if (clock !== null && this.wall.now() === null) this.setTime(clock.epochMs);
-      if (this.smtp !== null) this.smtp.limits = (await probeEmail(this.engine)).limits;
+      if (this.smtp !== null) {
+        const capabilities = await probeEmail(this.engine);
+        this.smtp.limits = capabilities.limits;
+        this.smtp.tls = capabilities.tls;
+        this.tlsCapabilities = capabilities.tls;
+      }
       this.smtp?.forget();
       this.modemReady = true;
       this.bringUpFailures = 0;
@@ -339,6 +359,16 @@ export class AlarmApp {
     }
   }
 
+  /** The security settings of one server, only those given (the mail API's defaults hold otherwise). */
+  private security(server: { security?: Security; tlsVersion?: TlsVersion; sni?: string }): SecuritySettings {
+    const settings: SecuritySettings = {};
+    if (server.security !== undefined) settings.security = server.security;
+    if (server.tlsVersion !== undefined) settings.tlsVersion = server.tlsVersion;
+    if (server.sni !== undefined) settings.sni = server.sni;
+    if (this.config.requireSecureCredentials !== undefined) settings.requireSecureCredentials = this.config.requireSecureCredentials;
+    return settings;
+  }
+
   private readPending(count: number): StoredEvent[] {
     const cursor = this.outbox.pending();
     const events: StoredEvent[] = [];
@@ -350,12 +380,12 @@ export class AlarmApp {
     const smtp = this.config.smtp;
     const server = { host: smtp.host, port: smtp.port ?? 25, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
     if (this.smtp !== null) {
-      await this.smtp.send({ server, cid: this.config.modem.cid ?? 1, timeoutSeconds: smtp.timeoutSeconds ?? 30 }, message);
+      await this.smtp.send({ server, cid: this.config.modem.cid ?? 1, timeoutSeconds: smtp.timeoutSeconds ?? 30, ...this.security(smtp) }, message);
       return;
     }
     // The classic dialect takes a one-line inline body and attaches only modem files.
     const { attachment: _attachment, ...inline } = message;
-    await this.classicSmtp!.send({ server }, { ...inline, body: message.body.replace(/\r?\n/g, " | ") });
+    await this.classicSmtp!.send({ server, ...this.security(smtp) }, { ...inline, body: message.body.replace(/\r?\n/g, " | ") });
   }
 
   private envelope(subject: string, body: string, attachment?: { name: string; source: ByteSource }): MailMessage {
@@ -423,8 +453,9 @@ export class AlarmApp {
     const verifier = this.verifier!;
     const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
     const client = this.dialect === "sim7000" ? new Pop3Client(this.engine, this.platform.timers) : new ClassicPop3Client(this.engine);
+    if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
     try {
-      await client.login({ server, cid: this.config.modem.cid ?? 1 });
+      await client.login({ server, cid: this.config.modem.cid ?? 1, ...this.security(pop3) });
       const infos = await client.listAll();
       const uids = client instanceof Pop3Client ? await client.uidlAll() : [];
       for (const info of infos) {

@@ -9,6 +9,7 @@ import type { AlarmConfig } from "../app/alarm.ts";
 import { secretFromText } from "../app/remote-command.ts";
 import type { Dialect } from "../modem/modem.ts";
 import type { Address } from "../mail/message.ts";
+import { TLS_VERSIONS, type Security, type TlsVersion } from "../mail/security.ts";
 import type { DtrOptions, PowerKeyOptions, Pull } from "./io.ts";
 
 /** How the modem's serial line is opened (see `openModemSerial` in ./ports.ts). */
@@ -217,6 +218,28 @@ function serialLink(raw: Raw): SerialLink {
   return { baud, port, receive, transmit };
 }
 
+/** `<prefix>Security` ("none", "tls", "starttls"), `<prefix>TlsVersion`, `<prefix>Sni`: only those set. */
+function transportSecurity(raw: Raw, prefix: "smtp" | "pop3"): { security?: Security; tlsVersion?: TlsVersion; sni?: string } {
+  const out: { security?: Security; tlsVersion?: TlsVersion; sni?: string } = {};
+  const security = optionalText(raw, `${prefix}Security`);
+  if (security !== undefined) {
+    if (security !== "none" && security !== "tls" && security !== "starttls") {
+      throw new SettingsError(`${prefix}Security`, `must be "none", "tls" or "starttls", not "${security}"`);
+    }
+    out.security = security;
+  }
+  const version = optionalText(raw, `${prefix}TlsVersion`);
+  if (version !== undefined) {
+    if (!Object.prototype.hasOwnProperty.call(TLS_VERSIONS, version)) {
+      throw new SettingsError(`${prefix}TlsVersion`, `must be one of ${Object.keys(TLS_VERSIONS).join(", ")}, not "${version}"`);
+    }
+    out.tlsVersion = version as TlsVersion;
+  }
+  const sni = optionalText(raw, `${prefix}Sni`);
+  if (sni !== undefined) out.sni = sni;
+  return out;
+}
+
 function commands(raw: Raw): AlarmConfig["pop3"] {
   const host = optionalText(raw, "pop3Host");
   if (host === undefined) return null;
@@ -238,6 +261,7 @@ function commands(raw: Raw): AlarmConfig["pop3"] {
     allowlist,
     secret,
     windowSeconds: integer(raw, "commandWindowSeconds", 30, 86_400, 600),
+    ...transportSecurity(raw, "pop3"),
   };
 }
 
@@ -275,6 +299,7 @@ export function readSettings(raw: Raw): DeviceSettings {
     from,
     to,
     timeoutSeconds: integer(raw, "smtpTimeoutSeconds", 5, 600, 30),
+    ...transportSecurity(raw, "smtp"),
   };
   const cc = addresses(raw, "mailCc");
   if (cc.length > 0) smtp.cc = cc;
@@ -295,6 +320,7 @@ export function readSettings(raw: Raw): DeviceSettings {
     modem,
     smtp,
     pop3: commands(raw),
+    requireSecureCredentials: flag(raw, "requireSecureCredentials", false),
     inputs: appInputs,
     sender: {
       maxEventsPerMail: integer(raw, "maxEventsPerMail", 1, 500, 20),
@@ -363,11 +389,12 @@ export function describeSettings(settings: DeviceSettings): string[] {
   if (wiring.length > 0) lines.push(wiring.join(", "));
   lines.push(`APN ${app.modem.apn === undefined ? "(modem default)" : `"${app.modem.apn}"`}${app.modem.apnUser !== undefined ? ` as ${app.modem.apnUser}` : ""}`);
   const smtp = app.smtp;
-  lines.push(`SMTP ${smtp.host}:${smtp.port}${smtp.user !== undefined ? ` as ${smtp.user}` : ""}, from ${smtp.from.address} to ${smtp.to.map((a) => a.address).join(", ")}`);
+  lines.push(`SMTP ${smtp.host}:${smtp.port}${smtp.user !== undefined ? ` as ${smtp.user}` : ""}, from ${smtp.from.address} to ${smtp.to.map((a) => a.address).join(", ")}, security ${smtp.security ?? "none"}`);
   const pop3 = app.pop3;
   lines.push(pop3 === null
     ? "remote commands off"
-    : `remote commands: POP3 ${pop3.host}:${pop3.port} as ${pop3.user} every ${(pop3.pollIntervalMs ?? 0) / 1000} s, from ${pop3.allowlist.join(", ")}`);
+    : `remote commands: POP3 ${pop3.host}:${pop3.port} as ${pop3.user} every ${(pop3.pollIntervalMs ?? 0) / 1000} s, from ${pop3.allowlist.join(", ")}, security ${pop3.security ?? "none"}`);
+  if (app.requireSecureCredentials === true) lines.push("passwords only over TLS (requireSecureCredentials)");
   lines.push(settings.inputPins.length === 0
     ? "no inputs"
     : `inputs: ${settings.inputPins.map((input, i) => `${input.name} GPIO ${input.pin} pull-${input.pull} alarm at ${app.inputs[i].alarmWhen}${app.inputs[i].test === true ? " (test)" : ""}`).join("; ")}`);

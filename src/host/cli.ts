@@ -10,7 +10,8 @@ import { AtError, AtParameterError, AtTimeoutError } from "../transport/errors.t
 import { Modem, type Dialect } from "../modem/modem.ts";
 import { ModemError } from "../modem/errors.ts";
 import { probeEmail } from "../modem/probe.ts";
-import { MailError, MailParameterError } from "../mail/errors.ts";
+import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
+import { TLS_VERSIONS, type SecuritySettings, type TlsVersion } from "../mail/security.ts";
 import { type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import { SmtpClient } from "../mail/smtp.ts";
 import { parseAddress as parseMailbox } from "../mail/codec/address.ts";
@@ -37,7 +38,8 @@ Commands:
        [--cc ...] [--bcc ...] --subject TEXT (--body TEXT | --body-file PATH)
        [--attach PATH] [--attach-encoding host|modem]
   inbox --pop3 HOST[:PORT] --user NAME (list | headers N | read N [--out FILE] | delete N)
-  sim --pty PATH [--dialect sim7000|classic]   simulated modem with local mail servers
+  sim --pty PATH [--dialect sim7000|classic] [--tls]   simulated modem with local mail servers
+                             (--tls: a firmware with AT+EMAILSSL, and TLS servers)
 
 Common options:
   --port PATH        serial device of the modem (required except for sim)
@@ -46,6 +48,10 @@ Common options:
   --apn NAME         open the bearer with this APN (without it, it must already be open)
   --cid N            bearer profile, default 1
   --timeout S        server response timeout in seconds (AT+EMAILTO), default 30
+  --tls | --starttls TLS from the first byte (ports 465/995) or STARTTLS/STLS (AT+EMAILSSL)
+  --tls-version V    ${Object.keys(TLS_VERSIONS).join(", ")} (AT+CSSLCFG="sslversion")
+  --sni NAME         server name for SNI and the certificate check (AT+CSSLCFG="sni")
+  --require-tls      refuse to send the password unless the session uses TLS
   --verbose          AT trace on stderr (passwords masked)
   --json             machine-readable result on stdout
 
@@ -60,9 +66,9 @@ interface Options {
 
 const VALUED = new Set([
   "port", "baud", "dialect", "apn", "cid", "timeout", "smtp", "pop3", "user", "from", "to", "cc", "bcc",
-  "subject", "body", "body-file", "attach", "attach-encoding", "out", "pty",
+  "subject", "body", "body-file", "attach", "attach-encoding", "out", "pty", "tls-version", "sni",
 ]);
-const FLAGS = new Set(["verbose", "json", "help"]);
+const FLAGS = new Set(["verbose", "json", "help", "tls", "starttls", "require-tls"]);
 
 export function parseArgs(argv: string[]): Options {
   const values = new Map<string, string[]>();
@@ -212,6 +218,21 @@ async function ensureBearer(c: Connection, o: Options): Promise<void> {
   await c.modem.openBearer({ cid, ...(apn !== undefined ? { apn } : {}) });
 }
 
+/** --tls / --starttls, --tls-version, --sni, --require-tls as the mail API's security settings. */
+function securityOptions(o: Options): SecuritySettings {
+  if (o.flags.has("tls") && o.flags.has("starttls")) throw new UsageError("give at most one of --tls and --starttls");
+  const settings: SecuritySettings = { security: o.flags.has("tls") ? "tls" : o.flags.has("starttls") ? "starttls" : "none" };
+  const version = o.values.get("tls-version")?.[0];
+  if (version !== undefined) {
+    if (!Object.prototype.hasOwnProperty.call(TLS_VERSIONS, version)) throw new UsageError(`--tls-version must be one of ${Object.keys(TLS_VERSIONS).join(", ")} (got "${version}")`);
+    settings.tlsVersion = version as TlsVersion;
+  }
+  const sni = o.values.get("sni")?.[0];
+  if (sni !== undefined) settings.sni = sni;
+  if (o.flags.has("require-tls")) settings.requireSecureCredentials = true;
+  return settings;
+}
+
 function password(): string | undefined {
   const p = process.env.SIMMAIL_PASSWORD;
   return p === undefined || p === "" ? undefined : p;
@@ -241,6 +262,7 @@ async function probe(o: Options, out: Out): Promise<void> {
       `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
       `battery:  ${battery.percent}% ${battery.millivolts} mV`,
       `email:    ${caps.dialect} dialect; subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
+      `tls:      ${caps.tls === null ? "none (no AT+EMAILSSL: passwords go in clear text)" : `AT+EMAILSSL ${caps.tls.modes[0]}-${caps.tls.modes[1]}${caps.tls.contexts ? `, contexts ${caps.tls.contexts[0]}-${caps.tls.contexts[1]}` : ""}${caps.tls.sslConfig ? ", AT+CSSLCFG (version, SNI)" : ""}`}`,
     ].join("\n");
     out(human, { identity, sim, signal, attached, operator, bearer, clock, battery, email: caps });
   } finally {
@@ -273,17 +295,20 @@ async function send(o: Options, out: Out): Promise<void> {
     message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
   }
   const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
+  const security = securityOptions(o);
   const c = await connect(o);
   const progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
   try {
     await ensureBearer(c, o);
     const started = Date.now();
     if (c.dialect === "classic") {
-      await new ClassicSmtpClient(c.engine).send({ server, timeoutSeconds }, message, attach !== undefined ? [attach] : []);
+      await new ClassicSmtpClient(c.engine).send({ server, timeoutSeconds, ...security }, message, attach !== undefined ? [attach] : []);
     } else {
       const client = new SmtpClient(c.engine);
-      client.limits = (await probeEmail(c.engine)).limits;
-      await client.send({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds }, message, {
+      const caps = await probeEmail(c.engine);
+      client.limits = caps.limits;
+      client.tls = caps.tls;
+      await client.send({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds, ...security }, message, {
         onProgress: (done, total) => progress.update(done, total),
       });
     }
@@ -321,12 +346,14 @@ async function inbox(o: Options, out: Out): Promise<void> {
   const pop3 = hostPort(one(o, "pop3"), "pop3", 110);
   const server: ServerAccount = { ...pop3, user: one(o, "user"), password: password() ?? "" };
   const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
+  const security = securityOptions(o);
   const c = await connect(o);
   try {
     await ensureBearer(c, o);
     const classic = c.dialect === "classic";
     const client = classic ? new ClassicPop3Client(c.engine) : new Pop3Client(c.engine, nodeTimers);
-    await client.login({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds });
+    if (client instanceof Pop3Client) client.tls = (await probeEmail(c.engine)).tls;
+    await client.login({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds, ...security });
     try {
       if (action === "list") {
         const infos = await client.listAll();
@@ -368,6 +395,7 @@ function sim(o: Options): Promise<number> {
   const script = fileURLToPath(new URL("../../host-tests/sim/main.ts", import.meta.url));
   const args = ["--import", "tsx", script, "--pty", pty, "--dialect", one(o, "dialect", "sim7000")];
   if (o.values.has("baud")) args.push("--baud", one(o, "baud"));
+  if (o.flags.has("tls")) args.push("--tls");
   const child = spawn(process.execPath, args, { stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward);
@@ -379,6 +407,7 @@ function sim(o: Options): Promise<number> {
 export function classify(error: unknown): { status: number; message: string } {
   if (error instanceof UsageError) return { status: EXIT.usage, message: `${error.message}\n\n${USAGE}` };
   if (error instanceof MailParameterError || error instanceof AtParameterError) return { status: EXIT.usage, message: `refused: ${error.message} (nothing was sent to the modem)` };
+  if (error instanceof InsecureCredentialsError) return { status: EXIT.usage, message: `refused: ${error.message} (the password was not sent)` };
   const cause = error instanceof ModemError ? error.cause : error;
   if (cause instanceof AtTimeoutError || error instanceof AtTimeoutError) {
     return { status: EXIT.noAnswer, message: `no answer from the modem: ${(error as Error).message}` };

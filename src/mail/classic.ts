@@ -8,6 +8,7 @@ import type { AtEngine } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
 import { writeParties, writeServer } from "./envelope.ts";
+import { planSecurity, type SecuritySettings } from "./security.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
@@ -113,7 +114,10 @@ class TextOutputCommand extends AtCommand {
   }
 }
 
-export interface ClassicSmtpSettings {
+/** The application note has no TLS commands: only "none", and the refusal switch. */
+type ClassicSecurity = Pick<SecuritySettings, "security" | "requireSecureCredentials">;
+
+export interface ClassicSmtpSettings extends ClassicSecurity {
   server: ServerAccount;
   /** Seconds to wait for `+SMTP: SUCCESS` (the modem's own timer is 30 s). */
   timeoutSeconds?: number;
@@ -192,6 +196,7 @@ export class ClassicSmtpClient {
       throw new MailParameterError("smtp", "attachments", `${attachments.length} given; this modem takes at most ${CLASSIC_LIMITS.attachments}`);
     }
     attachments.forEach((a, i) => checkText("smtp", `attachment ${i + 1} name`, a, max));
+    planSecurity("smtp", settings, null, server.user !== undefined);
     return { fromName, recipients, subject };
   }
 }
@@ -202,7 +207,7 @@ function splitBadRecipient(result: string): [string, string] {
   return [result, ""];
 }
 
-export interface ClassicPop3Settings {
+export interface ClassicPop3Settings extends ClassicSecurity {
   server: ServerAccount;
   timeoutSeconds?: number;
 }
@@ -226,6 +231,7 @@ export class ClassicPop3Client {
     const user = checkText("pop3", "POP3 user", server.user ?? "", max);
     const password = checkText("pop3", "POP3 password", server.password ?? "", max);
     if (user === "") throw new MailParameterError("pop3", "POP3 user", "is missing");
+    planSecurity("pop3", settings, null, true);
     this.timeoutMs = ((settings.timeoutSeconds ?? 30) + 30) * 1000;
     await query(this.engine, (c) => c.text.raw("AT+POP3SRV=").quoted(server.host, "POP3 server").raw(",").quoted(user, "POP3 user").raw(",").quoted(password, "POP3 password", true).raw(",").int(server.port ?? 110), 5000);
     await this.success((c) => c.text.raw("AT+POP3IN"));

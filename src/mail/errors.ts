@@ -102,3 +102,16 @@ export class MailParameterError extends MailError {
     this.name = "MailParameterError";
   }
 }
+
+/**
+ * `requireSecureCredentials`: the password would have crossed the network in clear text.
+ * Thrown before any AT command that carries it.
+ */
+export class InsecureCredentialsError extends MailError {
+  readonly reason: string;
+  constructor(protocol: "smtp" | "pop3", reason: string) {
+    super(protocol, `refusing to send the ${protocol.toUpperCase()} password in clear text: ${reason} (requireSecureCredentials)`);
+    this.reason = reason;
+    this.name = "InsecureCredentialsError";
+  }
+}

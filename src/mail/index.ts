@@ -5,3 +5,4 @@ export * from "./smtp.ts";
 export * from "./pop3.ts";
 export * from "./classic.ts";
 export * from "./codec/index.ts";
+export * from "./security.ts";

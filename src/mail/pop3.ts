@@ -9,16 +9,18 @@ import { MatchTable } from "../transport/match.ts";
 import type { Deadline, TimerPort } from "../transport/ports.ts";
 import { ByteRing } from "../transport/ring.ts";
 import { query } from "../modem/basic.ts";
+import type { TlsCapabilities } from "../modem/probe.ts";
 import { DotUnstuffer } from "./codec/dot-unstuff.ts";
 import { MailError, MailParameterError, Pop3Error, Pop3NegativeError } from "./errors.ts";
 import { checkHost, checkPort, checkText, DEFAULT_LIMITS, type EmailLimits, type ServerAccount } from "./message.ts";
+import { planSecurity, TLS_HINT, writeSecurity, type SecuritySettings } from "./security.ts";
 
 /** Receives mail bytes in blocks; `buf` is only valid during the call. */
 export interface MailSink {
   write(buf: Uint8Array, offset: number, length: number): void;
 }
 
-export interface Pop3Settings {
+export interface Pop3Settings extends SecuritySettings {
   server: ServerAccount;
   cid?: number;
   timeoutSeconds?: number;
@@ -283,8 +285,12 @@ export class Pop3Client {
   readonly engine: AtEngine;
   limits: EmailLimits;
   loggedIn = false;
+  /** From the probe: what AT+EMAILSSL offers (null: nothing); undefined = not probed. */
+  tls: TlsCapabilities | null | undefined = undefined;
   private readonly reader: MultiLineReader;
   private timeoutMs = 40_000;
+  /** AT+EMAILSSL mode last set (0 is the modem's default after a reset). */
+  private sslMode = 0;
 
   constructor(engine: AtEngine, timers: TimerPort, limits: EmailLimits = DEFAULT_LIMITS, blockSize = 512) {
     this.engine = engine;
@@ -304,13 +310,16 @@ export class Pop3Client {
     if (!Number.isInteger(timeout) || timeout < limits.timeout[0] || timeout > limits.timeout[1]) {
       throw new MailParameterError("pop3", "timeout", `${timeout} s is outside ${limits.timeout[0]}-${limits.timeout[1]} s`);
     }
+    const security = planSecurity("pop3", settings, this.tls, true);
     this.timeoutMs = (timeout + 10) * 1000;
     const engine = this.engine;
     await query(engine, (c) => c.text.raw("AT+EMAILCID=").int(settings.cid ?? 1), 5000);
     await query(engine, (c) => c.text.raw("AT+EMAILTO=").int(timeout), 5000);
+    // Before AT+POP3SRV, which carries the password.
+    this.sslMode = await writeSecurity(engine, security, this.sslMode);
     await query(engine, (c) => c.text.raw("AT+POP3SRV=").quoted(server.host, "POP3 server").raw(",").quoted(user, "POP3 user").raw(",").quoted(password, "POP3 password", true).raw(",").int(server.port ?? 110), 5000);
     const cmd = await this.exchange("+POP3IN:", (c) => c.text.raw("AT+POP3IN"));
-    if (cmd.status !== 1) throw new Pop3Error(cmd.status);
+    if (cmd.status !== 1) throw new Pop3Error(cmd.status, "", cmd.status === 63 && security.mode !== 0 ? TLS_HINT : "");
     this.loggedIn = true;
   }
 

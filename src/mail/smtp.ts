@@ -8,12 +8,14 @@ import type { AtEngine } from "../transport/engine.ts";
 import { ascii } from "../transport/bytes.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
+import type { TlsCapabilities } from "../modem/probe.ts";
 import { writeParties, writeServer } from "./envelope.ts";
 import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { Utf8HexStream, hexOfUtf8 } from "./codec/hex.ts";
 import { MailError, MailParameterError, SmtpError } from "./errors.ts";
+import { planSecurity, TLS_HINT, writeSecurity, type SecurityPlan, type SecuritySettings } from "./security.ts";
 import {
   checkAddress, checkBody, checkHost, checkPort, checkSubject, checkText, DEFAULT_LIMITS,
   type Address, type Attachment, type ByteSource, type EmailLimits, type MailMessage, type ServerAccount,
@@ -24,7 +26,7 @@ export interface SendOptions {
   onProgress?: (sent: number, total: number) => void;
 }
 
-export interface SmtpSettings {
+export interface SmtpSettings extends SecuritySettings {
   server: ServerAccount;
   /** Bearer profile (AT+EMAILCID). Default 1. */
   cid?: number;
@@ -294,8 +296,12 @@ export class SmtpClient {
   limits: EmailLimits;
   private readonly body = new BodyCommand();
   private readonly upload: AttachmentUpload;
+  /** From the probe: what AT+EMAILSSL offers (null: nothing); undefined = not probed. */
+  tls: TlsCapabilities | null | undefined = undefined;
   /** Charset last set on the modem; "" = unknown (after a reset). */
   private charset = "";
+  /** AT+EMAILSSL mode last set (0 is the modem's default after a reset). */
+  private sslMode = 0;
 
   constructor(engine: AtEngine, limits: EmailLimits = DEFAULT_LIMITS, chunkCapacity = 1460) {
     this.engine = engine;
@@ -306,6 +312,7 @@ export class SmtpClient {
   /** Forget modem-side state (after a modem reset). */
   forget(): void {
     this.charset = "";
+    this.sslMode = 0;
   }
 
   /** Sends one mail; resolves when the modem reports `+SMTPSEND: 1`. */
@@ -317,6 +324,8 @@ export class SmtpClient {
 
     await query(engine, (c) => c.text.raw("AT+EMAILCID=").int(settings.cid ?? 1), 5000);
     await query(engine, (c) => c.text.raw("AT+EMAILTO=").int(emailTimeout), 5000);
+    // Before AT+SMTPAUTH: the password is only handed over once the session will be secured.
+    this.sslMode = await writeSecurity(engine, plan.security, this.sslMode);
     await writeServer(engine, server);
     const charset = plan.unicode ? "UTF-8" : "ASCII";
     if (charset !== this.charset) {
@@ -348,12 +357,12 @@ export class SmtpClient {
       const hostBase64 = (attachment.type ?? "binary") === "binary" && (attachment.encoding ?? "host") === "host";
       code = await this.upload.run(attachment.source, hostBase64, start.nextMax, options.onProgress);
     }
-    if (code !== 1) throw new SmtpError(code);
+    if (code !== 1) throw new SmtpError(code, "", code === 63 && plan.security.mode !== 0 ? TLS_HINT : "");
   }
 
   /** Every field checked, and the modem-side text worked out, before any byte is written. */
   private check(settings: SmtpSettings, message: MailMessage): {
-    unicode: boolean; subject: string; fromName: string | null;
+    security: SecurityPlan; unicode: boolean; subject: string; fromName: string | null;
     recipients: Array<Array<{ address: string; name: string | null }>>;
   } {
     const limits = this.limits;
@@ -402,7 +411,8 @@ export class SmtpClient {
       throw new MailParameterError("smtp", "body", `needs ${bodyLength} characters on the wire${unicode ? " (UTF-8 as hex)" : ""}; this modem takes at most ${limits.body}`);
     }
     if (message.attachment !== undefined) this.checkAttachment(message.attachment);
-    return { unicode, subject, fromName, recipients };
+    const security = planSecurity("smtp", settings, this.tls, server.user !== undefined);
+    return { security, unicode, subject, fromName, recipients };
   }
 
   private checkAttachment(attachment: Attachment): void {

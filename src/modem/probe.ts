@@ -1,5 +1,6 @@
-// Capability probe: the email test commands tell which limits this firmware has, and whether
-// it has working email commands at all.
+// Capability probe: the email test commands tell which limits this firmware has, whether it
+// has working email commands at all, and whether it can secure them with TLS (AT+EMAILSSL,
+// AT+CSSLCFG: SIM7080 and SIM800 firmwares; a plain SIM7000 firmware answers ERROR).
 
 import type { Line } from "../transport/bytes.ts";
 import { AtCommand, Verdict } from "../transport/command.ts";
@@ -34,9 +35,21 @@ class TestCommand extends AtCommand {
   }
 }
 
+/** What AT+EMAILSSL=? and AT+CSSLCFG=? said. */
+export interface TlsCapabilities {
+  /** The AT+EMAILSSL modes: 0 clear text, 1 TLS from the first byte, 2 STARTTLS/STLS. */
+  modes: [number, number];
+  /** The `<ctxindex>` range of the SIM7080 form, or null for SIM800's `AT+EMAILSSL=<n>`. */
+  contexts: [number, number] | null;
+  /** AT+CSSLCFG exists: the TLS version and the SNI name can be set. */
+  sslConfig: boolean;
+}
+
 export interface EmailCapabilities {
   dialect: Dialect;
   limits: EmailLimits;
+  /** null: no AT+EMAILSSL (credentials can only go in clear text). */
+  tls: TlsCapabilities | null;
   /** The raw test-command answers, for reports. */
   answers: Record<string, string>;
 }
@@ -66,7 +79,8 @@ export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000")
     if (cmd.emailBroken) throw new NoEmailSupportError(`AT+${name}=? answered +SMTPSEND: 65 (email stack not working in this firmware)`);
     answers[name] = cmd.info;
   }
-  if (dialect !== "sim7000") return { dialect, limits: { ...DEFAULT_LIMITS }, answers };
+  if (dialect !== "sim7000") return { dialect, limits: { ...DEFAULT_LIMITS }, tls: null, answers };
+  const tls = await probeTls(engine, answers);
 
   const f = (name: string) => fields(answers[name] ?? "");
   const d = DEFAULT_LIMITS;
@@ -94,5 +108,26 @@ export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000")
     pop3Password: number(pop3[2], d.pop3Password),
     pop3Read: (range(answers.POP3READ ?? "") ?? [1, d.pop3Read])[1],
   };
-  return { dialect, limits, answers };
+  return { dialect, limits, tls, answers };
+}
+
+/** Answers the optional test command `AT+<name>=?` with, or null when the firmware lacks it (ERROR). */
+async function optionalTest(engine: AtEngine, name: string, answers: Record<string, string>): Promise<string | null> {
+  const cmd = new TestCommand(name);
+  try {
+    await engine.run(cmd);
+  } catch (error) {
+    if (error instanceof AtCommandError) return null;
+    throw error;
+  }
+  answers[name] = cmd.info;
+  return cmd.info;
+}
+
+async function probeTls(engine: AtEngine, answers: Record<string, string>): Promise<TlsCapabilities | null> {
+  const emailSsl = await optionalTest(engine, "EMAILSSL", answers);
+  if (emailSsl === null) return null;
+  const [modes, contexts] = fields(emailSsl);
+  const sslConfig = (await optionalTest(engine, "CSSLCFG", answers)) !== null;
+  return { modes: range(modes ?? "") ?? [0, 2], contexts: contexts === undefined ? null : range(contexts), sslConfig };
 }

@@ -1,0 +1,120 @@
+// The alarm mailer's TLS configuration: an alarm mail over SMTPS and a command poll over STLS
+// with requireSecureCredentials on a firmware that has AT+EMAILSSL; on a plain SIM7000 the
+// same switch keeps the password off the wire and the event in the outbox.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { simpleParser } from "mailparser";
+import { createUartPair } from "../kit/mock-uart.ts";
+import { VirtualClock } from "../kit/scheduler.ts";
+import { startMailServers, type MailServers } from "../servers/index.ts";
+import { SimModem, type SimTlsOptions } from "../sim/modem.ts";
+import { runWithNetwork } from "../sim/virtual-time.ts";
+import { MockFlash, MockKeyValueStore, MockLogStore } from "../app/mock-flash.ts";
+import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import { readSettings } from "../../src/device/settings.ts";
+import { nodeCrypto } from "../../src/host/crypto.ts";
+import { SettableInput } from "../../src/host/platform.ts";
+
+let servers: MailServers;
+
+function setup(user: string, tls: Partial<SimTlsOptions>) {
+  const clock = new VirtualClock(1_000);
+  const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: true });
+  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, tls });
+  sim.attach(modem);
+  sim.powerOn({ quiet: true });
+  const door = new SettableInput(0);
+  const flash = new MockFlash();
+  const config: AlarmConfig = {
+    deviceId: "pump-house-1",
+    siteName: "Pump house",
+    modem: { apn: "internet", skipTime: true },
+    smtp: {
+      host: "mail.simmail.test", port: servers.smtpsPort, user: "alarm", password: "alarm-secret", security: "tls", tlsVersion: "tls1.2",
+      from: { address: "alarm@simmail.test", name: "Pump house" },
+      to: [{ address: `${user}@simmail.test`, name: "Ops" }],
+    },
+    pop3: {
+      host: "mail.simmail.test", port: servers.pop3Port, user: "alarm", password: "alarm-secret", security: "starttls",
+      pollIntervalMs: 60_000, allowlist: ["ops@simmail.test"], secret: "correct horse battery staple 42",
+    },
+    requireSecureCredentials: true,
+    inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
+    sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
+  };
+  const app = new AlarmApp(config, {
+    serial: host,
+    attachSerial: (engine) => host.attach(engine),
+    timers: clock,
+    clock,
+    log: new MockLogStore(flash, "outbox"),
+    store: new MockKeyValueStore(flash),
+    crypto: nodeCrypto,
+    inputs: { door },
+  });
+  const steps: string[] = [];
+  app.onProgress = (step) => steps.push(step);
+  const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
+  const sent = () => Buffer.concat(transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1");
+  return { app, door, steps, until, sent };
+}
+
+const test = suite("tls: the alarm mailer with transport security");
+
+test.before(async () => {
+  servers = await startMailServers({ tls: true, users: ["alarm", "ops", "ann", "ben"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })) });
+});
+test.after(async () => {
+  await servers.stop();
+});
+
+test("alarm mail over SMTPS (TLS 1.2) and the command poll over STLS, passwords only over TLS", async () => {
+  const { app, door, steps, until } = setup("ann", { commands: true, ca: [servers.tls!.ca] });
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  door.level = 1;
+  assert.ok(await until(() => steps.includes("mail-sent")), `mail sent (${app.lastError})`);
+  const [raw] = await servers.waitForMessages("ann", 1);
+  assert.match((await simpleParser(raw)).subject ?? "", /^Pump house: ALARM door/);
+  assert.equal(servers.envelopes.at(-1)!.tls, { protocol: "TLSv1.2", servername: "mail.simmail.test" });
+  assert.ok(await until(() => steps.includes("poll-done")), `commands polled over STLS (${app.lastError})`);
+  assert.is(app.outbox.depth, 0);
+  await app.stop();
+});
+
+test("requireSecureCredentials on a plain SIM7000: nothing sent, the password never reaches the modem, the event waits", async () => {
+  const { app, door, steps, until, sent } = setup("ben", { commands: false });
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  door.level = 1;
+  assert.ok(await until(() => /refusing to send the SMTP password in clear text/.test(app.lastError ?? "")), `refused (${app.lastError})`);
+  assert.match(app.lastError ?? "", /no AT\+EMAILSSL/);
+  assert.is(app.outbox.depth, 1, "the event stays in the outbox");
+  assert.not.match(sent(), /alarm-secret/, "no command carried the password");
+  assert.is((await servers.messages("ben")).length, 0);
+  await app.stop();
+});
+
+test("device settings: the security keys reach the app config, bad values name their key", () => {
+  const base = {
+    deviceId: "d1", siteName: "Site", smtpHost: "smtp.example.com", mailFrom: "a@example.com", mailTo: "b@example.com",
+    modemDevice: "/tmp/simmail-modem", file: { root: "/tmp/" },
+  };
+  const app = readSettings({
+    ...base, smtpSecurity: "tls", smtpPort: "465", smtpTlsVersion: "tls1.2", smtpSni: "smtp.example.com", requireSecureCredentials: "true",
+    pop3Host: "pop.example.com", pop3User: "u", pop3Password: "p", pop3Security: "starttls", commandSecret: "0123456789abcdef0123", commandAllowlist: "ops@example.com",
+  }).app;
+  assert.is(app.smtp.security, "tls");
+  assert.is(app.smtp.tlsVersion, "tls1.2");
+  assert.is(app.smtp.sni, "smtp.example.com");
+  assert.is(app.pop3!.security, "starttls");
+  assert.is(app.requireSecureCredentials, true);
+  const defaults = readSettings(base).app;
+  assert.is(defaults.smtp.security, undefined, "none unless set");
+  assert.is(defaults.requireSecureCredentials, false);
+  assert.throws(() => readSettings({ ...base, smtpSecurity: "ssl" }), /^config\.smtpSecurity: must be "none", "tls" or "starttls", not "ssl"$/);
+  assert.throws(() => readSettings({ ...base, smtpTlsVersion: "1.2" }), /^config\.smtpTlsVersion: must be one of ssl3\.0, tls1\.0, tls1\.1, tls1\.2, all/);
+  assert.throws(() => readSettings({ ...base, requireSecureCredentials: "yes" }), /^config\.requireSecureCredentials: must be true or false/);
+});
+
+test.run();
