@@ -3,8 +3,8 @@
 // It answers the bring-up, probe, SMTP and POP3 commands the app sends (spec section 3), keeps
 // what the app handed over for the mail in progress (SMTP settings, body, the AT+SMTPFT bytes)
 // and serves a mailbox to AT+POP3CMD / AT+POP3READ. Network results (+SMTPFT: 1, +SMTPSEND,
-// +POP3IN ...) come `networkMs` after the OK, on the UART's scheduler. Anything else is
-// answered ERROR and kept in `unknown`.
+// +POP3IN ...) come `networkMs` after the OK, on the UART's scheduler. The TLS commands a plain
+// SIM7000 firmware lacks are ERROR, as there; anything else is answered ERROR and kept in `unknown`.
 
 import type { ModemSerial } from "../kit/mock-uart.ts";
 
@@ -34,6 +34,9 @@ const EPOCH_YEAR_2000 = 2000;
 
 // A Map, not an object: XS interns every string used as a property key for good, and command
 // lines carry lengths that change from mail to mail.
+/** Commands of SIM7080/SIM800 firmwares that the probe tries and a plain SIM7000 refuses. */
+const ABSENT = new Set(["AT+EMAILSSL=?", "AT+CSSLCFG=?"]);
+
 const TEST_FORMS = new Map(Object.entries({
   "AT+EMAILCID=?": "+EMAILCID: (0-3)",
   "AT+EMAILTO=?": "+EMAILTO: (10-120)",
@@ -104,6 +107,10 @@ export class XsSim7000 {
   private command(line: string): void {
     const test = TEST_FORMS.get(line);
     if (test !== undefined) return this.ok(test);
+    if (ABSENT.has(line)) {
+      this.uart.write("\r\nERROR\r\n");
+      return;
+    }
     if (SETTINGS.some((prefix) => line.startsWith(prefix))) return this.ok();
     switch (line) {
       case "AT": case "ATE0": return this.ok();
