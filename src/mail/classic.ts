@@ -7,7 +7,7 @@ import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
-import { writeParties, writeServer } from "./envelope.ts";
+import { displayName, writeParties, writeServer } from "./envelope.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
@@ -164,8 +164,7 @@ export class ClassicSmtpClient {
       checkText("smtp", "SMTP password", server.password ?? "", max);
     }
     checkAddress("smtp", "sender address", message.from?.address, max);
-    const name = (field: string, value: string | undefined) =>
-      value === undefined || value === "" ? null : checkText("smtp", field, isAscii(value) ? value : encodeHeaderWord(value), max);
+    const name = (field: string, value: string | undefined) => displayName(field, value, max);
     const fromName = name("sender name", message.from.name);
     const recipients = [message.to ?? [], message.cc ?? [], message.bcc ?? []].map((list, type) => {
       const kind = ["To", "Cc", "Bcc"][type];
