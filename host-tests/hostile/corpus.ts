@@ -219,9 +219,22 @@ export interface InboundCase {
   mail: (ctx: MailContext) => string | Buffer;
   /** The verdict: refused for this reason. Every mail is deleted and logged, none obeyed. */
   expect: RefusalReason;
-  /** The logged detail must match (specific cases only). */
-  detail?: RegExp;
+  /** The logged detail must match (specific cases only); per dialect where the modems show the mail differently. */
+  detail?: RegExp | Record<Dialect, RegExp>;
+  /** Only these dialects (default both), with the reason the other cannot run it. */
+  dialects?: { only: Dialect[]; why: string };
 }
+
+export function detailFor(c: InboundCase, dialect: Dialect): RegExp | undefined {
+  return c.detail === undefined || c.detail instanceof RegExp ? c.detail : c.detail[dialect];
+}
+
+export function inboundFor(dialect: Dialect): InboundCase[] {
+  return INBOUND.filter((c) => c.dialects === undefined || c.dialects.only.includes(dialect));
+}
+
+// The classic modem prints the header as text lines (AT+POP3HDR); a line longer than the AT
+// engine's line buffer (256 bytes) is dropped by the framer and counted in stats.overlongLines.
 
 export const OPS = "ops@simmail.test";
 export const DEVICE = "pump-house-1";
@@ -239,14 +252,24 @@ export const INBOUND: InboundCase[] = [
   { id: "IN-03", title: "allowlisted address unquoted in the name", mail: (c) => mail(`${c.ops} <mallory@evil.test>`, c.sign("DISARM")), expect: "forged-sender", detail: /mallory@evil\.test/ },
   { id: "IN-04", title: "allowlisted address in a comment", mail: (c) => mail(`mallory@evil.test (${c.ops})`, c.sign("DISARM")), expect: "forged-sender", detail: /mallory@evil\.test/ },
   { id: "IN-05", title: "look-alike domain", mail: (c) => mail(`${c.ops}.evil.test`, c.sign("DISARM")), expect: "forged-sender", detail: /ops@simmail\.test\.evil\.test is not on the allowlist/ },
-  { id: "IN-06", title: "two From fields, the allowlisted one first", mail: (c) => mail(c.ops, c.sign("DISARM"), "From: mallory@evil.test\r\n"), expect: "forged-sender", detail: /2 From fields/ },
+  {
+    id: "IN-06", title: "two From fields, the allowlisted one first", mail: (c) => mail(c.ops, c.sign("DISARM"), "From: mallory@evil.test\r\n"), expect: "forged-sender", detail: /2 From fields/,
+    dialects: { only: ["sim7000"], why: "the classic modem's AT+POP3HDR prints one From line (the first): the second is invisible to simmail (SECURITY.md)" },
+  },
+  {
+    id: "IN-31", title: "two From fields, the allowlisted one second", mail: (c) => mail("mallory@evil.test", c.sign("DISARM"), `From: ${c.ops}\r\n`), expect: "forged-sender",
+    detail: { sim7000: /2 From fields/, classic: /mallory@evil\.test is not on the allowlist/ },
+  },
   { id: "IN-07", title: "two mailboxes in one From", mail: (c) => mail(`${c.ops}, mallory@evil.test`, c.sign("DISARM")), expect: "forged-sender", detail: /names 2 mailboxes/ },
   { id: "IN-08", title: "encoded word that decodes to the allowlisted address", mail: (c) => mail(`=?UTF-8?Q?${c.ops.replace("@", "=40")}?=`, c.sign("DISARM")), expect: "forged-sender", detail: /not on the allowlist/ },
   { id: "IN-09", title: "encoded word that decodes to <allowlisted>, with the real address after", mail: (c) => mail(`=?UTF-8?Q?=3C${c.ops.replace("@", "=40")}=3E=2C?= <mallory@evil.test>`, c.sign("DISARM")), expect: "forged-sender", detail: /mallory@evil\.test is not on the allowlist/ },
   { id: "IN-10", title: "allowlisted address followed by a NUL", mail: (c) => mailBytes(`From: ${c.ops}`, Buffer.from([0]), `\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`), expect: "forged-sender", detail: /ops@simmail\.test\? is not on the allowlist/ },
-  { id: "IN-11", title: "allowlisted address cut out of an overlong From", mail: (c) => mail(`${" ".repeat(511 - c.ops.length)}${c.ops}.evil.test`, c.sign("DISARM")), expect: "forged-sender", detail: /too long to be read whole/ },
+  { id: "IN-11", title: "allowlisted address cut out of an overlong From", mail: (c) => mail(`${" ".repeat(511 - c.ops.length)}${c.ops}.evil.test`, c.sign("DISARM")), expect: "forged-sender",
+    // classic: the From line is longer than the line buffer and dropped: no From.
+    detail: { sim7000: /too long to be read whole/, classic: /no sender address/ },
+  },
   { id: "IN-12", title: "no From at all", mail: (c) => `To: alarm@simmail.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`, expect: "forged-sender", detail: /no sender address/ },
-  { id: "IN-13", title: "terminal escape and invalid UTF-8 in the From", mail: (c) => mailBytes("From: mallory", Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]), `@evil.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`), expect: "forged-sender", detail: /^mallory\?\[2J\u00ff\u00fe@evil\.test is not on the allowlist$/ },
+  { id: "IN-13", title: "terminal escape and invalid UTF-8 in the From", mail: (c) => mailBytes("From: mallory", Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]), `@evil.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`), expect: "forged-sender", detail: /^mallory\?\[2j\u00ff\u00fe@evil\.test is not on the allowlist$/ },
 
   // Tokens.
   { id: "IN-14", title: "token signed with another secret", mail: (c) => mail(c.ops, c.sign("ARM", { secret: "another secret of enough length" })), expect: "bad-token" },
@@ -262,7 +285,10 @@ export const INBOUND: InboundCase[] = [
   // Subjects.
   { id: "IN-23", title: "AT injection through the subject", mail: (c) => mail(c.ops, 'SIMMAIL ARM";AT+CFUN=0;" 1 2 3'), expect: "malformed-subject" },
   { id: "IN-24", title: "no command in the subject", mail: (c) => mail(c.ops, "Re: your alarm"), expect: "malformed-subject", detail: /no SIMMAIL command/ },
-  { id: "IN-25", title: "enormous subject (20 000 bytes, folded) around a valid token", mail: (c) => mail(c.ops, `${c.sign("DISARM")} ${"padding ".repeat(500)}\r\n ${"more ".repeat(3200)}`), expect: "malformed-subject", detail: /too long to be read whole/ },
+  { id: "IN-25", title: "enormous subject (20 000 bytes, folded) around a valid token", mail: (c) => mail(c.ops, `${c.sign("DISARM")} ${"padding ".repeat(500)}\r\n ${"more ".repeat(3200)}`), expect: "malformed-subject",
+    // classic: the Subject lines are longer than the line buffer and dropped: no Subject.
+    detail: { sim7000: /too long to be read whole/, classic: /no SIMMAIL command/ },
+  },
   { id: "IN-26", title: "NUL inside the token", mail: (c) => mailBytes(`From: ${c.ops}\r\nSubject: `, Buffer.concat([Buffer.from(c.sign("ARM").slice(0, -2)), Buffer.from([0])]), "0\r\n\r\nx\r\n"), expect: "malformed-subject" },
   { id: "IN-27", title: "invalid UTF-8 in the subject", mail: (c) => mailBytes(`From: ${c.ops}\r\nSubject: SIMMAIL ARM `, Buffer.from([0xc3, 0x28, 0xff]), " 1 2\r\n\r\nx\r\n"), expect: "malformed-subject" },
   { id: "IN-28", title: "encoded-word subject hiding a CRLF", mail: (c) => mail(c.ops, `=?UTF-8?B?${b64("SIMMAIL\r\nARM 1 2 3")}?=`), expect: "malformed-subject" },
