@@ -22,7 +22,7 @@ export const REMOTE_COMMANDS = ["ARM", "DISARM", "STATUS", "TEST"] as const;
 export type RemoteCommand = (typeof REMOTE_COMMANDS)[number];
 
 export type RefusalReason =
-  /** The From address is not on the allowlist (or there is none). */
+  /** The From address is not on the allowlist, or there is none, or the From is ambiguous (two fields, two mailboxes, cut). */
   | "forged-sender"
   /** The subject is not `SIMMAIL <COMMAND> <seconds> <nonce> <mac>`. */
   | "malformed-subject"
