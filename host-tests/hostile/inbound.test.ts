@@ -17,7 +17,8 @@ import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { SettableInput } from "../../src/host/platform.ts";
-import { ClassicPop3Client, MailError, Pop3Client, type ByteSource, type MailSink } from "../../src/index.ts";
+import { ClassicPop3Client, MailError, Pop3Client, type ByteSource } from "../../src/index.ts";
+import { CollectSink } from "../kit/mail-io.ts";
 import { DEVICE, DIALECTS, HMAC_SECRET, OPS, REPLAYED_NONCE, detailFor, inboundFor, type Dialect, type MailContext } from "./corpus.ts";
 import { commandLines, rig } from "./support.ts";
 
@@ -175,16 +176,6 @@ for (const dialect of DIALECTS) {
 
 // ---- the POP3 readers on hostile bodies ---------------------------------------------------------
 
-class Collect implements MailSink {
-  chunks: Buffer[] = [];
-  write(buf: Uint8Array, offset: number, length: number): void {
-    this.chunks.push(Buffer.from(buf.subarray(offset, offset + length)));
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
 /** Hostile bodies for the readers, with each dialect's outcome. */
 const READS: Array<{ id: string; title: string; mail: Buffer; classic: "saved file" | RegExp | "ends at the OK line" }> = [
   {
@@ -236,7 +227,7 @@ for (const dialect of DIALECTS) {
     const pop3 = dialect === "sim7000" ? new Pop3Client(engine, clock) : new ClassicPop3Client(engine);
     await run(pop3.login({ server }));
     for (const [index, read] of READS.entries()) {
-      const sink = new Collect();
+      const sink = new CollectSink();
       const outcome = await run(pop3.retrieve(index + 1, sink).then(() => null, (error: Error) => error));
       const got = sink.bytes;
       const context = `${read.id} ${read.title}: got ${got.length} bytes ${JSON.stringify(got.subarray(0, 160).toString("latin1"))}`;

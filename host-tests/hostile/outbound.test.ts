@@ -10,8 +10,9 @@ import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
 import {
   AtEngine, ClassicSmtpClient, MailParameterError, SmtpClient,
-  type MailMessage, type SerialPort, type ServerAccount,
+  type MailMessage, type ServerAccount,
 } from "../../src/index.ts";
+import { bufferSource, CountingSerial } from "../kit/mail-io.ts";
 import {
   BASE_MAIL, DIALECTS, OUTBOUND, SEMICOLON_LOGIN, SMTP_LOGIN, isRefused, outcomeFor,
   type Dialect, type OutboundCase, type SafelyEncoded,
@@ -44,43 +45,16 @@ function build(c: OutboundCase, dialect: Dialect, smtpPort: number) {
     case "body": message.body = input; break;
     case "attachment name":
       if (dialect === "classic") attachments.push(`C:/User/${input}`);
-      else message.attachment = { name: input, type: "text", source: textSource(ATTACHMENT_TEXT) };
+      else message.attachment = { name: input, type: "text", source: bufferSource(Buffer.from(ATTACHMENT_TEXT, "latin1")) };
       break;
   }
   return { settings: { server }, message, attachments };
-}
-
-function textSource(text: string) {
-  const bytes = Buffer.from(text, "latin1");
-  let at = 0;
-  return {
-    size: bytes.length,
-    read(out: Uint8Array, offset: number, max: number): number {
-      const n = Math.min(max, bytes.length - at);
-      out.set(bytes.subarray(at, at + n), offset);
-      at += n;
-      return n;
-    },
-    rewind() {
-      at = 0;
-    },
-  };
 }
 
 function send(engine: AtEngine, dialect: Dialect, built: ReturnType<typeof build>): Promise<void> {
   return dialect === "sim7000"
     ? new SmtpClient(engine).send(built.settings, built.message)
     : new ClassicSmtpClient(engine).send(built.settings, built.message, built.attachments);
-}
-
-class RecordingSerial implements SerialPort {
-  written = 0;
-  read(): number {
-    return 0;
-  }
-  write(data: Uint8Array): void {
-    this.written += data.length;
-  }
 }
 
 // ---- refused before a byte is written ---------------------------------------------------------
@@ -93,7 +67,7 @@ for (const c of OUTBOUND) {
     if (!isRefused(outcome)) continue;
     refusedSuite(`${c.id} ${dialect}: ${c.title} → ${outcome.refused} on ${outcome.field}`, async () => {
       const clock = new VirtualClock();
-      const serial = new RecordingSerial();
+      const serial = new CountingSerial();
       const engine = new AtEngine({ serial, timers: clock, syncOnStart: false });
       let error: unknown = null;
       try {
