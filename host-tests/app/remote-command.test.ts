@@ -103,6 +103,28 @@ verdicts("forged senders are refused, display names do not count", () => {
   assert.is(reason(verifier.verify({ from: OPS, subject: s }, NOW_MS)), "accepted DISARM", "the token was not used up by the forgeries");
 });
 
+verdicts("ambiguous or unreadable senders are refused: From fields, mailboxes, cut values, encoded words; details are printable", () => {
+  const { verifier } = setup();
+  const s = subject("DISARM");
+  const cases: Array<[Partial<{ from: string; fromFields: number; fromTruncated: boolean; subjectTruncated: boolean }>, string, RegExp]> = [
+    [{ from: OPS, fromFields: 2 }, "forged-sender", /the mail has 2 From fields/],
+    [{ from: `${OPS}, intruder@example.net` }, "forged-sender", /names 2 mailboxes/],
+    [{ from: OPS, fromTruncated: true }, "forged-sender", /From field is too long/],
+    [{ from: "=?UTF-8?Q?ops=40example.com?=" }, "forged-sender", /^=\?utf-8\?q\?ops=40example\.com\?= is not on the allowlist$/],
+    [{ from: "=?UTF-8?Q?=3Cops=40example.com=3E=2C?= <intruder@example.net>" }, "forged-sender", /^intruder@example\.net is not/],
+    [{ from: "intruder\x1b[31m\x00@example.net" }, "forged-sender", /^intruder\?\[31m\?@example\.net is not on the allowlist$/],
+    [{ from: OPS, subjectTruncated: true }, "malformed-subject", /subject is too long/],
+  ];
+  for (const [fields, expected, detail] of cases) {
+    const verdict = verifier.verify({ from: OPS, subject: s, ...fields }, NOW_MS);
+    assert.is(reason(verdict), expected, JSON.stringify(fields));
+    assert.match((verdict as { detail: string }).detail, detail);
+  }
+  const long = verifier.verify({ from: OPS, subject: `SIMMAIL ${"\x07".repeat(300)} 1 2 3` }, NOW_MS) as { detail: string };
+  assert.ok(long.detail.length <= 163 && !/[\x00-\x1f]/.test(long.detail), long.detail);
+  assert.is(reason(verifier.verify({ from: `=?UTF-8?B?T3BzIFRlYW0=?= <${OPS}>`, subject: s, fromFields: 1 }, NOW_MS)), "accepted DISARM", "an encoded display name is fine");
+});
+
 verdicts("bad tokens: altered digit, other command, other device, other secret", () => {
   const { verifier } = setup();
   const good = subject("ARM");

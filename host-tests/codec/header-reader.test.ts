@@ -122,7 +122,11 @@ test("the first occurrence wins; obsolete space before the colon; lines without 
   const input = latin1Bytes("From sender@x Fri Nov 22 23:14:00 2024\r\nnot a header line\r\nSubject : first\r\nSubject: second\r\n\r\n");
   const { reader } = read(input, [[0, input.length]]);
   assert.is(reader.get("Subject"), "first");
+  assert.is(reader.count("Subject"), 2, "a repeated field is counted");
   assert.is(reader.get("From"), null);
+  assert.is(reader.count("From"), 0);
+  reader.reset();
+  assert.is(reader.count("Subject"), 0, "reset clears the counts");
 });
 
 test("raw UTF-8 headers (RFC 6532) and Latin-1 bytes", () => {

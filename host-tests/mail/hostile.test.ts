@@ -4,22 +4,13 @@ import * as assert from "uvu/assert";
 import { VirtualClock } from "../kit/scheduler.ts";
 import {
   AtEngine, ClassicSmtpClient, MailParameterError, Pop3Client, SmtpClient,
-  type MailMessage, type SerialPort,
+  type MailMessage,
 } from "../../src/index.ts";
-
-class RecordingSerial implements SerialPort {
-  written = 0;
-  read(): number {
-    return 0;
-  }
-  write(data: Uint8Array): void {
-    this.written += data.length;
-  }
-}
+import { CountingSerial } from "../kit/mail-io.ts";
 
 function setup() {
   const clock = new VirtualClock();
-  const serial = new RecordingSerial();
+  const serial = new CountingSerial();
   const engine = new AtEngine({ serial, timers: clock, syncOnStart: false });
   return { clock, serial, engine };
 }

@@ -464,9 +464,13 @@ export class AlarmApp {
         else await client.headers(info.number, reader);
         reader.end();
         const uid = uids.find((u) => u.number === info.number)?.uid;
+        const headers = reader.headers;
         const verdict = verifier.verify({
-          from: reader.headers.get("From") ?? "",
-          subject: reader.headers.get("Subject") ?? "",
+          from: headers.raw("From") ?? "",
+          subject: headers.get("Subject") ?? "",
+          fromFields: headers.count("From"),
+          fromTruncated: headers.isTruncated("From"),
+          subjectTruncated: headers.isTruncated("Subject"),
           ...(uid !== undefined ? { uid } : {}),
         }, this.wall.now());
         if (!verdict.accepted && verdict.reason === "clock-unknown") continue;

@@ -12,7 +12,7 @@
 // and the UIDLs of processed mails are kept in a persisted ledger, written before the verdict
 // is returned, so neither a replay nor a lost DELE can make a command run twice.
 
-import { parseAddress } from "../mail/codec/address.ts";
+import { parseAddressList } from "../mail/codec/address.ts";
 import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import { crc32 } from "./crc32.ts";
 import { readU32, writeU32 } from "./outbox-format.ts";
@@ -22,7 +22,7 @@ export const REMOTE_COMMANDS = ["ARM", "DISARM", "STATUS", "TEST"] as const;
 export type RemoteCommand = (typeof REMOTE_COMMANDS)[number];
 
 export type RefusalReason =
-  /** The From address is not on the allowlist (or there is none). */
+  /** The From address is not on the allowlist, or there is none, or the From is ambiguous (two fields, two mailboxes, cut). */
   | "forged-sender"
   /** The subject is not `SIMMAIL <COMMAND> <seconds> <nonce> <mac>`. */
   | "malformed-subject"
@@ -45,12 +45,21 @@ export type CommandVerdict =
 
 /** A received mail, as far as verification needs it. */
 export interface CommandMail {
-  /** The From header value (decoded), e.g. `"Ops" <ops@example.com>`. */
+  /**
+   * The From header value as received, e.g. `"Ops" <ops@example.com>`: not RFC 2047 decoded,
+   * since encoded words belong in display names only and decoding first could make an
+   * address out of a name.
+   */
   from: string;
   /** The Subject header value (RFC 2047 decoded). */
   subject: string;
   /** The POP3 UIDL of the mail, when the server gives one. */
   uid?: string;
+  /** From fields in the header (default 1): with more than one the sender is ambiguous. */
+  fromFields?: number;
+  /** The reader cut the From or Subject value: what is left is not what was sent. */
+  fromTruncated?: boolean;
+  subjectTruncated?: boolean;
 }
 
 export interface CommandVerifierOptions {
@@ -139,7 +148,9 @@ export class CommandVerifier {
   verify(mail: CommandMail, wallNowMs: number | null): CommandVerdict {
     const uid = mail.uid;
     if (uid !== undefined && !isUid(uid)) throw new TypeError(`CommandVerifier.verify: "${String(uid)}" is not a POP3 unique id (1-70 printable characters)`);
-    const sender = parseAddress(typeof mail.from === "string" ? mail.from : "").address.toLowerCase();
+    const mailboxes = parseAddressList(typeof mail.from === "string" ? mail.from : "");
+    const address = mailboxes.length > 0 ? mailboxes[0].address.toLowerCase() : "";
+    const sender = printable(address);
     if (uid !== undefined && this.ledger.hasUid(uid)) return refuse("already-processed", `mail ${uid} was processed before`, sender);
     const nowSeconds = wallNowMs === null ? null : Math.floor(wallNowMs / 1000);
     const refused = (reason: RefusalReason, detail: string): CommandVerdict => {
@@ -147,7 +158,12 @@ export class CommandVerifier {
       return refuse(reason, detail, sender);
     };
 
-    if (sender === "" || !this.allowlist.has(sender)) return refused("forged-sender", sender === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
+    const fromFields = mail.fromFields ?? 1;
+    if (fromFields > 1) return refused("forged-sender", `the mail has ${fromFields} From fields`);
+    if (mail.fromTruncated === true) return refused("forged-sender", "the From field is too long to be read whole");
+    if (mailboxes.length > 1) return refused("forged-sender", `the From field names ${mailboxes.length} mailboxes; a command has one sender`);
+    if (address === "" || !this.allowlist.has(address)) return refused("forged-sender", address === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
+    if (mail.subjectTruncated === true) return refused("malformed-subject", "the subject is too long to be read whole");
     const parsed = parseSubject(typeof mail.subject === "string" ? mail.subject : "");
     if (typeof parsed === "string") return refused("malformed-subject", parsed);
     const { command, timestamp, nonce, mac } = parsed;
@@ -168,7 +184,18 @@ export class CommandVerifier {
 }
 
 function refuse(reason: RefusalReason, detail: string, sender: string): CommandVerdict {
-  return { accepted: false, reason, detail, sender };
+  return { accepted: false, reason, detail: printable(detail), sender };
+}
+
+const MAX_LOGGED = 160;
+
+/**
+ * Mail text as it may go into the log and traces: control characters (terminal escapes,
+ * NUL, C1) shown as "?", and cut to a length a log line can hold.
+ */
+function printable(text: string): string {
+  const cut = text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}...` : text;
+  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
 }
 
 interface ParsedSubject {

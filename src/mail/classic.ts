@@ -7,11 +7,11 @@ import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
-import { writeParties, writeServer } from "./envelope.ts";
+import { displayName, writeParties, writeServer } from "./envelope.ts";
 import { planSecurity, type SecuritySettings } from "./security.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
-import { MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
+import { MailError, MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
 import {
   checkAddress, checkHost, checkPort, checkSubject, checkText,
   type MailMessage, type ServerAccount,
@@ -168,8 +168,7 @@ export class ClassicSmtpClient {
       checkText("smtp", "SMTP password", server.password ?? "", max);
     }
     checkAddress("smtp", "sender address", message.from?.address, max);
-    const name = (field: string, value: string | undefined) =>
-      value === undefined || value === "" ? null : checkText("smtp", field, isAscii(value) ? value : encodeHeaderWord(value), max);
+    const name = (field: string, value: string | undefined) => displayName(field, value, max);
     const fromName = name("sender name", message.from.name);
     const recipients = [message.to ?? [], message.cc ?? [], message.bcc ?? []].map((list, type) => {
       const kind = ["To", "Cc", "Bcc"][type];
@@ -269,7 +268,7 @@ export class ClassicPop3Client {
   /** AT+POP3GET=<n> saves the mail on the modem; AT+POP3READ then prints it. Resolves with the saved path. */
   async retrieve(n: number, sink: MailSink): Promise<number> {
     await this.fetch(n);
-    return this.text((c) => c.text.raw("AT+POP3READ"), sink);
+    return this.wholeText((c) => c.text.raw("AT+POP3READ"), sink);
   }
 
   /** AT+POP3GET=<n>: the mail is saved in the modem's file system; resolves with its path. */
@@ -283,7 +282,7 @@ export class ClassicPop3Client {
   /** AT+POP3READ=0,"<path>": a mail saved earlier. */
   readSaved(path: string, sink: MailSink): Promise<number> {
     checkText("pop3", "saved mail path", path, 128);
-    return this.text((c) => c.text.raw("AT+POP3READ=0,").quoted(path, "saved mail path"), sink);
+    return this.wholeText((c) => c.text.raw("AT+POP3READ=0,").quoted(path, "saved mail path"), sink);
   }
 
   async delete(n: number): Promise<void> {
@@ -314,6 +313,17 @@ export class ClassicPop3Client {
       cmd.sink = null;
     }
     return cmd.delivered;
+  }
+
+  /** Mail text must arrive whole: a line too long for the engine's line buffer is dropped by the framer, so it fails the read. */
+  private async wholeText(build: (cmd: AtCommand) => void, sink: MailSink): Promise<number> {
+    const before = this.engine.stats.overlongLines;
+    const delivered = await this.text(build, sink);
+    const lost = this.engine.stats.overlongLines - before;
+    if (lost > 0) {
+      throw new MailError("pop3", `${lost} line${lost === 1 ? " was" : "s were"} longer than the AT engine's line buffer (lineCapacity) and lost: this dialect prints mail as text lines; read the mail with a larger lineCapacity`);
+    }
+    return delivered;
   }
 
   private async result(build: (cmd: AtCommand) => void): Promise<ResultCommand> {

@@ -3,12 +3,30 @@
 
 import type { AtEngine } from "../transport/engine.ts";
 import { query } from "../modem/basic.ts";
-import type { ServerAccount } from "./message.ts";
+import { encodeHeaderWord } from "./codec/rfc2047.ts";
+import { isAscii } from "./codec/utf8.ts";
+import { checkText, type ServerAccount } from "./message.ts";
 
 export interface CheckedRecipient {
   address: string;
   /** ASCII text (non-ASCII names arrive RFC 2047-encoded), or null for none. */
   name: string | null;
+}
+
+/** RFC 5322 specials that could split or end a display name (the quote is refused outright). */
+const ADDRESS_SPECIALS = /[(),:;<>@[\]\\]/;
+
+/**
+ * A display name as the modem gets it, or null for none: plain ASCII as is; non-ASCII text,
+ * or text with address specials (so `ops@x.y, Eve <eve@z>` stays one name whatever the modem
+ * does with quotes), as RFC 2047 encoded words.
+ */
+export function displayName(field: string, name: string | undefined, max: number): string | null {
+  if (name === undefined || name === "") return null;
+  // Quotes, line breaks and controls are refused even where encoding could carry them.
+  checkText("smtp", field, name, Number.MAX_SAFE_INTEGER, true);
+  const text = isAscii(name) && !ADDRESS_SPECIALS.test(name) ? name : encodeHeaderWord(name);
+  return checkText("smtp", field, text, max);
 }
 
 export async function writeServer(engine: AtEngine, server: ServerAccount): Promise<void> {

@@ -9,9 +9,8 @@ import { ascii } from "../transport/bytes.ts";
 import { MatchTable } from "../transport/match.ts";
 import { query } from "../modem/basic.ts";
 import type { TlsCapabilities } from "../modem/probe.ts";
-import { writeParties, writeServer } from "./envelope.ts";
+import { displayName, writeParties, writeServer } from "./envelope.ts";
 import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
-import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { Utf8HexStream, hexOfUtf8 } from "./codec/hex.ts";
 import { MailError, MailParameterError, SmtpError } from "./errors.ts";
@@ -284,13 +283,6 @@ function checkSevenBit(source: ByteSource, scratch: Uint8Array): void {
   source.rewind();
 }
 
-/** Header names: ASCII as is; anything else as an RFC 2047 encoded word the modem passes on. */
-function headerName(field: string, name: string | undefined, max: number): string | null {
-  if (name === undefined || name === "") return null;
-  const text = isAscii(name) ? name : encodeHeaderWord(name);
-  return checkText("smtp", field, text, max);
-}
-
 export class SmtpClient {
   readonly engine: AtEngine;
   limits: EmailLimits;
@@ -384,7 +376,7 @@ export class SmtpClient {
     if (!message || typeof message !== "object") throw new MailParameterError("smtp", "message", "is missing");
     if (!message.from) throw new MailParameterError("smtp", "sender", "is missing");
     checkAddress("smtp", "sender address", message.from.address, limits.senderAddress);
-    const fromName = headerName("sender name", message.from.name, limits.senderName);
+    const fromName = displayName("sender name", message.from.name, limits.senderName);
     const recipients = [message.to ?? [], message.cc ?? [], message.bcc ?? []].map((list, type) => {
       const kind = ["To", "Cc", "Bcc"][type];
       if (!Array.isArray(list)) throw new MailParameterError("smtp", `${kind} recipients`, "must be a list");
@@ -392,7 +384,7 @@ export class SmtpClient {
       if (list.length > count) throw new MailParameterError("smtp", `${kind} recipients`, `${list.length} given; this modem takes at most ${count}`);
       return list.map((r: Address, i: number) => ({
         address: checkAddress("smtp", `${kind} recipient ${i + 1} address`, r?.address, limits.recipientAddress),
-        name: headerName(`${kind} recipient ${i + 1} name`, r?.name, limits.recipientName),
+        name: displayName(`${kind} recipient ${i + 1} name`, r?.name, limits.recipientName),
       }));
     });
     if (recipients[0].length + recipients[1].length + recipients[2].length === 0) {

@@ -62,6 +62,8 @@ export class HeaderReader {
   private readonly values: Uint8Array[];
   private readonly lengths: number[];
   private readonly present: boolean[];
+  /** Times each wanted field appeared (a second From is a forgery sign, not a value). */
+  private readonly counts: number[];
   private readonly truncatedFlags: boolean[];
   private readonly nameBuffer: Uint8Array;
   private nameLength = 0;
@@ -94,6 +96,7 @@ export class HeaderReader {
     this.values = fields.map(() => new Uint8Array(maxFieldBytes));
     this.lengths = fields.map(() => 0);
     this.present = fields.map(() => false);
+    this.counts = fields.map(() => 0);
     this.truncatedFlags = fields.map(() => false);
     // Room for the longest wanted name plus spaces before the colon ("Subject :").
     this.nameBuffer = new Uint8Array(longest + 8);
@@ -166,12 +169,18 @@ export class HeaderReader {
     this.nameOverflow = false;
     this.lengths.fill(0);
     this.present.fill(false);
+    this.counts.fill(0);
     this.truncatedFlags.fill(false);
   }
 
   /** Whether the field appeared (its first occurrence is the one kept). */
   has(field: string): boolean {
     return this.present[this.indexOf(field)];
+  }
+
+  /** How many times the field appeared; only the first is kept. */
+  count(field: string): number {
+    return this.counts[this.indexOf(field)];
   }
 
   /** The value was longer than maxFieldBytes and was cut. */
@@ -253,6 +262,7 @@ export class HeaderReader {
       let k = 0;
       while (k < length && name[k] === this.nameBuffer[k]) k++;
       if (k < length) continue;
+      this.counts[n]++;
       if (this.present[n]) return -1;
       this.present[n] = true;
       return n;

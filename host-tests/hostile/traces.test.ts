@@ -1,0 +1,95 @@
+// The CLI's output never holds the mail password, whatever it prints: a verbose send and a
+// verbose inbox read (the whole AT dialogue on stderr), a refused login, --json, in both
+// dialects, over a real pty to the simulator and its real servers (host-tests/sim/main.ts).
+// The app's own trace (full send and poll) is checked in inbound.test.ts.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DIALECTS } from "./corpus.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Info {
+  smtp: { host: string; port: number };
+  pop3: { host: string; port: number };
+}
+
+function simmail(args: string[], password: string): Promise<{ status: number; output: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, SIMMAIL_PASSWORD: password };
+    const child = spawn(process.execPath, [join(root, "bin/simmail"), ...args], { env, cwd: root });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));
+    child.on("close", (status) => resolve({ status: status ?? -1, output }));
+  });
+}
+
+/** The simulator's accounts: user <name>, password <name>-secret. */
+const PASSWORD = "alarm-secret";
+
+for (const dialect of DIALECTS) {
+  const traces = suite(`hostile traces: the CLI never prints the password (${dialect})`);
+  let sim: ChildProcess;
+  let info: Info;
+  let work: string;
+  let port: string;
+
+  traces.before(async () => {
+    work = mkdtempSync(join(tmpdir(), "simmail-traces-"));
+    port = join(work, "modem");
+    sim = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", port, "--dialect", dialect], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    info = await new Promise<Info>((resolve, reject) => {
+      let text = "";
+      sim.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        text += c;
+        const line = text.split("\n").find((l) => l.startsWith("{"));
+        if (line) resolve(JSON.parse(line) as Info);
+      });
+      sim.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
+    });
+  });
+  traces.after(async () => {
+    sim.kill("SIGTERM");
+    await new Promise((r) => sim.once("exit", r));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const common = () => ["--port", port, "--dialect", dialect, "--apn", "internet"];
+
+  traces("verbose send, then verbose inbox list and read of that mail, then --json", async () => {
+    const sent = await simmail(["send", ...common(), "--smtp", `${info.smtp.host}:${info.smtp.port}`, "--user", "alarm",
+      "--from", "Pump house <alarm@simmail.test>", "--to", "Alarm <alarm@simmail.test>", "--subject", "trace check", "--body", "x", "--verbose"], PASSWORD);
+    assert.is(sent.status, 0, sent.output);
+    assert.match(sent.output, /> AT\+SMTPAUTH=1,"alarm","\*{12}"/);
+    const pop3 = ["--pop3", `${info.pop3.host}:${info.pop3.port}`, "--user", "alarm"];
+    const listed = await simmail(["inbox", ...common(), ...pop3, "list", "--verbose"], PASSWORD);
+    assert.is(listed.status, 0, listed.output);
+    assert.match(listed.output, /> AT\+POP3SRV="[^"]+","alarm","\*{12}",\d+/);
+    const read = await simmail(["inbox", ...common(), ...pop3, "read", "1", "--verbose"], PASSWORD);
+    assert.is(read.status, 0, read.output);
+    assert.match(read.output, /trace check/);
+    const json = await simmail(["inbox", ...common(), ...pop3, "list", "--json"], PASSWORD);
+    assert.is(json.status, 0, json.output);
+    for (const run of [sent, listed, read, json]) assert.not.ok(run.output.includes(PASSWORD), `the password in:\n${run.output}`);
+  });
+
+  traces("a refused login and a refused parameter name the problem, not the password", async () => {
+    const wrong = "wrong-pw-7c1d";
+    const refused = await simmail(["inbox", ...common(), "--pop3", `${info.pop3.host}:${info.pop3.port}`, "--user", "alarm", "list", "--verbose"], wrong);
+    assert.is(refused.status, 2, refused.output);
+    assert.not.ok(refused.output.includes(wrong), refused.output);
+    const injected = "pw\rAT+CFUN=0";
+    const bad = await simmail(["send", ...common(), "--smtp", `${info.smtp.host}:${info.smtp.port}`, "--user", "alarm",
+      "--from", "alarm@simmail.test", "--to", "alarm@simmail.test", "--subject", "s", "--body", "b", "--verbose"], injected);
+    assert.is(bad.status, 1, bad.output);
+    assert.match(bad.output, /SMTP password: must not contain a line break/);
+    assert.not.ok(bad.output.includes("AT+CFUN"), bad.output);
+  });
+
+  traces.run();
+}
