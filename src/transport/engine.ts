@@ -220,6 +220,9 @@ export class AtEngine implements SerialListener, FramerSink {
       const n = this.serial.read(buf);
       if (!n) return;
       this.stats.bytesIn += n;
+      // Any byte breaks the quiet gap, not only a whole line: late LENGTH data of a timed-out
+      // command can run for longer than the gap without a line end.
+      if (this.phase === Phase.Quiet) this.deadline.arm(this.quietMs);
       this.framer.feed(buf, 0, n);
       this.stats.overlongLines = this.framer.overlongLines;
     }
@@ -254,7 +257,10 @@ export class AtEngine implements SerialListener, FramerSink {
       return;
     }
     const cmd = this.current;
-    if (cmd !== null && this.phase === Phase.Awaiting && this.dispatchToCommand(cmd, line)) return;
+    if (cmd !== null && this.phase === Phase.Awaiting) {
+      // A line begun before the command was sent cannot be its reply (only its echo).
+      if (this.framer.lineIsOld ? this.isEcho(cmd, line) : this.dispatchToCommand(cmd, line)) return;
+    }
 
     const abort = ABORT_TABLE.find(line);
     if (abort >= 0) {
@@ -492,6 +498,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (cmd === null || this.staged > 0) return;
     if (this.phase === Phase.Writing && this.txPos === cmd.text.length) {
       this.phase = Phase.Awaiting;
+      this.framer.markBoundary();
       if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
       this.framer.keepEmptyLines = cmd.rawLines;
     } else if (this.phase === Phase.SendingPayload && this.payloadLeft === 0) {
