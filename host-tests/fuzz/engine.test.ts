@@ -244,7 +244,7 @@ function answerHonestly(serial: FeedSerial, clock: VirtualClock, probe: FuzzComm
 test("chaos: any bytes, any split, any timing: no throw, bounded state, each command ends once, then the next works", () => {
   report.check(
     "chaos",
-    150,
+    4000,
     fc.record({
       ops: fc.array(chaosOp, { maxLength: 40, size: "medium" }),
       lineCapacity: fc.integer({ min: 16, max: 256 }), // the probe's reply lines fit
@@ -544,7 +544,7 @@ const step = fc
 test("serial modem with late replies: a command never completes with another command's reply", () => {
   report.check(
     "no-foreign-reply",
-    120,
+    3000,
     fc.record({
       steps: fc.array(step, { minLength: 1, maxLength: 14 }),
       echo: fc.boolean(),

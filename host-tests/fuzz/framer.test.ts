@@ -72,7 +72,7 @@ const TOKENS = ["OK", "ERROR", "+LEN: 5", "+LEN: 0", "+LEN: 17", "+LEN: -3", "+L
 test("any bytes, any fragmentation: the same events as in one piece; lines bounded", () => {
   report.check(
     "fragmentation-invariance",
-    300,
+    5000,
     fc.record({ stream: soup(TOKENS, 60), split: fragmentation, capacity: fc.integer({ min: 1, max: 64 }) }),
     ({ stream, split, capacity }) => {
       const whole = feedAll(stream, [], capacity);
@@ -111,7 +111,7 @@ test("LINE mode equals the reference model: CRs stripped, empty lines skipped, o
   const lineSoup = soup(["OK", "ERROR", "RDY", "+CME ERROR: 10", "+LEN: 5", "ARM", "\r\n", "\r", "\n"], 60);
   report.check(
     "line-mode-model",
-    300,
+    5000,
     fc.record({ stream: lineSoup, split: fragmentation, capacity: fc.integer({ min: 1, max: 48 }) }),
     ({ stream, split, capacity }) => {
       // This recorder never switches the framer out of LINE mode.
@@ -142,7 +142,7 @@ const segment: fc.Arbitrary<Segment> = fc.oneof(
 test("LENGTH data and prompts come out exactly as the modem framed them, in any fragmentation", () => {
   report.check(
     "length-and-prompt-phases",
-    300,
+    5000,
     fc.record({ segments: fc.array(segment, { maxLength: 12 }), split: fragmentation }),
     ({ segments, split }) => {
       const parts: Uint8Array[] = [];
@@ -168,7 +168,7 @@ test("LENGTH data and prompts come out exactly as the modem framed them, in any 
 test("reset() in the middle of any phase returns to LINE mode with nothing buffered", () => {
   report.check(
     "reset-anywhere",
-    200,
+    3000,
     fc.record({ before: soup(TOKENS, 30), after: lineText }),
     ({ before, after }) => {
       const recorder = new Recorder(32);

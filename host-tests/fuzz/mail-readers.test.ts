@@ -8,7 +8,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import {
-  Base64Decoder, DEFAULT_HEADER_FIELDS, DotUnstuffer, HeaderReader, MessageReader, QuotedPrintableDecoder,
+  Base64Decoder, DEFAULT_HEADER_FIELDS, DotUnstuffer, HeaderReader, MAX_DEPTH, MessageReader, QuotedPrintableDecoder,
   Utf8Decoder, decodeHeaderValue, parseAddress, parseAddressList, parseContentType,
 } from "../../src/mail/codec/index.ts";
 import { checkAddress, checkBody, checkHost, checkSubject, checkText } from "../../src/mail/message.ts";
@@ -149,7 +149,7 @@ function bytesAsHeaderText(bytes: Uint8Array): string {
 test("header reader: any header bytes in any chunking equal the line model; values bounded and truncation flagged", () => {
   report.check(
     "header-reader-model",
-    300,
+    5000,
     fc.record({ input: headerBlock, split: fragmentation, maxFieldBytes: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 41, max: 600 })) }),
     ({ input, split, maxFieldBytes }) => {
       const reader = new HeaderReader({ maxFieldBytes });
@@ -269,7 +269,7 @@ function readMessage(reader: MessageReader, input: Uint8Array, split: readonly n
 test("message reader: any message in any chunking gives one defined outcome, bounded text, nothing allocated per chunk", () => {
   report.check(
     "message-reader",
-    250,
+    4000,
     fc.record({
       input: message,
       split: fragmentation,
@@ -324,7 +324,7 @@ function fitted(text: string, max: number): { text: string; truncated: boolean }
 test("text/plain: any bytes equal WHATWG UTF-8 decoding (or Latin-1), cut to the buffer and flagged", () => {
   report.check(
     "plain-text-oracle",
-    250,
+    4000,
     fc.record({
       body: soup(["\xc3\xa9", "\xe2\x9c\x93", "\xf0\x9f\x98\x80", "\xed\xa0\x80", "\xc0\xaf", "\xff", "\0", "\r", "\n", "\r\n", "abc"], 40),
       latin1: fc.boolean(),
@@ -348,7 +348,7 @@ const NOT_BASE64 = "!#$%*~\0\xff\x80";
 test("base64 text: any bytes, wrapped anyhow, with junk characters: decoded exactly, junk counted", () => {
   report.check(
     "base64-body",
-    200,
+    3000,
     fc.record({
       bytes: fc.uint8Array({ maxLength: 300 }),
       junk: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(...NOT_BASE64)), { maxLength: 10 }),
@@ -391,13 +391,106 @@ function quotedPrintable(bytes: Uint8Array, lineLength: number, lowerHex: boolea
 test("quoted-printable text: any bytes encoded anyhow decode exactly", () => {
   report.check(
     "quoted-printable-body",
-    200,
+    3000,
     fc.record({ bytes: fc.uint8Array({ maxLength: 300 }), lineLength: fc.integer({ min: 3, max: 76 }), lowerHex: fc.boolean(), split: fragmentation }),
     ({ bytes, lineLength, lowerHex, split }) => {
       const head = "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n";
       const reader = new MessageReader({ body: { maxChars: 400 } });
       const outcome = readMessage(reader, bytesOfText(head + quotedPrintable(bytes, lineLength, lowerHex)), split);
       assert.is(outcome.text, latin1(bytes));
+    },
+  );
+});
+
+// ---- multipart structures --------------------------------------------------------------
+
+type Leaf = { leaf: true; mime: string; attachment: boolean; latin1: boolean; encoding: "7bit" | "base64" | "quoted-printable"; bytes: Uint8Array };
+type Multipart = { leaf: false; subtype: string; boundary: string; preamble: string; epilogue: string; parts: Part[] };
+type Part = Leaf | Multipart;
+
+/** Text without "-" so that no content line can pass for a delimiter. */
+const safeText = fc
+  .array(fc.oneof(fc.constantFrom("\r\n", " ", "=", ".", "Hi", "OK"), fc.string({ unit: fc.integer({ min: 32, max: 126 }).filter((c) => c !== 45).map((c) => String.fromCharCode(c)), maxLength: 20 })), { maxLength: 12 })
+  .map((parts) => parts.join(""));
+
+const leaf: fc.Arbitrary<Leaf> = fc.record({
+  leaf: fc.constant(true as const),
+  mime: fc.constantFrom("text/plain", "text/plain", "text/html", "application/octet-stream"),
+  attachment: fc.boolean(),
+  latin1: fc.boolean(),
+  encoding: fc.constantFrom("7bit" as const, "base64" as const, "quoted-printable" as const),
+  bytes: fc.uint8Array({ maxLength: 200 }),
+  text: safeText,
+}).map(({ text, ...rest }) => (rest.encoding === "7bit" ? { ...rest, bytes: bytesOfText(text) } : rest));
+
+const multipart = fc.letrec<{ part: Part; multi: Multipart }>((tie) => ({
+  part: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, tie("multi")),
+  multi: fc.record({
+    leaf: fc.constant(false as const),
+    subtype: fc.constantFrom("mixed", "alternative", "related"),
+    boundary: fc.string({ unit: fc.constantFrom(..."abcXYZ019'()+_,./:=? "), minLength: 1, maxLength: 60 }).map((b) => b.replace(/ +$/, "") || "b"),
+    preamble: safeText,
+    epilogue: safeText,
+    parts: fc.array(tie("part"), { minLength: 1, maxLength: 3 }),
+  }),
+})).multi;
+
+/** Renders a part; boundaries get their depth and sibling path so none is a prefix of another. */
+function renderPart(part: Part, path: string): string {
+  if (part.leaf) {
+    const charset = part.latin1 ? "iso-8859-1" : "utf-8";
+    let content: string;
+    if (part.encoding === "base64") content = Buffer.from(part.bytes).toString("base64").replace(/(.{76})/g, "$1\r\n");
+    else if (part.encoding === "quoted-printable") content = quotedPrintable(part.bytes, 76, false).replace(/-/g, "=2D");
+    else content = latin1(part.bytes);
+    return `Content-Type: ${part.mime}; charset=${charset}\r\nContent-Transfer-Encoding: ${part.encoding}\r\n` +
+      (part.attachment ? "Content-Disposition: attachment; filename=x\r\n" : "") + `\r\n${content}`;
+  }
+  const boundary = `=_${path}_${part.boundary}`;
+  let body = `${part.preamble}\r\n`;
+  part.parts.forEach((child, i) => {
+    body += `--${boundary}\r\n${renderPart(child, `${path}.${i}`)}\r\n`;
+  });
+  body += `--${boundary}--\r\n${part.epilogue}`;
+  return `Content-Type: multipart/${part.subtype}; boundary="${boundary}"\r\n\r\n${body}`;
+}
+
+/** The part the reader documents it takes: depth first, inside at most MAX_DEPTH multiparts. */
+function firstText(part: Part, level = 0): Leaf | null {
+  if (part.leaf) return part.mime === "text/plain" && !part.attachment ? part : null;
+  if (level === MAX_DEPTH) return null; // nested too deep: skipped whole
+  for (const child of part.parts) {
+    const found = firstText(child, level + 1);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+function depthOf(part: Part): number {
+  return part.leaf ? 0 : 1 + Math.max(...part.parts.map(depthOf));
+}
+
+test("multipart: any nesting of parts and encodings gives exactly the first plain-text part (none deeper than MAX_DEPTH)", () => {
+  report.check(
+    "multipart-oracle",
+    3000,
+    fc.record({ tree: multipart.filter((t) => depthOf(t) <= MAX_DEPTH + 2), split: fragmentation, maxChars: fc.oneof(fc.constant(4000), fc.integer({ min: 0, max: 120 })) }),
+    ({ tree, split, maxChars }) => {
+      const input = bytesOfText(`From: a@b.example\r\nSubject: fuzz\r\n${renderPart(tree, "L")}`);
+      const outcome = readMessage(new MessageReader({ body: { maxChars } }), input, split);
+      const text = firstText(tree);
+      assert.is(outcome.found, text !== null, "a text part is found exactly when there is one");
+      if (text === null) {
+        assert.is(outcome.text, "");
+        report.count("noTextPart");
+        return;
+      }
+      const expected = fitted(text.latin1 ? latin1(text.bytes) : whatwg.decode(text.bytes), maxChars);
+      assert.is(outcome.text, expected.text);
+      assert.is(outcome.truncated, expected.truncated);
+      assert.is(outcome.charset, text.latin1 ? "iso-8859-1" : "utf-8");
+      assert.is(outcome.subject, "fuzz");
+      report.count(`textPartDepth${depthOf(tree)}`);
     },
   );
 });
@@ -410,7 +503,7 @@ const B64_TOKENS = ["QUJD", "QQ==", "QQ=", "Q", "=", "====", "\r\n", " ", "-", "
 test("streaming decoders: any input, any chunking: same output as in one piece, within the documented bounds", () => {
   report.check(
     "decoders-chunking",
-    300,
+    5000,
     fc.record({ qp: soup(QP_TOKENS, 60), b64: soup(B64_TOKENS, 60), utf8: soup(["\xc3", "\xa9", "\xe2\x9c", "\xf0\x9f", "\x98\x80", "\xed\xa0\x80"], 40), dots: soup([".", "..", ".\r\n", "\r\n.\r\n", "\r\n", "\n.\n", "\r", "+OK x\r\n"], 40), split: fragmentation, statusLine: fc.boolean() }),
     ({ qp, b64, utf8, dots, split, statusLine }) => {
       // quoted-printable: output never longer than input (held whitespace included)
@@ -483,7 +576,7 @@ const headerText = fc.array(
 test("header value helpers: any text gives a string result, never a throw", () => {
   report.check(
     "header-value-helpers",
-    400,
+    5000,
     headerText,
     (value) => {
       const decoded = decodeHeaderValue(value);
@@ -510,7 +603,7 @@ test("envelope checks: any value is returned unchanged or refused with a MailPar
   );
   report.check(
     "envelope-checks",
-    400,
+    5000,
     anyValue,
     (value) => {
       // Each check with what an accepted value can never hold.
