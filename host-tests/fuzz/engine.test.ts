@@ -11,6 +11,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { createUartPair, type ModemSerial } from "../kit/mock-uart.ts";
 import {
@@ -398,6 +400,8 @@ interface Plan {
  */
 class SerialModem {
   readonly payloads = new Map<number, boolean>();
+  /** Bytes that reached the modem: all of what the engine wrote once the wire is drained. */
+  received = 0;
   private input = "";
   private readonly lines: string[] = [];
   private busy = false;
@@ -432,6 +436,7 @@ class SerialModem {
   }
 
   private receive(bytes: Uint8Array): void {
+    this.received += bytes.length;
     for (const b of bytes) {
       const payload = this.payloadFor;
       if (payload !== null) {
@@ -581,7 +586,8 @@ test("serial modem with late replies: a command never completes with another com
           }
         }, at);
       });
-      const settled = () => stepsRun === steps.length && !engine.busy && peer.idle && host.readable === 0;
+      const settled = () =>
+        stepsRun === steps.length && !engine.busy && peer.idle && host.readable === 0 && peer.received === engine.stats.bytesOut;
       assert.ok(clock.runUntil(settled, 3_600_000), "engine and modem settle");
       assert.is(stats.rxLost, 0, "the engine read every byte in time");
       tallyRun(engine, submitted);
@@ -609,6 +615,54 @@ test("serial modem with late replies: a command never completes with another com
     },
   );
   report.print();
+});
+
+/** Node's collector, reachable without --expose-gc on the command line. */
+function collector(): () => void {
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
+}
+
+test("heap: 20,000 commands with garbage, timeouts and resyncs leave the Node heap flat", () => {
+  const gc = collector();
+  const clock = new VirtualClock();
+  const serial = new FeedSerial(128);
+  const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, quietMs: 20, syncTimeoutMs: 50 });
+  serial.engine = engine;
+  engine.addUrcHandler(new CountingUrc());
+  const garbage = fc.sample(soup(CHAOS_TOKENS, 8), { numRuns: 64, seed: 42 });
+  let answered = 0;
+  const write = serial.write.bind(serial);
+  serial.write = (data: Uint8Array) => {
+    write(data);
+    serial.free = 128;
+    if (data[data.length - 1] !== 13) return;
+    // Every 10th command gets no answer (a timeout, then a resync); the rest get garbage first.
+    const n = answered++;
+    if (n % 10 === 9) return;
+    clock.setTimer(() => {
+      serial.feed(garbage[n % garbage.length]);
+      serial.feed(bytesOfText(`\r\n\r\n+TAG: ${n}\r\n\r\nOK\r\n`));
+    }, 2);
+  };
+  const run = (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const command = new FuzzCommand(i, i % 3 === 0 ? Kind.Result : Kind.Info, 30, new Uint8Array(1));
+      engine.submit(command);
+      clock.runUntil(() => command.ends === 1, 10_000);
+      assert.is(command.ends, 1);
+    }
+  };
+  run(2000);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  run(18000);
+  gc();
+  const growth = process.memoryUsage().heapUsed - before;
+  report.figure("heapGrowthBytesOver18000Commands", growth);
+  assert.ok(engine.stats.timeouts > 1000 && engine.stats.resyncs > 1000, "timeouts and resyncs happened");
+  assert.ok(growth < 1024 * 1024, `heap grew by ${growth} bytes over 18,000 commands`);
+  engine.close();
 });
 
 test.run();

@@ -36,6 +36,7 @@ export const FUZZ_DIR = join(tmpdir(), "simmail-fuzz");
 export class FuzzReport {
   private readonly properties: Record<string, { cases: number; seed: number; runs: number; ms: number; tally: Record<string, number> }> = {};
   private current: Record<string, number> | null = null;
+  private readonly figures: Record<string, number> = {};
 
   constructor(readonly suite: string) {}
 
@@ -68,6 +69,13 @@ export class FuzzReport {
     this.current[key] = (this.current[key] ?? 0) + n;
   }
 
+  /** A figure measured outside the properties (e.g. heap growth), kept in the JSON file. */
+  figure(key: string, value: number): void {
+    this.figures[key] = value;
+    console.log(`fuzz ${this.suite}: ${key} = ${value}`);
+    this.write();
+  }
+
   get total(): number {
     let total = 0;
     for (const name in this.properties) total += this.properties[name].cases;
@@ -82,7 +90,7 @@ export class FuzzReport {
 
   private write(): void {
     mkdirSync(FUZZ_DIR, { recursive: true });
-    const report = { suite: this.suite, runsScale: RUNS_SCALE, total: this.total, properties: this.properties };
+    const report = { suite: this.suite, runsScale: RUNS_SCALE, total: this.total, properties: this.properties, figures: this.figures };
     writeFileSync(join(FUZZ_DIR, `${this.suite}.json`), JSON.stringify(report, null, 2) + "\n");
   }
 }
