@@ -180,7 +180,7 @@ class FeedSerial implements SerialPort {
   free: number;
   written = 0;
   engine!: AtEngine;
-  private pending = new Uint8Array(0);
+  private pending: Uint8Array = new Uint8Array(0);
   constructor(free: number) {
     this.free = free;
   }
