@@ -19,7 +19,8 @@ import {
   AtCommand, AtEngine, AtError, AtQueueFullError, AtTimeoutError, MatchTable, Verdict, ascii,
   type Line, type SerialPort, type UrcHandler,
 } from "../../src/transport/index.ts";
-import { FuzzReport, bytesOfText, fragmentation, piecesOf, soup } from "./support.ts";
+import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
+import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 
 const report = new FuzzReport("engine");
 const test = suite("fuzz: AT engine");
@@ -217,7 +218,7 @@ const chaosOp = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant("submit" as const), kind: fc.integer({ min: 0, max: KINDS - 1 }), timeoutMs: fc.integer({ min: 20, max: 2000 }), payload: fc.integer({ min: 1, max: 300 }) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant("feed" as const), bytes: soup(CHAOS_TOKENS, 16), split: fragmentation }) },
   // whole replies and reports, so that commands also succeed, fail and get reset mid-way
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("feed" as const), bytes: fc.constantFrom(...WHOLE_REPLIES).map(bytesOfText), split: fragmentation }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant("feed" as const), bytes: fc.constantFrom(...WHOLE_REPLIES).map(latin1Bytes), split: fragmentation }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3000 })) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("writable" as const), count: fc.integer({ min: 0, max: 128 }) }) },
 );
@@ -234,7 +235,7 @@ function answerHonestly(serial: FeedSerial, clock: VirtualClock, probe: FuzzComm
       const line = seen.slice(0, cr);
       seen = seen.slice(cr + 1);
       const reply = line === probe.text.describe() ? `\r\n+TAG: ${probe.id}\r\n\r\nOK\r\n` : "\r\nOK\r\n";
-      clock.setTimer(() => serial.feed(bytesOfText(reply)), 5);
+      clock.setTimer(() => serial.feed(latin1Bytes(reply)), 5);
     }
     clock.setTimer(() => {
       serial.free = 128;
@@ -305,7 +306,7 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
       checkBounds(engine, shapeOf(engine, lineCapacity, 3), clock);
       // The next command works: the modem now answers every line. A line the chaos left half
       // sent is ended first (a partial "RDY" would otherwise still be a reset report).
-      serial.feed(bytesOfText("\r\n"));
+      serial.feed(latin1Bytes("\r\n"));
       const probe = new FuzzCommand(nextId, Kind.Result, 1000, new Uint8Array(1));
       answerHonestly(serial, clock, probe);
       engine.submit(probe);
@@ -325,10 +326,10 @@ test("regression: a line begun before the command was sent is not its reply; its
   const serial = new FeedSerial(128);
   const engine = new AtEngine({ serial, timers: clock, lineCapacity: 14, syncOnStart: false });
   serial.engine = engine;
-  serial.feed(bytesOfText("+CME ERROR: 3"));
+  serial.feed(latin1Bytes("+CME ERROR: 3"));
   const first = new FuzzCommand(0, Kind.Plain, 1000, new Uint8Array(1));
   engine.submit(first);
-  serial.feed(bytesOfText("\r\nOK\r\n"));
+  serial.feed(latin1Bytes("\r\nOK\r\n"));
   assert.is(first.ends, 1);
   assert.is(first.endError, null, "OK, not the stale +CME ERROR, answered the command");
   assert.is(engine.stats.strayLines, 1, "the stale line went nowhere");
@@ -338,10 +339,10 @@ test("regression: a line begun before the command was sent is not its reply; its
   engine.onWritable(4);
   const second = new FuzzCommand(1, Kind.Info, 1000, new Uint8Array(1));
   engine.submit(second);
-  serial.feed(bytesOfText("AT+F"));
+  serial.feed(latin1Bytes("AT+F"));
   serial.free = 128;
   engine.onWritable(128);
-  serial.feed(bytesOfText("I=1\r\r\n+TAG: 1\r\n\r\nOK\r\n"));
+  serial.feed(latin1Bytes("I=1\r\r\n+TAG: 1\r\n\r\nOK\r\n"));
   assert.is(second.endError, null);
   assert.equal(second.tags, [1]);
   assert.is(engine.stats.strayLines, 1, "the echo was the command's");
@@ -364,12 +365,12 @@ test("regression: late data without line ends holds the quiet gap open", () => {
   const afterSync = serial.written; // "AT\r" of the resync
   // The late reply: its data begins with an OK line (taken by the sync), then 100 ms of bytes
   // without a line end, then the late command's own final OK.
-  serial.feed(bytesOfText("\r\n+LEN: 0,600\r\nOK\r\n"));
+  serial.feed(latin1Bytes("\r\n+LEN: 0,600\r\nOK\r\n"));
   for (let i = 0; i < 20; i++) {
     clock.advance(5);
     serial.feed(new Uint8Array(30).fill(0xbb));
   }
-  serial.feed(bytesOfText("\r\nOK\r\n"));
+  serial.feed(latin1Bytes("\r\nOK\r\n"));
   assert.is(serial.written, afterSync, "nothing sent while the late reply was still arriving");
   assert.is(next.ends, 0);
   clock.advance(49);
@@ -377,7 +378,7 @@ test("regression: late data without line ends holds the quiet gap open", () => {
   clock.advance(1);
   assert.is(serial.written, afterSync + next.text.length, "sent after a quiet gap");
   assert.is(next.ends, 0, "not completed by the late OK");
-  serial.feed(bytesOfText("\r\nOK\r\n"));
+  serial.feed(latin1Bytes("\r\nOK\r\n"));
   assert.is(next.endError, null);
   assert.is(next.ends, 1);
 });
@@ -514,15 +515,8 @@ function replyOf(kind: number, id: number, plan: Plan): string | Uint8Array {
       return `\r\n+TAG: ${id}\r\n\r\nOK\r\n`;
     case Kind.Trailing:
       return `\r\nOK\r\n\r\n+TAKE\r\n${id}\r\n`;
-    default: {
-      const head = bytesOfText(`\r\n+LEN: ${id},${plan.data.length}\r\n`);
-      const tail = bytesOfText("\r\nOK\r\n");
-      const out = new Uint8Array(head.length + plan.data.length + tail.length);
-      out.set(head, 0);
-      out.set(plan.data, head.length);
-      out.set(tail, head.length + plan.data.length);
-      return out;
-    }
+    default:
+      return concatBytes([latin1Bytes(`\r\n+LEN: ${id},${plan.data.length}\r\n`), plan.data, latin1Bytes("\r\nOK\r\n")]);
   }
 }
 
@@ -642,7 +636,7 @@ test("heap: 20,000 commands with garbage, timeouts and resyncs leave the Node he
     if (n % 10 === 9) return;
     clock.setTimer(() => {
       serial.feed(garbage[n % garbage.length]);
-      serial.feed(bytesOfText(`\r\n\r\n+TAG: ${n}\r\n\r\nOK\r\n`));
+      serial.feed(latin1Bytes(`\r\n\r\n+TAG: ${n}\r\n\r\nOK\r\n`));
     }, 2);
   };
   const run = (count: number) => {

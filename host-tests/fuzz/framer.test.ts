@@ -5,7 +5,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { Framer, ascii, type FramerSink, type Line } from "../../src/transport/index.ts";
-import { FuzzReport, bytesOfText, concatBytes, fragmentation, piecesOf, soup } from "./support.ts";
+import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
+import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 
 const report = new FuzzReport("framer");
 const test = suite("fuzz: framer");
@@ -149,13 +150,13 @@ test("LENGTH data and prompts come out exactly as the modem framed them, in any 
       const expected: string[] = [];
       for (const s of segments) {
         if (s.kind === "line") {
-          parts.push(bytesOfText(`\r\n${s.text}\r\n`));
+          parts.push(latin1Bytes(`\r\n${s.text}\r\n`));
           expected.push(`line:${s.text}`);
         } else if (s.kind === "data") {
-          parts.push(bytesOfText(`\r\n+LEN: ${s.bytes.length}\r\n`), s.bytes);
+          parts.push(latin1Bytes(`\r\n+LEN: ${s.bytes.length}\r\n`), s.bytes);
           expected.push(`line:+LEN: ${s.bytes.length}`, `data:${String.fromCharCode(...s.bytes)}`);
         } else {
-          parts.push(bytesOfText("\r\nARM\r\n\r\nDOWNLOAD"));
+          parts.push(latin1Bytes("\r\nARM\r\n\r\nDOWNLOAD"));
           expected.push("line:ARM", "prompt");
         }
       }
@@ -177,7 +178,7 @@ test("reset() in the middle of any phase returns to LINE mode with nothing buffe
       framer.feed(before, 0, before.length);
       framer.reset();
       recorder.events.length = 0;
-      const tail = bytesOfText(`\r\n${after}\r\n`);
+      const tail = latin1Bytes(`\r\n${after}\r\n`);
       framer.feed(tail, 0, tail.length);
       // The line's CR counts against the capacity too.
       assert.equal(recorder.events, after.length + 1 <= 32 ? [`line:${after}`] : []);

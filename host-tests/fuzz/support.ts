@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 
 function positiveNumberFromEnv(name: string, fallback: number): number {
   const text = process.env[name];
@@ -124,24 +125,6 @@ export function piecesOf(length: number, split: readonly number[] | "bytewise"):
   return pieces;
 }
 
-export function bytesOfText(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Byte soup for protocol streams: arbitrary bytes mixed with the pieces that matter to a
  * parser (line ends, bare CR/LF, NUL, the given tokens), so that look-alikes and partial
@@ -150,10 +133,10 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 export function soup(tokens: readonly string[], maxPieces = 40): fc.Arbitrary<Uint8Array> {
   const piece = fc.oneof(
     { weight: 3, arbitrary: fc.uint8Array({ maxLength: 12 }) },
-    { weight: 3, arbitrary: fc.constantFrom(...tokens).map(bytesOfText) },
-    { weight: 2, arbitrary: fc.constantFrom("\r\n", "\r", "\n", "\0", " ", ",", "\r\r\n").map(bytesOfText) },
+    { weight: 3, arbitrary: fc.constantFrom(...tokens).map(latin1Bytes) },
+    { weight: 2, arbitrary: fc.constantFrom("\r\n", "\r", "\n", "\0", " ", ",", "\r\r\n").map(latin1Bytes) },
     // a token cut short: the partial finals and half-prompts a UART can leave behind
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...tokens), fc.nat()).map(([t, n]) => bytesOfText(t.slice(0, n % (t.length + 1)))) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...tokens), fc.nat()).map(([t, n]) => latin1Bytes(t.slice(0, n % (t.length + 1)))) },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 400 })).map(([b, n]) => new Uint8Array(n).fill(b)) },
   );
   return fc.array(piece, { maxLength: maxPieces }).map(concatBytes);
