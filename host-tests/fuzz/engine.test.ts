@@ -262,7 +262,7 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
       serial.engine = engine;
       const urc = new CountingUrc();
       engine.addUrcHandler(urc);
-      const shape = shapeOf(engine, lineCapacity, 1);
+      const shape = shapeOf(engine, lineCapacity, 2); // the command deadline and the quiet-gap limit
       const submitted: FuzzCommand[] = [];
       let nextId = 0;
       for (const op of ops) {
@@ -303,7 +303,7 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
         const error = c.endError;
         if (error !== null) assert.ok(error instanceof AtError || error instanceof FuzzReplyError, `typed error, got ${error?.name}: ${error?.message}`);
       }
-      checkBounds(engine, shapeOf(engine, lineCapacity, 3), clock);
+      checkBounds(engine, shapeOf(engine, lineCapacity, 4), clock);
       // The next command works: the modem now answers every line. A line the chaos left half
       // sent is ended first (a partial "RDY" would otherwise still be a reset report).
       serial.feed(latin1Bytes("\r\n"));
@@ -317,6 +317,78 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
       engine.close();
     },
   );
+});
+
+// A line a command claims (Continue) restarts its timeout by design: the timeout is the
+// longest silence. So the storm holds none of those, and only kinds OK or ERROR can end.
+const STORM_TOKENS = CHAOS_TOKENS.filter((t) => !/\+(TAG|LEN|TAKE)/.test(t));
+const STORM_KINDS = [Kind.Plain, Kind.Info, Kind.Data, Kind.Prompt];
+
+test("noise storm: while the line never falls quiet, every command still ends, and the next works once it does", () => {
+  report.check(
+    "noise-storm",
+    500,
+    fc.record({
+      noise: fc.array(soup(STORM_TOKENS, 6), { minLength: 1, maxLength: 8 }),
+      periodMs: fc.integer({ min: 1, max: 49 }),
+      kinds: fc.array(fc.constantFrom(...STORM_KINDS), { minLength: 1, maxLength: 4 }),
+    }),
+    ({ noise, periodMs, kinds }) => {
+      const clock = new VirtualClock();
+      const serial = new FeedSerial(128);
+      const engine = new AtEngine({ serial, timers: clock, quietMs: 50, syncTimeoutMs: 100, syncAttempts: 3 });
+      serial.engine = engine;
+      // Bytes every `periodMs`, never a 50 ms gap (a babbling modem, a floating RX line).
+      let tick = 0;
+      const babble = () => {
+        serial.free = 128;
+        engine.onWritable(128);
+        serial.feed(noise[tick++ % noise.length].slice());
+        handle = clock.setTimer(babble, periodMs);
+      };
+      let handle = clock.setTimer(babble, periodMs);
+      const commands = kinds.map((kind, id) => new FuzzCommand(id, kind, 200, new Uint8Array(4)));
+      for (const c of commands) engine.submit(c);
+      const ended = clock.runUntil(() => commands.every((c) => c.ends === 1), 60_000);
+      clock.clearTimer(handle);
+      assert.ok(ended, `commands still waiting after 60 s of noise: ${commands.filter((c) => c.ends === 0).map((c) => c.text.describe())}`);
+      for (const c of commands) if (c.endError !== null) assert.ok(c.endError instanceof AtError || c.endError instanceof FuzzReplyError);
+      tallyRun(engine, commands);
+      // The storm ends (its last line too); the next command works.
+      serial.feed(latin1Bytes("\r\n"));
+      assert.ok(clock.runUntil(() => !engine.busy, 60_000));
+      const probe = new FuzzCommand(99, Kind.Result, 1000, new Uint8Array(1));
+      answerHonestly(serial, clock, probe);
+      engine.submit(probe);
+      clock.runUntil(() => probe.ends === 1, 60_000);
+      assert.is(probe.endError, null, `the probe succeeded (${probe.endError?.message})`);
+      engine.close();
+    },
+  );
+});
+
+// Found by "noise-storm": the quiet gap after a sync had no end of its own, so a modem that
+// never fell silent (here an OK every millisecond) kept the next command waiting forever.
+test("regression: a modem that never falls quiet fails the sync tries, and the waiting command, in bounded time", () => {
+  const clock = new VirtualClock();
+  const serial = new FeedSerial(128);
+  const engine = new AtEngine({ serial, timers: clock, quietMs: 50, syncTimeoutMs: 100, syncAttempts: 3 });
+  serial.engine = engine;
+  const babble = () => {
+    serial.free = 128;
+    engine.onWritable(128);
+    serial.feed(latin1Bytes("\r\nOK\r\n"));
+    handle = clock.setTimer(babble, 1);
+  };
+  let handle = clock.setTimer(babble, 1);
+  const command = new FuzzCommand(0, Kind.Plain, 1000, new Uint8Array(1));
+  engine.submit(command);
+  clock.runUntil(() => command.ends === 1, 1000);
+  clock.clearTimer(handle);
+  assert.instance(command.endError, AtTimeoutError);
+  assert.match(command.endError!.message, /sync before AT\+FP=0, 3 tries/);
+  assert.ok(clock.now() <= 3 * 100 + 10, `ended after ${clock.now()} ms`);
+  assert.is(engine.stats.resyncs, 3);
 });
 
 // Found by "chaos": a line partly received before a command was sent (noise, a cut-off

@@ -98,6 +98,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private readonly serial: SerialPort;
   private readonly framer: Framer;
   private readonly deadline: Deadline;
+  /** Bounds the quiet gap: a modem that never falls silent fails the sync try. */
+  private readonly quietLimit: Deadline;
   private readonly readBuf: Uint8Array;
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
@@ -139,6 +141,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.sync.timeoutMs = this.syncTimeoutMs;
     for (let n = 1; n <= STAGING; n *= 2) this.stagingViews.push(this.staging.subarray(0, n));
     this.deadline = options.timers.deadline(() => this.onDeadline());
+    this.quietLimit = options.timers.deadline(() => this.onQuietLimit());
   }
 
   // ---- public API -------------------------------------------------------------------
@@ -194,6 +197,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.current = null;
     this.phase = Phase.Idle;
     this.deadline.disarm();
+    this.quietLimit.disarm();
     if (cmd && cmd !== this.sync) cmd.finish(error);
     while (this.queueCount > 0) {
       const next = this.dequeue();
@@ -206,6 +210,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.abortAll(new AtAbortedError("the AT engine was closed"));
     this.closed = true;
     this.deadline.close();
+    this.quietLimit.close();
   }
 
   get busy(): boolean {
@@ -411,11 +416,12 @@ export class AtEngine implements SerialListener, FramerSink {
   private afterSync(error: Error | null): void {
     this.sync.inFlight = false;
     if (error === null) {
+      // The try succeeds only once the gap is quiet (onDeadline); until then it may still fail.
       this.needSync = false;
-      this.syncTriesLeft = 0;
       this.phase = Phase.Quiet;
       this.deadlineGeneration = ++this.generation;
       this.deadline.arm(this.quietMs);
+      this.quietLimit.arm(this.syncTimeoutMs);
       return;
     }
     if (error instanceof ModemResetError) return;
@@ -509,6 +515,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private onDeadline(): void {
     if (this.phase === Phase.Quiet) {
       if (this.deadlineGeneration !== this.generation) return;
+      this.quietLimit.disarm();
+      this.syncTriesLeft = 0;
       this.phase = Phase.Idle;
       this.startNext();
       return;
@@ -523,6 +531,15 @@ export class AtEngine implements SerialListener, FramerSink {
     this.staged = 0;
     this.needSync = true;
     this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
+  }
+
+  /** The modem kept talking for a whole sync timeout after the sync's OK: that try failed. */
+  private onQuietLimit(): void {
+    if (this.phase !== Phase.Quiet) return;
+    this.deadline.disarm();
+    this.phase = Phase.Idle;
+    this.needSync = true;
+    this.afterSync(new AtTimeoutError("AT (the modem did not fall quiet after it)", this.syncTimeoutMs));
   }
 
   private modemReset(kind: ModemResetKind): void {
