@@ -16,7 +16,7 @@ import vm from "node:vm";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { createUartPair, type ModemSerial } from "../kit/mock-uart.ts";
 import {
-  AtCommand, AtEngine, AtError, AtQueueFullError, AtTimeoutError, MatchTable, Verdict, ascii,
+  AtAbortedError, AtCommand, AtEngine, AtError, AtQueueFullError, AtTimeoutError, MatchTable, Verdict, ascii,
   type Line, type SerialPort, type UrcHandler,
 } from "../../src/transport/index.ts";
 import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
@@ -221,6 +221,8 @@ const chaosOp = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant("feed" as const), bytes: fc.constantFrom(...WHOLE_REPLIES).map(latin1Bytes), split: fragmentation }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3000 })) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("writable" as const), count: fc.integer({ min: 0, max: 128 }) }) },
+  // what the modem layer does: ask for a resync, or abort everything (bring-up restarts)
+  { weight: 1, arbitrary: fc.constantFrom({ op: "requestSync" as const }, { op: "abortAll" as const }) },
 );
 
 /** Plays the probe: `AT`s and the probe's command each get OK (the probe its tag first). */
@@ -279,6 +281,10 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
           for (const [start, end] of piecesOf(op.bytes.length, op.split)) serial.feed(op.bytes.slice(start, end));
         } else if (op.op === "advance") {
           clock.advance(op.ms);
+        } else if (op.op === "requestSync") {
+          engine.requestSync();
+        } else if (op.op === "abortAll") {
+          engine.abortAll(new AtAbortedError("aborted by the fuzz"));
         } else {
           serial.free = op.count;
           engine.onWritable(op.count);

@@ -42,11 +42,11 @@ export interface EngineOptions {
   initialWritable?: number;
   /** Send `AT` until `OK` before the first command (autobauding, unknown state). Default true. */
   syncOnStart?: boolean;
-  /** Per-attempt timeout of the sync `AT`. Default 500 ms. */
+  /** Per-attempt timeout of the sync `AT`, and how long the modem may go on talking after its OK. Default 500 ms. */
   syncTimeoutMs?: number;
   /** Sync attempts before giving up on the modem. Default 10. */
   syncAttempts?: number;
-  /** Silence required after a sync before the next command. Default 50 ms. */
+  /** Silence (not one byte) required after a sync before the next command. Default 50 ms. */
   quietMs?: number;
 }
 
