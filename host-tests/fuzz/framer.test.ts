@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { Framer, ascii, type FramerSink, type Line } from "../../src/transport/index.ts";
+import { Framer, Line, MatchTable, ascii, type FramerSink } from "../../src/transport/index.ts";
 import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
 import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 
@@ -185,7 +185,60 @@ test("reset() in the middle of any phase returns to LINE mode with nothing buffe
       assert.not.ok(framer.inLengthMode);
     },
   );
+});
+
+const patternText = fc.oneof(
+  fc.constantFrom("OK", "ERROR", "+CME ERROR:", "+SMTPFT:", "+SMTPFT: 1", "+POP3READ: ", "+POP3READ: 3,", "RDY", "+"),
+  fc.string({ unit: fc.integer({ min: 32, max: 126 }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 6 }),
+);
+
+test("match tables and field readers: any line finds the first entry a plain scan finds; fields never read outside the line", () => {
+  report.check(
+    "match-and-fields",
+    3000,
+    fc.record({
+      specs: fc.array(fc.record({ text: patternText, exact: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+      line: fc.oneof(patternText.chain((p) => soup(["", ",", " ", "1", "-", "\"", "x", "9".repeat(17), "1".repeat(400)], 6).map((tail) => concatBytes([latin1Bytes(p), tail]))), soup(TOKENS, 6)),
+      junk: fc.uint8Array({ minLength: 0, maxLength: 8 }),
+    }),
+    ({ specs, line: bytes, junk }) => {
+      const table = new MatchTable(specs.map((spec, id) => ({ ...spec, id: id * 10 })));
+      // The line sits in a larger buffer with junk after it, as in the framer's line buffer.
+      const line = new Line(concatBytes([bytes, junk]));
+      line.set(bytes.length);
+      const text = latin1(bytes);
+      const expected = specs.findIndex((spec) => (spec.exact ? text === spec.text : text.startsWith(spec.text)));
+      assert.is(table.match(line), expected < 0 ? -1 : expected * 10);
+      if (expected >= 0) assert.is(line.pos, specs[expected].text.length, "cursor after the pattern");
+      // Field readers: numbers or NaN, strings from inside the line, the cursor within it.
+      for (let i = 0; i < 8 && !line.atEnd(); i++) {
+        const before = line.pos;
+        const value = i % 2 === 0 ? line.int() : line.str();
+        if (typeof value === "number") assert.ok(Number.isNaN(value) || Number.isSafeInteger(value), `int() gave ${value}`);
+        else assert.ok(text.includes(value), "a string field is a piece of the line");
+        assert.ok(line.pos >= before && line.pos <= line.length, "cursor within the line");
+      }
+      assert.is(line.rest(), text.slice(line.pos));
+    },
+  );
   report.print();
 });
+
+// Found by "match-and-fields": 17 nines read as 100000000000000020, a length no modem sent.
+test("regression: an integer field too long to be exact is not a number", () => {
+  const line = new Line(latin1Bytes("+SMTPFT: 1,99999999999999999,9007199254740991"));
+  line.set(line.buf.length);
+  line.after(ascii("+SMTPFT: "));
+  assert.is(line.int(), 1);
+  assert.ok(Number.isNaN(line.int()));
+  assert.is(line.str(), "99999999999999999", "the cursor stayed at the field");
+  assert.is(line.int(), Number.MAX_SAFE_INTEGER);
+});
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
 
 test.run();
