@@ -232,7 +232,7 @@ function answerHonestly(serial: FeedSerial, clock: VirtualClock, probe: FuzzComm
   serial.write = (data: Uint8Array) => {
     write(data);
     for (const b of data) seen += String.fromCharCode(b);
-    // A payload (prompt kinds) is not echoed or answered; lines end with CR.
+    // Command lines end with CR; the modem sends no echo.
     for (let cr = seen.indexOf("\r"); cr >= 0; cr = seen.indexOf("\r")) {
       const line = seen.slice(0, cr);
       seen = seen.slice(cr + 1);
