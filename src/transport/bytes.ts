@@ -71,7 +71,7 @@ export class Line {
     return this.pos >= this.length;
   }
 
-  /** Next decimal integer field, then past one comma. NaN when the field is not a number. */
+  /** Next decimal integer field, then past one comma. NaN when the field is not a (safe) integer. */
   int(): number {
     this.skipSpaces();
     const buf = this.buf;
@@ -87,7 +87,8 @@ export class Line {
       value = value * 10 + (buf[i] - CHAR_0);
       i++;
     }
-    if (i === digitsStart) return NaN;
+    // No digits, or more than a double holds exactly (a garbled length must not pass as one).
+    if (i === digitsStart || value > Number.MAX_SAFE_INTEGER) return NaN;
     this.pos = i;
     this.skipSpaces();
     if (this.pos < this.length) {

@@ -42,11 +42,11 @@ export interface EngineOptions {
   initialWritable?: number;
   /** Send `AT` until `OK` before the first command (autobauding, unknown state). Default true. */
   syncOnStart?: boolean;
-  /** Per-attempt timeout of the sync `AT`. Default 500 ms. */
+  /** Per-attempt timeout of the sync `AT`, and how long the modem may go on talking after its OK. Default 500 ms. */
   syncTimeoutMs?: number;
   /** Sync attempts before giving up on the modem. Default 10. */
   syncAttempts?: number;
-  /** Silence required after a sync before the next command. Default 50 ms. */
+  /** Silence (not one byte) required after a sync before the next command. Default 50 ms. */
   quietMs?: number;
 }
 
@@ -100,6 +100,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private readonly serial: SerialPort;
   private readonly framer: Framer;
   private readonly deadline: Deadline;
+  /** Bounds the quiet gap: a modem that never falls silent fails the sync try. */
+  private readonly quietLimit: Deadline;
   private readonly readBuf: Uint8Array;
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
@@ -147,6 +149,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.sync.timeoutMs = this.syncTimeoutMs;
     for (let n = 1; n <= STAGING; n *= 2) this.stagingViews.push(this.staging.subarray(0, n));
     this.deadline = options.timers.deadline(() => this.onDeadline());
+    this.quietLimit = options.timers.deadline(() => this.onQuietLimit());
   }
 
   // ---- public API -------------------------------------------------------------------
@@ -202,6 +205,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.current = null;
     this.phase = Phase.Idle;
     this.deadline.disarm();
+    this.quietLimit.disarm();
     if (cmd && cmd !== this.sync) cmd.finish(error);
     while (this.queueCount > 0) {
       const next = this.dequeue();
@@ -214,6 +218,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.abortAll(new AtAbortedError("the AT engine was closed"));
     this.closed = true;
     this.deadline.close();
+    this.quietLimit.close();
   }
 
   get busy(): boolean {
@@ -228,6 +233,9 @@ export class AtEngine implements SerialListener, FramerSink {
       const n = this.serial.read(buf);
       if (!n) return;
       this.stats.bytesIn += n;
+      // Any byte breaks the quiet gap, not only a whole line: late LENGTH data of a timed-out
+      // command can run for longer than the gap without a line end.
+      if (this.phase === Phase.Quiet) this.deadline.arm(this.quietMs);
       this.framer.feed(buf, 0, n);
       this.stats.overlongLines = this.framer.overlongLines;
     }
@@ -262,7 +270,10 @@ export class AtEngine implements SerialListener, FramerSink {
       return;
     }
     const cmd = this.current;
-    if (cmd !== null && this.phase === Phase.Awaiting && this.dispatchToCommand(cmd, line)) return;
+    if (cmd !== null && this.phase === Phase.Awaiting) {
+      // A line begun before the command was sent cannot be its reply (only its echo).
+      if (this.framer.lineIsOld ? this.isEcho(cmd, line) : this.dispatchToCommand(cmd, line)) return;
+    }
 
     const abort = ABORT_TABLE.find(line);
     // The RDY of a modem that is just switching on: what the first sync waits for.
@@ -420,11 +431,12 @@ export class AtEngine implements SerialListener, FramerSink {
   private afterSync(error: Error | null): void {
     this.sync.inFlight = false;
     if (error === null) {
+      // The try succeeds only once the gap is quiet (onDeadline); until then it may still fail.
       this.needSync = false;
-      this.syncTriesLeft = 0;
       this.phase = Phase.Quiet;
       this.deadlineGeneration = ++this.generation;
       this.deadline.arm(this.quietMs);
+      this.quietLimit.arm(this.syncTimeoutMs);
       return;
     }
     if (error instanceof ModemResetError) return;
@@ -507,6 +519,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (cmd === null || this.staged > 0) return;
     if (this.phase === Phase.Writing && this.txPos === cmd.text.length) {
       this.phase = Phase.Awaiting;
+      this.framer.markBoundary();
       if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
       this.framer.keepEmptyLines = cmd.rawLines;
     } else if (this.phase === Phase.SendingPayload && this.payloadLeft === 0) {
@@ -517,6 +530,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private onDeadline(): void {
     if (this.phase === Phase.Quiet) {
       if (this.deadlineGeneration !== this.generation) return;
+      this.quietLimit.disarm();
+      this.syncTriesLeft = 0;
       this.phase = Phase.Idle;
       this.startNext();
       return;
@@ -531,6 +546,15 @@ export class AtEngine implements SerialListener, FramerSink {
     this.staged = 0;
     this.needSync = true;
     this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
+  }
+
+  /** The modem kept talking for a whole sync timeout after the sync's OK: that try failed. */
+  private onQuietLimit(): void {
+    if (this.phase !== Phase.Quiet) return;
+    this.deadline.disarm();
+    this.phase = Phase.Idle;
+    this.needSync = true;
+    this.afterSync(new AtTimeoutError("AT (the modem did not fall quiet after it)", this.syncTimeoutMs));
   }
 
   private modemReset(kind: ModemResetKind): void {

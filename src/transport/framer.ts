@@ -28,6 +28,9 @@ export class Framer {
   keepEmptyLines = false;
   /** Lines longer than the line buffer: discarded up to their LF, counted here. */
   overlongLines = 0;
+  /** During onLine: the line began before the last markBoundary() (it predates a command). */
+  lineIsOld = false;
+  private partialIsOld = false;
   private readonly lineBuf: Uint8Array;
   private lineLength = 0;
   private discarding = false;
@@ -55,9 +58,18 @@ export class Framer {
     this.prompt = prompt;
   }
 
+  /**
+   * Whatever line is partly received now is older than the bytes that follow (a command was
+   * just sent): when its LF comes, onLine sees it with `lineIsOld` set.
+   */
+  markBoundary(): void {
+    this.partialIsOld = this.lineLength > 0;
+  }
+
   /** Back to LINE mode with nothing buffered (after a modem reset or a timeout). */
   reset(): void {
     this.lineLength = 0;
+    this.partialIsOld = false;
     this.discarding = false;
     this.remaining = 0;
     this.prompt = null;
@@ -81,6 +93,7 @@ export class Framer {
       if (c === LF) {
         if (this.discarding) this.discarding = false;
         else this.dispatchLine();
+        this.partialIsOld = false;
         continue;
       }
       if (this.discarding) continue;
@@ -94,6 +107,7 @@ export class Framer {
       const prompt = this.prompt;
       if (prompt !== null && this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
         this.lineLength = 0;
+        this.partialIsOld = false;
         this.prompt = null;
         this.sink.onPrompt();
       }
@@ -121,6 +135,8 @@ export class Framer {
       end -= start;
     }
     this.line.set(end);
+    this.lineIsOld = this.partialIsOld;
     this.sink.onLine(this.line);
+    this.lineIsOld = false;
   }
 }

@@ -30,6 +30,8 @@ const LF = 10;
 const DASH = 45;
 const CRLF = new Uint8Array([CR, LF]);
 const SCRATCH_BYTES = 256;
+/** Bytes of an unfinished UTF-8 sequence the decoder may still turn into text (U+FFFD each). */
+const UTF8_CARRY = 3;
 
 // What happens to content bytes.
 const SKIP = 0;
@@ -383,7 +385,11 @@ export class BodyReader {
         if (n > most) n = most;
         this.appendText(scratch, 0, this.quotedPrintable.decode(src, start, n, scratch, 0));
       } else {
-        const most = Math.floor((SCRATCH_BYTES * 4) / 3) - 3;
+        // Near a full text, one character at a time: decoding stops right after the character
+        // whose byte did not fit, so `invalidBase64` does not depend on how the mail was cut.
+        const room = this.text.capacity - this.text.length - UTF8_CARRY;
+        const fits = Math.floor((room * 4) / 3) - 3;
+        const most = Math.min(Math.floor((SCRATCH_BYTES * 4) / 3) - 3, fits > 1 ? fits : 1);
         if (n > most) n = most;
         this.appendText(scratch, 0, this.base64.decode(src, start, n, scratch, 0));
         this.invalidBase64 = this.base64.invalid;
