@@ -3,6 +3,8 @@
 // stand-in SIM7000 at its far end, virtual time, and the plain-JS HMAC for the Crypto port.
 
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
+import type { Deadline, TimerPort } from "../../src/transport/ports.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { MockFlash } from "../app/mock-flash.ts";
@@ -11,6 +13,34 @@ import { pureJsCrypto } from "./sha256.ts";
 import { XsSim7000 } from "./xs-sim7000.ts";
 
 export { hmacSha256, sha256 } from "./sha256.ts";
+
+/**
+ * Deadlines held until `close()`, as on the device: Moddable's `Timer.set` keeps a repeating
+ * timer, and its callback with everything that reaches, until `Timer.clear` (src/device/ports.ts).
+ */
+export class HeldTimers implements TimerPort {
+  readonly open = new Set<Deadline>();
+  private readonly inner: TimerPort;
+
+  constructor(inner: TimerPort) {
+    this.inner = inner;
+  }
+
+  deadline(callback: () => void): Deadline {
+    const inner = this.inner.deadline(callback);
+    const open = this.open;
+    const held: Deadline = {
+      arm: (ms) => inner.arm(ms),
+      disarm: () => inner.disarm(),
+      close: () => {
+        open.delete(held);
+        inner.close();
+      },
+    };
+    open.add(held);
+    return held;
+  }
+}
 
 /** Promise turns given to the app after each instant of virtual time (its await chains are shorter). */
 const SETTLE_TURNS = 32;
@@ -21,6 +51,8 @@ export interface AlarmRigOptions {
   /** Shared secret of the command tokens. */
   secret: string;
   allowlist: string[];
+  /** Between command polls. Default 60 s. */
+  pollIntervalMs?: number;
 }
 
 export function createAlarmRig(options: AlarmRigOptions) {
@@ -39,11 +71,13 @@ export function createAlarmRig(options: AlarmRigOptions) {
       from: { address: "alarm@example.net", name: "Pump house" },
       to: [{ address: "ops@example.net", name: "Ops" }],
     },
-    pop3: { host: "mail.example.net", port: 110, user: "alarm", password: "alarm-secret", pollIntervalMs: 60_000, allowlist: options.allowlist, secret: options.secret },
+    pop3: { host: "mail.example.net", port: 110, user: "alarm", password: "alarm-secret", pollIntervalMs: options.pollIntervalMs ?? 60_000, allowlist: options.allowlist, secret: options.secret },
     inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
     sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000, mailsPerHour: 1000 },
   };
-  const app = new AlarmApp(config, mockPlatform({ host, clock, flash, crypto: pureJsCrypto(7), inputs: { door } }));
+  const crypto = pureJsCrypto(7);
+  const timers = new HeldTimers(clock);
+  const app = new AlarmApp(config, { ...mockPlatform({ host, clock, flash, crypto, inputs: { door } }), timers });
   const steps: string[] = [];
   app.onProgress = (step) => {
     if (steps.length === 64) steps.shift(); // the latest only: a long run keeps the heap flat
@@ -78,5 +112,24 @@ export function createAlarmRig(options: AlarmRigOptions) {
     await nextMail();
   }
 
-  return { clock, modem, app, door, steps, runUntil, nextMail, alarmCycle };
+  const secret = secretFromText(options.secret);
+  let polls = 0;
+
+  /**
+   * One command poll that the heap test repeats: a signed STATUS mail with a UIDL and a nonce
+   * never seen before, from an allowed sender, obeyed and answered by a status mail.
+   */
+  async function commandCycle(): Promise<void> {
+    const n = ++polls;
+    const obeyed = app.commandsObeyed;
+    const nonce = (0x5eed0000 + n).toString(16).padStart(16, "0");
+    const signedAt = Math.floor((options.wallAtZero + clock.now()) / 1000);
+    const subject = signCommandSubject(crypto, secret, config.deviceId, "STATUS", signedAt, nonce);
+    modem.mailbox.push({ uid: `poll-${n}-${nonce}`, text: `From: ops@example.net\r\nTo: alarm@example.net\r\nSubject: ${subject}\r\nMessage-ID: <${n}.${nonce}@example.net>\r\n\r\ncommand\r\n` });
+    if (!(await runUntil(() => modem.mailbox.length === 0 && app.commandsObeyed === obeyed + 1, 180_000))) throw new Error(`poll ${n}: the command was not obeyed (last error: ${app.lastError || "none"})`);
+    const answer = await nextMail();
+    if (!answer.subject.endsWith(": status")) throw new Error(`poll ${n}: a status mail was expected, not "${answer.subject}"`);
+  }
+
+  return { clock, modem, app, door, steps, timers, runUntil, nextMail, alarmCycle, commandCycle };
 }

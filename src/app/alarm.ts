@@ -133,6 +133,8 @@ export class AlarmApp {
   private tlsCapabilities: TlsCapabilities | null | undefined = undefined;
   private readonly classicSmtp: ClassicSmtpClient | null;
   private readonly verifier: CommandVerifier | null;
+  /** One POP3 client for every poll: a client per poll would leave a timer behind each time. */
+  private readonly commandClient: Pop3Client | ClassicPop3Client | null;
   private readonly led: StatusPattern | null;
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
@@ -192,6 +194,7 @@ export class AlarmApp {
       ledger: new CommandLedger(platform.store),
       ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
     });
+    this.commandClient = pop3 === null ? null : this.dialect === "sim7000" ? new Pop3Client(this.engine, timers) : new ClassicPop3Client(this.engine);
     this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
     this.sleepTimer = timers.deadline(() => this.poke());
   }
@@ -210,6 +213,7 @@ export class AlarmApp {
     this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
     await this.running?.catch(() => {});
     this.inputs.close();
+    if (this.commandClient instanceof Pop3Client) this.commandClient.close();
     this.sleepTimer.close();
     this.led?.close();
     this.modem.close();
@@ -452,7 +456,8 @@ export class AlarmApp {
     const pop3 = this.config.pop3!;
     const verifier = this.verifier!;
     const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
-    const client = this.dialect === "sim7000" ? new Pop3Client(this.engine, this.platform.timers) : new ClassicPop3Client(this.engine);
+    const client = this.commandClient!;
+    // What the last bring-up's probe found: the modem may have been swapped or re-flashed since.
     if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
     try {
       await client.login({ server, cid: this.config.modem.cid ?? 1, ...this.security(pop3) });

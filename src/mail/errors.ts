@@ -25,21 +25,24 @@ export const POP3_CODES: Record<number, string> = {
   69: "timeout reading data",
 };
 
-/** The classic dialect's `+SMTP: <text>` / `+POP3: <text>` results. */
-export const CLASSIC_RESULTS: Record<string, string> = {
-  "SUCCESS": "success",
-  "ONGOING": "another e-mail is being sent",
-  "PARAM ERROR": "a mandatory parameter is invalid",
-  "NETWORK ERROR": "network is unavailable or the server cannot be reached",
-  "SERVER ERROR": "the server released the session, rejected the operation or did not answer in time",
-  "AUTH REQUIRED": "the server requires authentication",
-  "AUTH ERROR": "the server rejected the user name and password",
-  "BAD RCPT": "invalid recipient address",
-  "FAILURE": "the e-mail could not be retrieved",
-  "INVALID UN": "invalid user name",
-  "INVALID UN/PWD": "invalid user name and password combination",
-  "FILE SYSTEM ERROR": "the modem file system failed or is full",
-};
+/**
+ * The classic dialect's `+SMTP: <text>` / `+POP3: <text>` results. A Map, not an object: the
+ * text comes from the modem, and XS keeps every string ever used as a property key for good.
+ */
+export const CLASSIC_RESULTS: ReadonlyMap<string, string> = new Map([
+  ["SUCCESS", "success"],
+  ["ONGOING", "another e-mail is being sent"],
+  ["PARAM ERROR", "a mandatory parameter is invalid"],
+  ["NETWORK ERROR", "network is unavailable or the server cannot be reached"],
+  ["SERVER ERROR", "the server released the session, rejected the operation or did not answer in time"],
+  ["AUTH REQUIRED", "the server requires authentication"],
+  ["AUTH ERROR", "the server rejected the user name and password"],
+  ["BAD RCPT", "invalid recipient address"],
+  ["FAILURE", "the e-mail could not be retrieved"],
+  ["INVALID UN", "invalid user name"],
+  ["INVALID UN/PWD", "invalid user name and password combination"],
+  ["FILE SYSTEM ERROR", "the modem file system failed or is full"],
+]);
 
 export class MailError extends Error {
   /** Which exchange failed: "smtp" or "pop3". */
@@ -59,7 +62,7 @@ export class SmtpError extends MailError {
   readonly result: string;
   readonly meaning: string;
   constructor(code: number, result = "", detail = "") {
-    const meaning = result !== "" ? CLASSIC_RESULTS[result.replace(/ .*@.*$/, "")] ?? "unknown result" : SMTP_CODES[code] ?? "unknown code";
+    const meaning = result !== "" ? CLASSIC_RESULTS.get(result.replace(/ .*@.*$/, "")) ?? "unknown result" : SMTP_CODES[code] ?? "unknown code";
     super("smtp", `SMTP failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
     this.code = code;
     this.result = result;
@@ -74,7 +77,7 @@ export class Pop3Error extends MailError {
   readonly result: string;
   readonly meaning: string;
   constructor(code: number, result = "", detail = "") {
-    const meaning = result !== "" ? CLASSIC_RESULTS[result] ?? "unknown result" : POP3_CODES[code] ?? "unknown code";
+    const meaning = result !== "" ? CLASSIC_RESULTS.get(result) ?? "unknown result" : POP3_CODES[code] ?? "unknown code";
     super("pop3", `POP3 failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
     this.code = code;
     this.result = result;

@@ -184,6 +184,11 @@ class MultiLineReader implements UrcHandler {
 
   onData(): void {}
 
+  /** Releases the idle timer (on the device a timer holds its callback until cleared). */
+  close(): void {
+    this.idle.close();
+  }
+
   private submit(): void {
     this.cmd.dataAnnounced = false;
     try {
@@ -379,6 +384,11 @@ export class Pop3Client {
     const cmd = await this.exchange("+POP3OUT:", (c) => c.text.raw("AT+POP3OUT"));
     this.loggedIn = false;
     if (cmd.status !== 1) throw new Pop3Error(cmd.status);
+  }
+
+  /** Releases the client's timer. Keep one client for every session rather than one per poll. */
+  close(): void {
+    this.reader.close();
   }
 
   private async multiLineText(what: string, build: (cmd: AtCommand) => void): Promise<string[]> {
