@@ -457,7 +457,7 @@ export class AlarmApp {
     const verifier = this.verifier!;
     const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
     const client = this.commandClient!;
-    // What the last bring-up's probe found: the modem may have been swapped or re-flashed since.
+    // Whether AT+EMAILSSL exists is known from the latest bring-up's probe.
     if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
     try {
       await client.login({ server, cid: this.config.modem.cid ?? 1, ...this.security(pop3) });
