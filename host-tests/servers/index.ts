@@ -214,6 +214,19 @@ function trackDovecot(child: ChildProcess): void {
 }
 
 let deliverySequence = 0;
+/** The last maildir stamp handed out, in microseconds since the epoch. */
+let lastDeliveryMicros = 0;
+
+/**
+ * A maildir stamp later than every earlier one, as Dovecot's own maildir_filename_generate does.
+ * Dovecot numbers new messages by the seconds and then the M<microseconds> in their names and
+ * only then by comparing the rest as text, where "Q10" sorts before "Q9": two deliveries in the
+ * same millisecond (or a clock stepping back) would reach POP3 in another order than messages().
+ */
+function nextDeliveryMicros(): number {
+  lastDeliveryMicros = Math.max(Date.now() * 1000, lastDeliveryMicros + 1);
+  return lastDeliveryMicros;
+}
 
 class RunningMailServers implements MailServers {
   readonly host = HOST;
@@ -281,10 +294,10 @@ class RunningMailServers implements MailServers {
   async deliver(user: string, raw: Buffer | string): Promise<string> {
     const maildir = this.maildir(user);
     const bytes = typeof raw === "string" ? Buffer.from(raw, "utf8") : raw;
-    const now = Date.now();
+    const micros = nextDeliveryMicros();
     deliverySequence += 1;
     // Maildir unique name: time, microseconds, pid and a delivery counter (which also orders messages()).
-    const name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}Q${deliverySequence}.simmail`;
+    const name = `${Math.floor(micros / 1_000_000)}.M${micros % 1_000_000}P${process.pid}Q${deliverySequence}.simmail`;
     const temporary = join(maildir, "tmp", name);
     await fs.writeFile(temporary, bytes, { mode: 0o600 });
     await fs.chown(temporary, this.mailIds.uid, this.mailIds.gid);

@@ -304,6 +304,29 @@ test("POP3: STAT, LIST, UIDL, RETR (dot-unstuffed, byte-exact), DELE and QUIT ag
     });
   }));
 
+test("POP3 numbers messages in delivery order when deliveries share a millisecond or the clock steps back", () =>
+  withServers({}, async (servers) => {
+    // Dovecot orders new maildir files by the time in their names, then by the rest as text.
+    const realNow = Date.now;
+    const start = realNow();
+    const clockReadings = [start, start, start, start, start - 1000, start - 2000, start - 2000, start + 500];
+    const sent = clockReadings.map((_, index) => `Subject: ${index + 1}\r\n\r\n${"x".repeat(index + 1)}\r\n`);
+    try {
+      for (const [index, reading] of clockReadings.entries()) {
+        Date.now = () => reading;
+        await servers.deliver("dave", sent[index] ?? "");
+      }
+    } finally {
+      Date.now = realNow;
+    }
+    const delivered = await servers.messages("dave");
+    assert.equal(delivered.map((message) => message.toString()), sent, "messages() is in delivery order");
+    await pop3Session(servers, "dave", async (client) => {
+      const list = await client.multiline("LIST");
+      assert.is(list.body.toString(), sent.map((message, index) => `${index + 1} ${message.length}\r\n`).join(""));
+    });
+  }));
+
 test("POP3 answers -ERR to a wrong password or an unknown user", () =>
   withServers({}, async (servers) => {
     await servers.deliver("bob", "Subject: keep\r\n\r\nkeep\r\n");
