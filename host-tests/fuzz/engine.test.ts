@@ -17,10 +17,11 @@ import { VirtualClock } from "../kit/scheduler.ts";
 import { createUartPair, type ModemSerial } from "../kit/mock-uart.ts";
 import {
   AtAbortedError, AtCommand, AtEngine, AtError, AtQueueFullError, AtTimeoutError, MatchTable, Verdict, ascii,
-  type Line, type SerialPort, type UrcHandler,
+  type Line, type UrcHandler,
 } from "../../src/transport/index.ts";
 import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
 import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
+import { FeedSerial } from "../kit/feed-serial.ts";
 
 const report = new FuzzReport("engine");
 const test = suite("fuzz: AT engine");
@@ -176,32 +177,6 @@ function tallyRun(engine: AtEngine, submitted: readonly FuzzCommand[]): void {
   report.count("overlongLines", stats.overlongLines);
 }
 
-/** The engine's end of a wire the test writes into directly, with a bounded TX space. */
-class FeedSerial implements SerialPort {
-  free: number;
-  written = 0;
-  engine!: AtEngine;
-  private pending: Uint8Array = new Uint8Array(0);
-  constructor(free: number) {
-    this.free = free;
-  }
-  read(buffer: Uint8Array): number {
-    const n = Math.min(buffer.length, this.pending.length);
-    buffer.set(this.pending.subarray(0, n));
-    this.pending = this.pending.subarray(n);
-    return n;
-  }
-  write(data: Uint8Array): void {
-    if (data.length > this.free) throw new Error("output full");
-    this.free -= data.length;
-    this.written += data.length;
-  }
-  feed(bytes: Uint8Array): void {
-    this.pending = bytes;
-    this.engine.onReadable(bytes.length);
-  }
-}
-
 const CHAOS_TOKENS = [
   "OK", "ERROR", "+CME ERROR: 3", "+CMS ERROR:", "+TAG: 1", "+TAG: x", "+LEN: 1,5", "+LEN: 2,40", "+LEN: 3,99999999",
   "+LEN: 1,-4", "+LEN: ,", "+TAKE", "DOWNLOAD", "DOWN", "RDY", "+CPIN: NOT READY", "NORMAL POWER DOWN", "+URC",
@@ -259,7 +234,7 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
     }),
     ({ ops, lineCapacity, queueCapacity, initialWritable, syncOnStart }) => {
       const clock = new VirtualClock();
-      const serial = new FeedSerial(initialWritable);
+      const serial = new FeedSerial({ free: initialWritable });
       const engine = new AtEngine({ serial, timers: clock, lineCapacity, queueCapacity, initialWritable, syncOnStart });
       serial.engine = engine;
       const urc = new CountingUrc();
@@ -341,7 +316,7 @@ test("noise storm: while the line never falls quiet, every command still ends, a
     }),
     ({ noise, periodMs, kinds }) => {
       const clock = new VirtualClock();
-      const serial = new FeedSerial(128);
+      const serial = new FeedSerial({ free: 128 });
       const engine = new AtEngine({ serial, timers: clock, quietMs: 50, syncTimeoutMs: 100, syncAttempts: 3 });
       serial.engine = engine;
       // Bytes every `periodMs`, never a 50 ms gap (a babbling modem, a floating RX line).
@@ -377,7 +352,7 @@ test("noise storm: while the line never falls quiet, every command still ends, a
 // never fell silent (here an OK every millisecond) kept the next command waiting forever.
 test("regression: a modem that never falls quiet fails the sync tries, and the waiting command, in bounded time", () => {
   const clock = new VirtualClock();
-  const serial = new FeedSerial(128);
+  const serial = new FeedSerial({ free: 128 });
   const engine = new AtEngine({ serial, timers: clock, quietMs: 50, syncTimeoutMs: 100, syncAttempts: 3 });
   serial.engine = engine;
   const babble = () => {
@@ -401,7 +376,7 @@ test("regression: a modem that never falls quiet fails the sync tries, and the w
 // final) was completed by the reply's leading CRLF and taken as that command's reply.
 test("regression: a line begun before the command was sent is not its reply; its echo still is", () => {
   const clock = new VirtualClock();
-  const serial = new FeedSerial(128);
+  const serial = new FeedSerial({ free: 128 });
   const engine = new AtEngine({ serial, timers: clock, lineCapacity: 14, syncOnStart: false });
   serial.engine = engine;
   serial.feed(latin1Bytes("+CME ERROR: 3"));
@@ -431,7 +406,7 @@ test("regression: a line begun before the command was sent is not its reply; its
 // end, the next command went out in the middle of it, and the late final OK completed it.
 test("regression: late data without line ends holds the quiet gap open", () => {
   const clock = new VirtualClock();
-  const serial = new FeedSerial(128);
+  const serial = new FeedSerial({ free: 128 });
   const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, quietMs: 50, syncTimeoutMs: 300 });
   serial.engine = engine;
   const late = new FuzzCommand(0, Kind.Data, 100, new Uint8Array(1));
@@ -698,7 +673,7 @@ function collector(): () => void {
 test("heap: 20,000 commands with garbage, timeouts and resyncs leave the Node heap flat", () => {
   const gc = collector();
   const clock = new VirtualClock();
-  const serial = new FeedSerial(128);
+  const serial = new FeedSerial({ free: 128 });
   const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, quietMs: 20, syncTimeoutMs: 50 });
   serial.engine = engine;
   engine.addUrcHandler(new CountingUrc());

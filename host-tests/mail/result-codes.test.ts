@@ -4,23 +4,18 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { VirtualClock } from "../kit/scheduler.ts";
+import { FeedSerial } from "../kit/feed-serial.ts";
 import {
-  AtEngine, POP3_CODES, Pop3Client, Pop3Error, SMTP_CODES, SmtpClient, SmtpError, ascii, type SerialPort,
+  AtEngine, POP3_CODES, Pop3Client, Pop3Error, SMTP_CODES, SmtpClient, SmtpError,
 } from "../../src/index.ts";
 
 /** Answers each command line: `reply(line)` gives the modem's bytes (default "\r\nOK\r\n"). */
-class Responder implements SerialPort {
-  engine!: AtEngine;
-  private pending: Uint8Array = new Uint8Array(0);
+class Responder extends FeedSerial {
   private line = "";
-  constructor(private readonly reply: (line: string) => string | null) {}
-  read(buffer: Uint8Array): number {
-    const n = Math.min(buffer.length, this.pending.length);
-    buffer.set(this.pending.subarray(0, n));
-    this.pending = this.pending.subarray(n);
-    return n;
+  constructor(private readonly reply: (line: string) => string | null) {
+    super();
   }
-  write(data: Uint8Array): void {
+  override write(data: Uint8Array): void {
     for (const b of data) {
       if (b !== 13) {
         this.line += String.fromCharCode(b);
@@ -28,10 +23,7 @@ class Responder implements SerialPort {
       }
       const answer = this.reply(this.line) ?? "\r\nOK\r\n";
       this.line = "";
-      Promise.resolve().then(() => {
-        this.pending = ascii(answer);
-        this.engine.onReadable(this.pending.length);
-      });
+      Promise.resolve().then(() => this.feed(answer));
     }
   }
 }

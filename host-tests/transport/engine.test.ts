@@ -3,37 +3,15 @@ import * as assert from "uvu/assert";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { ScriptedModem } from "../kit/scripted-modem.ts";
+import { FeedSerial } from "../kit/feed-serial.ts";
 import {
   AtCommand, AtEngine, AtQueueFullError, AtTimeoutError, MatchTable, ModemResetError, Verdict, ascii,
-  type Line, type SerialPort, type UrcHandler,
+  type Line, type UrcHandler,
 } from "../../src/transport/index.ts";
 import { InfoCommand } from "../../src/modem/basic.ts";
 
-/** A serial port fed by the test: exact control over what each read() returns. */
-class FeedSerial implements SerialPort {
-  written: number[] = [];
-  private pending: Uint8Array = new Uint8Array(0);
-  engine!: AtEngine;
-  read(buffer: Uint8Array): number {
-    const n = Math.min(buffer.length, this.pending.length);
-    buffer.set(this.pending.subarray(0, n));
-    this.pending = this.pending.subarray(n);
-    return n;
-  }
-  write(data: Uint8Array): void {
-    for (const b of data) this.written.push(b);
-  }
-  feed(bytes: Uint8Array | string): void {
-    this.pending = typeof bytes === "string" ? ascii(bytes) : bytes;
-    this.engine.onReadable(this.pending.length);
-  }
-  sent(): string {
-    return String.fromCharCode(...this.written);
-  }
-}
-
 function makeEngine(clock: VirtualClock, options: Partial<ConstructorParameters<typeof AtEngine>[0]> = {}) {
-  const serial = new FeedSerial();
+  const serial = new FeedSerial({ record: true });
   const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, ...options });
   serial.engine = engine;
   return { serial, engine };
@@ -352,7 +330,7 @@ basics("a prompt without line end starts the payload at once", async () => {
 
 basics("response matching is armed only after the command is fully written", async () => {
   const clock = new VirtualClock();
-  const serial = new FeedSerial();
+  const serial = new FeedSerial({ record: true });
   const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, initialWritable: 4 });
   serial.engine = engine;
   const state = track(engine.run(cmd("AT+EMAILTO=30")));
