@@ -7,35 +7,11 @@ import {
   Base64Encoder, DotUnstuffer, MessageReader, base64ExpandInPlace,
 } from "../../src/mail/codec/index.ts";
 import { latin1Bytes, wrappedBase64 } from "./support.ts";
+import { countingAllocations, noAllocations, type AllocationCounts } from "../kit/allocations.ts";
 
 const test = suite("codec/allocation");
 
 const MIB = 1024 * 1024;
-const COUNTED = ["Uint8Array", "Uint16Array", "Int8Array", "Uint32Array", "Int32Array", "Float64Array", "ArrayBuffer"] as const;
-type Counts = Record<(typeof COUNTED)[number], number>;
-
-/** Runs `body` with the global buffer constructors wrapped to count constructions. */
-function countingAllocations(body: () => void): Counts {
-  const globals = globalThis as unknown as Record<string, unknown>;
-  const originals = new Map<string, unknown>();
-  const counts = Object.fromEntries(COUNTED.map((name) => [name, 0])) as Counts;
-  for (const name of COUNTED) {
-    const original = globals[name] as new (...args: unknown[]) => object;
-    originals.set(name, original);
-    globals[name] = new Proxy(original, {
-      construct(target, args, newTarget) {
-        counts[name]++;
-        return Reflect.construct(target, args, newTarget === globals[name] ? target : newTarget);
-      },
-    });
-  }
-  try {
-    body();
-  } finally {
-    for (const [name, original] of originals) globals[name] = original;
-  }
-  return counts;
-}
 
 function pseudoRandomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -100,7 +76,7 @@ test("the counter sees constructions made inside the codec modules", () => {
 test("header and body readers: no Uint8Array, the same allocations whatever the chunk size", () => {
   const mail = bigMail();
   assert.ok(mail.length > MIB);
-  const results: Counts[] = [];
+  const results: AllocationCounts[] = [];
   for (const size of [1460, 97]) {
     const reader = new MessageReader();
     const chunk = new Uint8Array(size);
@@ -119,7 +95,7 @@ test("header and body readers: no Uint8Array, the same allocations whatever the 
 test("a 1 MiB base64 text body decoded whole: no allocation per chunk", () => {
   const { mail, text } = bigTextMail();
   assert.ok(mail.length > MIB / 2);
-  const results: Counts[] = [];
+  const results: AllocationCounts[] = [];
   for (const size of [1460, 61]) {
     const reader = new MessageReader({ body: { maxChars: 700_000 } });
     const chunk = new Uint8Array(size);
@@ -153,7 +129,7 @@ test("base64 in-place expansion of 1 MiB and dot-unstuffing of 1 MiB allocate no
       if (sent === data.length) break;
     }
   });
-  assert.equal(encodeCounts, Object.fromEntries(COUNTED.map((name) => [name, 0])));
+  assert.equal(encodeCounts, noAllocations());
   assert.is(produced, collected.length);
   assert.ok(Buffer.from(collected).toString("latin1") === wrappedBase64(data), "same as Node's base64");
 
@@ -166,7 +142,7 @@ test("base64 in-place expansion of 1 MiB and dot-unstuffing of 1 MiB allocate no
       out += unstuffer.push(stuffed, at, n, stuffed, at);
     }
   });
-  assert.equal(unstuffCounts, Object.fromEntries(COUNTED.map((name) => [name, 0])));
+  assert.equal(unstuffCounts, noAllocations());
   assert.ok(unstuffer.done);
   assert.is(out, (MIB / 8) * 7);
 });

@@ -15,6 +15,7 @@ import { checkAddress, checkBody, checkHost, checkSubject, checkText } from "../
 import { MailParameterError } from "../../src/mail/errors.ts";
 import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
 import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
+import { allocationsDuring } from "../kit/allocations.ts";
 
 const report = new FuzzReport("mail-readers");
 const test = suite("fuzz: mail readers");
@@ -31,31 +32,6 @@ function latin1(bytes: Uint8Array): string {
 /** Chunk copies made up front, so that feeding allocates nothing of the test's own. */
 function chunks(bytes: Uint8Array, split: readonly number[] | "bytewise"): Uint8Array[] {
   return piecesOf(bytes.length, split).map(([start, end]) => bytes.slice(start, end));
-}
-
-const COUNTED = ["Uint8Array", "Uint16Array", "Int8Array", "Uint32Array", "Int32Array", "Float64Array", "ArrayBuffer"] as const;
-
-/** Runs `body` counting every typed array and ArrayBuffer constructed meanwhile. */
-function allocationsDuring(body: () => void): number {
-  const globals = globalThis as unknown as Record<string, unknown>;
-  const originals = new Map<string, unknown>();
-  let count = 0;
-  for (const name of COUNTED) {
-    const original = globals[name] as new (...args: unknown[]) => object;
-    originals.set(name, original);
-    globals[name] = new Proxy(original, {
-      construct(target, args, newTarget) {
-        count++;
-        return Reflect.construct(target, args, newTarget === globals[name] ? target : newTarget);
-      },
-    });
-  }
-  try {
-    body();
-  } finally {
-    for (const [name, original] of originals) globals[name] = original;
-  }
-  return count;
 }
 
 // ---- header reader ------------------------------------------------------------------
