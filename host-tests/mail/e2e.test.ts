@@ -3,6 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
+import { CollectSink } from "../kit/mail-io.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
@@ -11,7 +12,7 @@ import { runWithNetwork } from "../sim/virtual-time.ts";
 import { PatternSource } from "../flows/replay-driver.ts";
 import {
   AtEngine, ClassicPop3Client, ClassicSmtpClient, MessageReader, Modem, Pop3Client, Pop3Error, Pop3NegativeError,
-  SmtpClient, SmtpError, type MailMessage, type MailSink,
+  SmtpClient, SmtpError, type MailMessage,
 } from "../../src/index.ts";
 
 const USERS = ["alarm", "alice", "bob", "carol", "dave", "erin", "fred"];
@@ -38,16 +39,6 @@ function rig(options: SimOptions = {}) {
 const account = (name: string) => ({ host: "mail.simmail.test", port: 0, user: name, password: `${name}-pw` });
 const smtpOf = (name: string) => ({ ...account(name), port: servers.smtpPort });
 const pop3Of = (name: string) => ({ ...account(name), port: servers.pop3Port });
-
-class Collect implements MailSink {
-  chunks: Buffer[] = [];
-  write(buf: Uint8Array, offset: number, length: number): void {
-    this.chunks.push(Buffer.from(buf.subarray(offset, offset + length)));
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
 
 function names(value: AddressObject | AddressObject[] | undefined): string[] {
   if (value === undefined) return [];
@@ -103,7 +94,7 @@ e2e("sim7000: 2 To, 1 Cc, 1 Bcc, UTF-8 subject with quotes and emoji, UTF-8 body
   assert.is(count, 1);
   const uid = await run(pop3.uid(1));
   assert.ok(uid.length > 0);
-  const whole = new Collect();
+  const whole = new CollectSink();
   await run(pop3.retrieve(1, whole));
   const [delivered] = await servers.messages("alice");
   assert.ok(Buffer.compare(whole.bytes, delivered) === 0, "retrieved bytes equal the delivered mail");

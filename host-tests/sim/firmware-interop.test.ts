@@ -7,8 +7,8 @@ import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import {
   AtEngine, ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, probeEmail, query, SmtpClient,
-  type ByteSource, type MailSink,
 } from "../../src/index.ts";
+import { bufferSource, CollectSink } from "../kit/mail-io.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
@@ -49,27 +49,6 @@ function setup(dialect: Dialect) {
   return { clock, sim, engine, stats, drive };
 }
 
-function source(bytes: Uint8Array): ByteSource {
-  let position = 0;
-  return {
-    size: bytes.length,
-    read(out, offset, max) {
-      const n = Math.min(max, bytes.length - position);
-      out.set(bytes.subarray(position, position + n), offset);
-      position += n;
-      return n;
-    },
-    rewind() {
-      position = 0;
-    },
-  };
-}
-
-function collector(): MailSink & { bytes(): Buffer } {
-  const parts: Buffer[] = [];
-  return { write: (buf, offset, length) => parts.push(Buffer.from(buf.subarray(offset, offset + length))), bytes: () => Buffer.concat(parts) };
-}
-
 test("sim7000: bring-up, probe, a mail with an attachment, and reading it back", async () => {
   const { sim, engine, stats, drive } = setup("sim7000");
   try {
@@ -91,7 +70,7 @@ test("sim7000: bring-up, probe, a mail with an attachment, and reading it back",
         bcc: [{ address: "dave@simmail.test" }],
         subject: "Alarm: Grüße ✓",
         body: "Line 1\r\n.\r\nLine 3 äöü\r\n",
-        attachment: { name: "log.bin", source: source(attachment) },
+        attachment: { name: "log.bin", source: bufferSource(attachment) },
       },
     ));
     const [delivered] = await servers.waitForMessages("bob", 1);
@@ -106,9 +85,9 @@ test("sim7000: bring-up, probe, a mail with an attachment, and reading it back",
     await drive("login", pop3.login({ server: { host: "mail.simmail.test", port: servers.pop3Port, user: "bob", password: "bob-secret" }, cid: 1 }));
     assert.equal(await drive("stat", pop3.stat()), { count: 1, size: delivered.length });
     assert.match(await drive("uid", pop3.uid(1)), /^[0-9a-f]{16}$/i);
-    const sink = collector();
+    const sink = new CollectSink();
     await drive("retrieve", pop3.retrieve(1, sink));
-    assert.ok(sink.bytes().equals(delivered), "the firmware reads back exactly what was delivered");
+    assert.ok(sink.bytes.equals(delivered), "the firmware reads back exactly what was delivered");
     await drive("logout", pop3.logout());
     assert.is(stats.rxLost, 0);
   } finally {
@@ -136,12 +115,12 @@ test("classic: a mail with a file from the modem's file system, headers, retriev
     const pop3 = new ClassicPop3Client(engine);
     await drive("login", pop3.login({ server: { host: "mail.simmail.test", port: servers.pop3Port, user: "alice", password: "alice-secret" } }));
     assert.equal(await drive("stat", pop3.stat()), { count: 1, size: delivered.length });
-    const headers = collector();
+    const headers = new CollectSink();
     await drive("headers", pop3.headers(1, headers));
-    assert.is(headers.bytes().toString(), 'From: "Pump" <alarm@simmail.test>\r\nDate: Sun, 6 Jan 1980 00:00:00 +0000\r\nSubject: classic\r\n');
-    const text = collector();
+    assert.is(headers.bytes.toString(), 'From: "Pump" <alarm@simmail.test>\r\nDate: Sun, 6 Jan 1980 00:00:00 +0000\r\nSubject: classic\r\n');
+    const text = new CollectSink();
     await drive("retrieve", pop3.retrieve(1, text));
-    assert.is(text.bytes().toString(), 'Date: Sun, 6 Jan 1980 00:00:00 +0000\r\nFrom: "Pump" <alarm@simmail.test>\r\nTo: "Alice" <alice@simmail.test>\r\nSubject: classic\r\n\r\nhello from the classic dialect\r\n');
+    assert.is(text.bytes.toString(), 'Date: Sun, 6 Jan 1980 00:00:00 +0000\r\nFrom: "Pump" <alarm@simmail.test>\r\nTo: "Alice" <alice@simmail.test>\r\nSubject: classic\r\n\r\nhello from the classic dialect\r\n');
     await drive("logout", pop3.logout());
     assert.equal(sim.fs.list("C:/Email/800106000000").files, ["EMAIL000.TXT", "log.txt"]);
   } finally {

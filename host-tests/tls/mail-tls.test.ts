@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
+import { CollectSink } from "../kit/mail-io.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../kit/scheduler.ts";
 import { createTestPki, startMailServers, type MailServers } from "../servers/index.ts";
@@ -16,7 +17,7 @@ import { SimModem, type SimOptions } from "../sim/modem.ts";
 import { runWithNetwork } from "../sim/virtual-time.ts";
 import {
   AtEngine, ClassicPop3Client, ClassicSmtpClient, InsecureCredentialsError, MailParameterError, Modem, Pop3Client,
-  Pop3Error, probeEmail, SmtpClient, SmtpError, type MailMessage, type MailSink, type SmtpSettings,
+  Pop3Error, probeEmail, SmtpClient, SmtpError, type MailMessage, type SmtpSettings,
 } from "../../src/index.ts";
 
 let servers: MailServers;
@@ -40,16 +41,6 @@ function rig(options: SimOptions = {}) {
   /** Command lines the host sent, in order. */
   const sent = () => Buffer.concat(transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1").split("\r").filter((l) => l.startsWith("AT"));
   return { clock, sim, engine, run, sent, modem: new Modem(engine, clock, options.dialect ?? "sim7000") };
-}
-
-class Collect implements MailSink {
-  chunks: Buffer[] = [];
-  write(buf: Uint8Array, offset: number, length: number): void {
-    this.chunks.push(Buffer.from(buf.subarray(offset, offset + length)));
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 const message = (to: string, subject: string): MailMessage => ({
@@ -125,7 +116,7 @@ test("read over POP3S and STLS: byte for byte what the maildir holds", async () 
   for (const [security, port] of [["tls", servers.pop3sPort], ["starttls", servers.pop3Port]] as const) {
     await run(client.login({ server: pop3(port, "bob"), cid: 1, security, requireSecureCredentials: true }));
     assert.equal(await run(client.stat()), { count: 1, size: raw.length }, security);
-    const sink = new Collect();
+    const sink = new CollectSink();
     await run(client.retrieve(1, sink));
     assert.ok(sink.bytes.equals(raw), `${security}: byte for byte`);
     await run(client.logout());
