@@ -2,61 +2,27 @@
 // servers behind it (host-tests/sim/main.ts in its own process).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { simpleParser } from "mailparser";
 import { PtyBridge } from "../sim/pty.ts";
+import { ROOT as root, firstJsonLine, runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const cli = suite("CLI: simmail over a real pty");
 
-interface Info {
-  smtp: { host: string; port: number };
-  pop3: { host: string; port: number };
-}
-let sim: ChildProcess;
-let info: Info;
+let sim: SimProcess;
+let info: SimInfo;
 let work: string;
 let port: string;
 
-function simmail(args: string[], password?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.SIMMAIL_PASSWORD;
-    if (password !== undefined) env.SIMMAIL_PASSWORD = password;
-    const child = spawn(process.execPath, [join(root, "bin/simmail"), ...args], { env, cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
-
 cli.before(async () => {
-  work = mkdtempSync(join(tmpdir(), "simmail-cli-"));
-  port = join(work, "modem");
-  sim = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", port], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  info = await new Promise<Info>((resolve, reject) => {
-    let text = "";
-    sim.stdout!.setEncoding("utf8").on("data", (c: string) => {
-      text += c;
-      const line = text.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line) as Info);
-    });
-    sim.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
-  });
+  sim = await startSimulator("simmail-cli-");
+  ({ info, work, port } = sim);
 });
 
-cli.after(async () => {
-  sim.kill("SIGTERM");
-  await new Promise((r) => sim.once("exit", r));
-  rmSync(work, { recursive: true, force: true });
-});
+cli.after(() => sim.stop());
 
 const smtp = () => `${info.smtp.host}:${info.smtp.port}`;
 const pop3 = () => `${info.pop3.host}:${info.pop3.port}`;
@@ -168,15 +134,7 @@ cli("sim starts a simulated modem with mail servers on a pty that probe can use"
   const path = join(work, "second-modem");
   const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   try {
-    const summary = await new Promise<{ dialect: string; users: unknown[] }>((resolve, reject) => {
-      let text = "";
-      child.stdout!.setEncoding("utf8").on("data", (c: string) => {
-        text += c;
-        const line = text.split("\n").find((l) => l.startsWith("{"));
-        if (line) resolve(JSON.parse(line));
-      });
-      child.on("exit", (code) => reject(new Error(`simmail sim exited ${code}`)));
-    });
+    const summary = await firstJsonLine<{ dialect: string; users: unknown[] }>(child, "simmail sim");
     assert.is(summary.dialect, "classic");
     assert.ok(summary.users.length > 0, "credentials printed");
     const probe = await simmail(["probe", "--port", path, "--dialect", "classic"]);

@@ -4,60 +4,23 @@
 // The app's own trace (full send and poll) is checked in inbound.test.ts.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 import { DIALECTS } from "./corpus.ts";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-
-interface Info {
-  smtp: { host: string; port: number };
-  pop3: { host: string; port: number };
-}
-
-function simmail(args: string[], password: string): Promise<{ status: number; output: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, SIMMAIL_PASSWORD: password };
-    const child = spawn(process.execPath, [join(root, "bin/simmail"), ...args], { env, cwd: root });
-    let output = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));
-    child.on("close", (status) => resolve({ status: status ?? -1, output }));
-  });
-}
 
 /** The simulator's accounts: user <name>, password <name>-secret. */
 const PASSWORD = "alarm-secret";
 
 for (const dialect of DIALECTS) {
   const traces = suite(`hostile traces: the CLI never prints the password (${dialect})`);
-  let sim: ChildProcess;
-  let info: Info;
-  let work: string;
+  let sim: SimProcess;
+  let info: SimInfo;
   let port: string;
 
   traces.before(async () => {
-    work = mkdtempSync(join(tmpdir(), "simmail-traces-"));
-    port = join(work, "modem");
-    sim = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", port, "--dialect", dialect], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-    info = await new Promise<Info>((resolve, reject) => {
-      let text = "";
-      sim.stdout!.setEncoding("utf8").on("data", (c: string) => {
-        text += c;
-        const line = text.split("\n").find((l) => l.startsWith("{"));
-        if (line) resolve(JSON.parse(line) as Info);
-      });
-      sim.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
-    });
+    sim = await startSimulator("simmail-traces-", ["--dialect", dialect]);
+    ({ info, port } = sim);
   });
-  traces.after(async () => {
-    sim.kill("SIGTERM");
-    await new Promise((r) => sim.once("exit", r));
-    rmSync(work, { recursive: true, force: true });
-  });
+  traces.after(() => sim.stop());
 
   const common = () => ["--port", port, "--dialect", dialect, "--apn", "internet"];
 

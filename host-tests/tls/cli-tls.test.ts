@@ -3,60 +3,22 @@
 // refusals of --require-tls.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { simpleParser } from "mailparser";
+import { runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const cli = suite("tls: simmail --tls / --starttls / --require-tls over a real pty");
 
-interface Info {
-  smtp: { host: string; port: number };
-  pop3: { host: string; port: number };
-  tls: { smtps: number; smtpStarttls: number; pop3s: number; ca: string };
-}
-let sim: ChildProcess;
+type Info = Required<SimInfo>;
+let sim: SimProcess<Info>;
 let info: Info;
-let work: string;
 let port: string;
 
-function simmail(args: string[], password?: string): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.SIMMAIL_PASSWORD;
-    if (password !== undefined) env.SIMMAIL_PASSWORD = password;
-    const child = spawn(process.execPath, [join(root, "bin/simmail"), ...args], { env, cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
-
 cli.before(async () => {
-  work = mkdtempSync(join(tmpdir(), "simmail-cli-tls-"));
-  port = join(work, "modem");
-  sim = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", port, "--tls"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  info = await new Promise<Info>((resolve, reject) => {
-    let text = "";
-    sim.stdout!.setEncoding("utf8").on("data", (c: string) => {
-      text += c;
-      const line = text.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line) as Info);
-    });
-    sim.on("exit", (code) => reject(new Error(`simulator exited ${code}`)));
-  });
+  sim = await startSimulator<Info>("simmail-cli-tls-", ["--tls"]);
+  ({ info, port } = sim);
 });
 
-cli.after(async () => {
-  sim.kill("SIGTERM");
-  await new Promise((r) => sim.once("exit", r));
-  rmSync(work, { recursive: true, force: true });
-});
+cli.after(() => sim.stop());
 
 const mail = (server: string, subject: string, extra: string[]) => [
   "send", "--port", port, "--apn", "internet", "--smtp", server, "--user", "alarm",

@@ -1,0 +1,79 @@
+// The CLI suites' processes: `bin/simmail` run as a user runs it, and the simulated SIM7000
+// with its mail servers (host-tests/sim/main.ts) in its own process on a pty.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface CliRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved as they came. */
+  output: string;
+}
+
+/** Runs `bin/simmail` with `password` as SIMMAIL_PASSWORD (none: the variable unset). */
+export function runSimmail(args: string[], password?: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.SIMMAIL_PASSWORD;
+    if (password !== undefined) env.SIMMAIL_PASSWORD = password;
+    const child = spawn(process.execPath, [join(ROOT, "bin/simmail"), ...args], { env, cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => ((stdout += c), (output += c)));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => ((stderr += c), (output += c)));
+    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr, output }));
+  });
+}
+
+/** The first stdout line of `child` that starts with "{", parsed; rejects if `what` exits first. */
+export function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let text = "";
+    child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+      text += c;
+      const line = text.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line) as T);
+    });
+    child.on("exit", (code) => reject(new Error(`${what} exited ${code}`)));
+  });
+}
+
+/** Where the simulator's servers listen, as it prints them (with `--tls`, the TLS ports too). */
+export interface SimInfo {
+  smtp: { host: string; port: number };
+  pop3: { host: string; port: number };
+  tls?: { smtps: number; smtpStarttls: number; pop3s: number; ca: string };
+}
+
+export interface SimProcess<Info extends SimInfo = SimInfo> {
+  info: Info;
+  /** A fresh temporary folder, removed by `stop()`. */
+  work: string;
+  /** The simulator's pty, in `work`. */
+  port: string;
+  stop(): Promise<void>;
+}
+
+/** Starts host-tests/sim/main.ts on a pty in a new `<tmpdir>/<prefix>…` folder; `args` go to it. */
+export async function startSimulator<Info extends SimInfo = SimInfo>(prefix: string, args: string[] = []): Promise<SimProcess<Info>> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const port = join(work, "modem");
+  const sim = spawn(process.execPath, ["--import", "tsx", join(ROOT, "host-tests/sim/main.ts"), "--pty", port, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const info = await firstJsonLine<Info>(sim, "simulator");
+  return {
+    info, work, port,
+    async stop() {
+      sim.kill("SIGTERM");
+      await new Promise((r) => sim.once("exit", r));
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
