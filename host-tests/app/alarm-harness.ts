@@ -18,18 +18,13 @@ export interface AlarmSetupOptions {
   config?: Partial<AlarmConfig>;
   /** Simulator options (battery, network). */
   sim?: ConstructorParameters<typeof SimModem>[0];
+  /** Keep every byte on the UART in `transcript`. */
+  record?: boolean;
 }
 
-/** The app with one door input, mailing `user`@simmail.test; `until` runs virtual time. */
-export function setupAlarm(servers: MailServers, user: string, options: AlarmSetupOptions = {}) {
-  const clock = new VirtualClock(1_000);
-  const { host, modem } = createUartPair({ scheduler: clock, baud: 921_600 });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
-  sim.attach(modem);
-  sim.powerOn({ quiet: true });
-  const flash = new MockFlash();
-  const door = new SettableInput(0);
-  const config: AlarmConfig = {
+/** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
+export function alarmConfig(servers: MailServers, user: string): AlarmConfig {
+  return {
     deviceId: "pump-house-1",
     siteName: "Pump house",
     modem: { apn: "internet", skipTime: true },
@@ -44,8 +39,19 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
     },
     inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
     sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
-    ...options.config,
   };
+}
+
+/** The app with one door input, mailing `user`@simmail.test; `until` runs virtual time. */
+export function setupAlarm(servers: MailServers, user: string, options: AlarmSetupOptions = {}) {
+  const clock = new VirtualClock(1_000);
+  const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: options.record ?? false });
+  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
+  sim.attach(modem);
+  sim.powerOn({ quiet: true });
+  const flash = new MockFlash();
+  const door = new SettableInput(0);
+  const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };
   const app = new AlarmApp(config, mockPlatform({
     host, clock, flash, crypto: nodeCrypto, inputs: { door },
     ...(process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
@@ -53,5 +59,5 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const steps: string[] = [];
   app.onProgress = (step) => steps.push(step);
   const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
-  return { clock, sim, app, door, steps, until };
+  return { clock, sim, app, door, steps, until, transcript };
 }

@@ -4,59 +4,27 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem, type SimTlsOptions } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
-import { MockFlash, MockKeyValueStore, MockLogStore } from "../app/mock-flash.ts";
-import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import type { SimTlsOptions } from "../sim/modem.ts";
+import { alarmConfig, setupAlarm } from "../app/alarm-harness.ts";
 import { readSettings } from "../../src/device/settings.ts";
-import { nodeCrypto } from "../../src/host/crypto.ts";
-import { SettableInput } from "../../src/host/platform.ts";
 
 let servers: MailServers;
 
+/** The alarm rig with the mail over SMTPS (TLS 1.2), the poll over STLS and requireSecureCredentials. */
 function setup(user: string, tls: Partial<SimTlsOptions>) {
-  const clock = new VirtualClock(1_000);
-  const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: true });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, tls });
-  sim.attach(modem);
-  sim.powerOn({ quiet: true });
-  const door = new SettableInput(0);
-  const flash = new MockFlash();
-  const config: AlarmConfig = {
-    deviceId: "pump-house-1",
-    siteName: "Pump house",
-    modem: { apn: "internet", skipTime: true },
-    smtp: {
-      host: "mail.simmail.test", port: servers.smtpsPort, user: "alarm", password: "alarm-secret", security: "tls", tlsVersion: "tls1.2",
-      from: { address: "alarm@simmail.test", name: "Pump house" },
-      to: [{ address: `${user}@simmail.test`, name: "Ops" }],
+  const defaults = alarmConfig(servers, user);
+  const rig = setupAlarm(servers, user, {
+    sim: { tls },
+    record: true,
+    config: {
+      smtp: { ...defaults.smtp, port: servers.smtpsPort, security: "tls", tlsVersion: "tls1.2" },
+      pop3: { ...defaults.pop3!, security: "starttls" },
+      requireSecureCredentials: true,
     },
-    pop3: {
-      host: "mail.simmail.test", port: servers.pop3Port, user: "alarm", password: "alarm-secret", security: "starttls",
-      pollIntervalMs: 60_000, allowlist: ["ops@simmail.test"], secret: "correct horse battery staple 42",
-    },
-    requireSecureCredentials: true,
-    inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
-    sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
-  };
-  const app = new AlarmApp(config, {
-    serial: host,
-    attachSerial: (engine) => host.attach(engine),
-    timers: clock,
-    clock,
-    log: new MockLogStore(flash, "outbox"),
-    store: new MockKeyValueStore(flash),
-    crypto: nodeCrypto,
-    inputs: { door },
   });
-  const steps: string[] = [];
-  app.onProgress = (step) => steps.push(step);
-  const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
-  const sent = () => Buffer.concat(transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1");
-  return { app, door, steps, until, sent };
+  const sent = () => Buffer.concat(rig.transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1");
+  return { ...rig, sent };
 }
 
 const test = suite("tls: the alarm mailer with transport security");
