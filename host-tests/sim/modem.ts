@@ -10,50 +10,27 @@ import { ClassicEmail } from "./classic-email.ts";
 import { SimFileSystem, type FileSystemOptions } from "./file-system.ts";
 import { SimNetwork, type ServerFault } from "./network.ts";
 import { Sim7000Email } from "./sim7000-email.ts";
+import { DEFAULT_LIMITS as MODEM_LIMITS, type EmailLimits } from "../../src/modem/limits.ts";
 
 export type Dialect = "sim7000" | "classic";
 
-/** String lengths and ranges the test commands report and the write commands enforce. */
-export interface SimLimits {
-  smtpServer: number;
-  smtpUser: number;
-  smtpPassword: number;
-  senderAddress: number;
-  senderName: number;
-  recipientAddress: number;
-  recipientName: number;
+/**
+ * String lengths and ranges the test commands report and the write commands enforce: the
+ * SIM7000's, as the firmware knows them (src/modem/limits.ts), and the simulator's own two.
+ */
+export interface SimLimits extends Omit<EmailLimits, "cid" | "timeout" | "recipientIndex"> {
   /** Recipients per type (To, Cc, Bcc): indexes 0..n-1. */
   recipientsPerType: number;
-  subject: number;
-  body: number;
-  fileName: number;
-  charset: number;
-  pop3Server: number;
-  pop3User: number;
-  pop3Password: number;
-  /** Largest AT+POP3READ request. */
-  pop3Read: number;
   /** Longest command line (bytes before CR); longer lines get ERROR. */
   commandLine: number;
 }
 
+// cid and timeout ranges are the commands' own business; the index range becomes a count.
+const { cid: _cid, timeout: _timeout, recipientIndex, ...lengths } = MODEM_LIMITS;
+
 export const DEFAULT_LIMITS: SimLimits = {
-  smtpServer: 64,
-  smtpUser: 64,
-  smtpPassword: 64,
-  senderAddress: 64,
-  senderName: 64,
-  recipientAddress: 64,
-  recipientName: 64,
-  recipientsPerType: 5,
-  subject: 512,
-  body: 5120,
-  fileName: 64,
-  charset: 16,
-  pop3Server: 64,
-  pop3User: 64,
-  pop3Password: 64,
-  pop3Read: 1460,
+  ...lengths,
+  recipientsPerType: recipientIndex[1] + 1,
   commandLine: 1024,
 };
 
