@@ -5,10 +5,11 @@
 import { simpleParser } from "mailparser";
 import { AtParamError, type AtCommand, type Params } from "./at-parser.ts";
 import { FileSystemError, SimFileSystem } from "./file-system.ts";
-import { base64Lines, messageEnd, messageStart, nextAttachment, type MailDraft, type Mailbox } from "./mime.ts";
-import { okResponse, quoted, recipientListing, type EmailDialect, type ModemPort } from "./modem.ts";
+import { base64Lines, messageEnd, messageStart, nextAttachment, type MailDraft } from "./mime.ts";
+import { okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.ts";
 import { Pop3Failure, Pop3Session, type Pop3FailureKind } from "./pop3-client.ts";
 import { SmtpFailure, SmtpSession, type SmtpFailureKind } from "./smtp-client.ts";
+import { SmtpSettings, type SmtpSettingLimits } from "./smtp-settings.ts";
 
 const CRLF = "\r\n";
 /** The application note's limits. */
@@ -16,6 +17,10 @@ const MAX_ATTACHMENTS = 10;
 const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 /** "SMTP timer: 30 seconds", "POP3 timer: 30 seconds". */
 const SERVER_TIMEOUT_SECONDS = 30;
+/** The lengths its test commands report: 64 each, recipient indexes 0-4. */
+const CLASSIC_LIMITS: SmtpSettingLimits = {
+  smtpServer: 64, smtpUser: 64, smtpPassword: 64, senderAddress: 64, senderName: 64, recipientAddress: 64, recipientName: 64, recipientsPerType: 5,
+};
 
 const CONTENT_TYPES: Record<string, string> = {
   txt: "text/plain",
@@ -88,13 +93,7 @@ interface SendJob {
 export class ClassicEmail implements EmailDialect {
   private readonly port: ModemPort;
 
-  private smtpServer = "";
-  private smtpPort = 25;
-  private authType = 0;
-  private smtpUser = "";
-  private smtpPassword = "";
-  private sender: Mailbox = { address: "", name: "" };
-  private readonly recipients: Array<Map<number, Mailbox>> = [new Map(), new Map(), new Map()];
+  private readonly smtp = new SmtpSettings(() => CLASSIC_LIMITS, "type");
   private subject = "";
   private body = "";
   /** Attachment slots 1-10: absolute paths in the file system. */
@@ -167,10 +166,10 @@ export class ClassicEmail implements EmailDialect {
 
   handle(command: AtCommand, params: Params): boolean {
     switch (command.name) {
-      case "+SMTPSRV": return this.smtpSrv(command, params);
-      case "+SMTPAUTH": return this.smtpAuth(command, params);
-      case "+SMTPFROM": return this.smtpFrom(command, params);
-      case "+SMTPRCPT": return this.smtpRcpt(command, params);
+      case "+SMTPSRV":
+      case "+SMTPAUTH":
+      case "+SMTPFROM":
+      case "+SMTPRCPT": return this.smtpSetting(command, params);
       case "+SMTPSUB": return this.smtpText(command, params, "+SMTPSUB", 512);
       case "+SMTPBODY": return this.smtpText(command, params, "+SMTPBODY", 5120);
       case "+SMTPFILE": return this.smtpFile(command, params);
@@ -202,63 +201,9 @@ export class ClassicEmail implements EmailDialect {
 
   // ---- SMTP settings ------------------------------------------------------------------------
 
-  private smtpSrv(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok("+SMTPSRV: 64,(1-65535)");
-    if (command.form === "read") return this.ok(`+SMTPSRV: ${quoted(this.smtpServer)},${this.smtpPort}`);
-    if (command.form !== "write") return false;
-    params.expectCount(1, 2);
-    const server = params.string(0, 64, "server", 1);
-    this.smtpPort = params.has(1) ? params.int(1, 1, 65535, "port") : 25;
-    this.smtpServer = server;
-    return this.ok();
-  }
-
-  private smtpAuth(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok("+SMTPAUTH: (0-1),64,64");
-    if (command.form === "read") return this.ok(`+SMTPAUTH: ${this.authType},${quoted(this.smtpUser)},${quoted(this.smtpPassword)}`);
-    if (command.form !== "write") return false;
-    if (params.int(0, 0, 1, "authType") === 0) {
-      params.expectCount(1, 1);
-      this.authType = 0;
-      this.smtpUser = this.smtpPassword = "";
-      return this.ok();
-    }
-    params.expectCount(3, 3);
-    const user = params.string(1, 64, "user name", 1);
-    this.smtpPassword = params.string(2, 64, "password");
-    this.smtpUser = user;
-    this.authType = 1;
-    return this.ok();
-  }
-
-  private smtpFrom(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok("+SMTPFROM: 64,64");
-    if (command.form === "read") return this.ok(`+SMTPFROM: ${quoted(this.sender.address)},${quoted(this.sender.name)}`);
-    if (command.form !== "write") return false;
-    params.expectCount(1, 2);
-    const address = params.string(0, 64, "sender address", 1);
-    this.sender = { address, name: params.has(1) ? params.string(1, 64, "sender name") : "" };
-    return this.ok();
-  }
-
-  private smtpRcpt(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok("+SMTPRCPT: (0-2),(0-4),64,64");
-    if (command.form === "read") {
-      return this.ok(...recipientListing(this.recipients));
-    }
-    if (command.form !== "write") return false;
-    params.expectCount(1, 4);
-    const list = this.recipients[params.int(0, 0, 2, "type")];
-    if (params.count === 1) list.clear();
-    else {
-      const index = params.int(1, 0, 4, "index");
-      if (params.count === 2) list.delete(index);
-      else {
-        const address = params.string(2, 64, "recipient address", 1);
-        list.set(index, { address, name: params.has(3) ? params.string(3, 64, "recipient name") : "" });
-      }
-    }
-    return this.ok();
+  private smtpSetting(command: AtCommand, params: Params): boolean {
+    const info = this.smtp.handle(command, params);
+    return info !== null && this.ok(...info);
   }
 
   /** AT+SMTPSUB="..." and the inline AT+SMTPBODY="...". */
@@ -300,15 +245,14 @@ export class ClassicEmail implements EmailDialect {
   // ---- sending ------------------------------------------------------------------------------
 
   private draft(attachments: Array<{ name: string }>): MailDraft {
-    const ordered = (list: Map<number, Mailbox>) => [...list.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
     const clock = this.port.clock();
     const number = ++this.mailCounter;
     const stamp = new Date(clock.epochMs).toISOString().replace(/\D/g, "").slice(0, 14);
-    const domain = this.sender.address.includes("@") ? this.sender.address.slice(this.sender.address.lastIndexOf("@") + 1) : "simcom";
+    const domain = this.smtp.sender.address.includes("@") ? this.smtp.sender.address.slice(this.smtp.sender.address.lastIndexOf("@") + 1) : "simcom";
     return {
-      from: this.sender,
-      to: ordered(this.recipients[0]),
-      cc: ordered(this.recipients[1]),
+      from: this.smtp.sender,
+      to: this.smtp.ordered(0),
+      cc: this.smtp.ordered(1),
       subject: Buffer.from(this.subject, "latin1"),
       body: Buffer.from(this.body, "latin1"),
       charset: null,
@@ -348,8 +292,8 @@ export class ClassicEmail implements EmailDialect {
     if (command.form === "read") return this.ok(`+SMTPSEND: ${this.sendJob === null ? 0 : 1}`);
     if (command.form !== "exec") return false;
     if (this.sendJob !== null) return this.ok("+SMTP: ONGOING");
-    const recipients = this.recipients.flatMap((list) => [...list.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r.address));
-    const message = this.smtpServer === "" || this.sender.address === "" || recipients.length === 0 ? null : this.message();
+    const recipients = this.smtp.envelopeRecipients();
+    const message = this.smtp.server === "" || this.smtp.sender.address === "" || recipients.length === 0 ? null : this.message();
     if (message === null) return this.ok("+SMTP: PARAM ERROR");
     if (!this.networkUp()) return this.ok("+SMTP: NETWORK ERROR");
     if (this.port.faults.emailSupport === "send-fails") return this.ok("+SMTP: SERVER ERROR");
@@ -357,9 +301,9 @@ export class ClassicEmail implements EmailDialect {
     const job: SendJob = { session: null, done: false };
     this.sendJob = job;
     const account = {
-      host: this.smtpServer,
-      port: this.smtpPort,
-      credentials: this.authType === 1 ? { user: this.smtpUser, password: this.smtpPassword } : null,
+      host: this.smtp.server,
+      port: this.smtp.port,
+      credentials: this.smtp.credentials,
       secure: null, // the application note has no TLS commands
       clientName: "[10.89.193.100]",
       timeoutMs: this.port.timeoutMs(SERVER_TIMEOUT_SECONDS),
@@ -374,7 +318,7 @@ export class ClassicEmail implements EmailDialect {
         job.session = session;
         this.port.reply(okResponse("+SMTP: OK"));
         try {
-          await session.begin(this.sender.address, recipients);
+          await session.begin(this.smtp.sender.address, recipients);
           if (job.done) return;
           await session.write(message);
           if (job.done) return;

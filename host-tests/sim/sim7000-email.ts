@@ -5,12 +5,13 @@
 import { AtParamError, type AtCommand, type Params } from "./at-parser.ts";
 import {
   AttachmentDataError, Base64Encoder, Base64Passthrough, messageEnd, messageStart, SevenBitText,
-  type AttachmentEncoder, type MailDraft, type Mailbox,
+  type AttachmentEncoder, type MailDraft,
 } from "./mime.ts";
-import { ERROR_RESPONSE, okResponse, quoted, recipientListing, type EmailDialect, type ModemPort } from "./modem.ts";
+import { ERROR_RESPONSE, okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.ts";
 import type { SecureTransport, TlsParams } from "./network.ts";
 import { POP3_CODES, Pop3Failure, Pop3Session, type StatusLine } from "./pop3-client.ts";
 import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
+import { SmtpSettings } from "./smtp-settings.ts";
 import type { TimerHandle } from "../kit/scheduler.ts";
 
 /** AT+CSSLCFG contexts 0-5 (SIM7080); AT+EMAILSSL names the one email uses. */
@@ -140,13 +141,7 @@ export class Sim7000Email implements EmailDialect {
   // Settings (NO_SAVE: a reset brings the defaults back).
   private cid = 0;
   private timeoutSeconds = 30;
-  private smtpServer = "";
-  private smtpPort = 25;
-  private authType = 0;
-  private smtpUser = "";
-  private smtpPassword = "";
-  private sender: Mailbox = { address: "", name: "" };
-  private readonly recipients: Array<Map<number, Mailbox>> = [new Map(), new Map(), new Map()];
+  private readonly smtp = new SmtpSettings(() => this.limits, "rcptType");
   private subject = "";
   private body: Buffer = Buffer.alloc(0);
   private file = { type: 0, name: "", encoding: 0 };
@@ -207,10 +202,10 @@ export class Sim7000Email implements EmailDialect {
     switch (command.name) {
       case "+EMAILCID": return this.emailCid(command, params);
       case "+EMAILTO": return this.emailTimeout(command, params);
-      case "+SMTPSRV": return this.smtpSrv(command, params);
-      case "+SMTPAUTH": return this.smtpAuth(command, params);
-      case "+SMTPFROM": return this.smtpFrom(command, params);
-      case "+SMTPRCPT": return this.smtpRcpt(command, params);
+      case "+SMTPSRV":
+      case "+SMTPAUTH":
+      case "+SMTPFROM":
+      case "+SMTPRCPT": return this.smtpSetting(command, params);
       case "+SMTPSUB": return this.smtpSub(command, params);
       case "+SMTPBODY": return this.smtpBody(command, params);
       case "+SMTPFILE": return this.smtpFile(command, params);
@@ -311,72 +306,9 @@ export class Sim7000Email implements EmailDialect {
     };
   }
 
-  private smtpSrv(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok(`+SMTPSRV: ${this.limits.smtpServer},(1-65535)`);
-    if (command.form === "read") return this.ok(`+SMTPSRV: ${quoted(this.smtpServer)},${this.smtpPort}`);
-    if (command.form !== "write") return false;
-    params.expectCount(1, 2);
-    const server = params.string(0, this.limits.smtpServer, "server", 1);
-    this.smtpPort = params.has(1) ? params.int(1, 1, 65535, "port") : 25;
-    this.smtpServer = server;
-    return this.ok();
-  }
-
-  private smtpAuth(command: AtCommand, params: Params): boolean {
-    const limits = this.limits;
-    if (command.form === "test") return this.ok(`+SMTPAUTH: (0-1),${limits.smtpUser},${limits.smtpPassword}`);
-    if (command.form === "read") return this.ok(`+SMTPAUTH: ${this.authType},${quoted(this.smtpUser)},${quoted(this.smtpPassword)}`);
-    if (command.form !== "write") return false;
-    const type = params.int(0, 0, 1, "authType");
-    if (type === 0) {
-      // "<userName> and <password> must not be given" with type 0.
-      params.expectCount(1, 1);
-      this.authType = 0;
-      this.smtpUser = this.smtpPassword = "";
-      return this.ok();
-    }
-    params.expectCount(3, 3);
-    const user = params.string(1, limits.smtpUser, "user name", 1);
-    const password = params.string(2, limits.smtpPassword, "password");
-    this.authType = 1;
-    this.smtpUser = user;
-    this.smtpPassword = password;
-    return this.ok();
-  }
-
-  private smtpFrom(command: AtCommand, params: Params): boolean {
-    const limits = this.limits;
-    if (command.form === "test") return this.ok(`+SMTPFROM: ${limits.senderAddress},${limits.senderName}`);
-    if (command.form === "read") return this.ok(`+SMTPFROM: ${quoted(this.sender.address)},${quoted(this.sender.name)}`);
-    if (command.form !== "write") return false;
-    params.expectCount(1, 2);
-    const address = params.string(0, limits.senderAddress, "sender address", 1);
-    const name = params.has(1) ? params.string(1, limits.senderName, "sender name") : "";
-    this.sender = { address, name };
-    return this.ok();
-  }
-
-  private smtpRcpt(command: AtCommand, params: Params): boolean {
-    const limits = this.limits;
-    const last = limits.recipientsPerType - 1;
-    if (command.form === "test") return this.ok(`+SMTPRCPT: (0-2),(0-${last}),${limits.recipientAddress},${limits.recipientName}`);
-    if (command.form === "read") {
-      return this.ok(...recipientListing(this.recipients));
-    }
-    if (command.form !== "write") return false;
-    params.expectCount(1, 4);
-    const list = this.recipients[params.int(0, 0, 2, "rcptType")];
-    if (params.count === 1) list.clear();
-    else {
-      const index = params.int(1, 0, last, "index");
-      if (params.count === 2) list.delete(index);
-      else {
-        const address = params.string(2, limits.recipientAddress, "recipient address", 1);
-        const name = params.has(3) ? params.string(3, limits.recipientName, "recipient name") : "";
-        list.set(index, { address, name });
-      }
-    }
-    return this.ok();
+  private smtpSetting(command: AtCommand, params: Params): boolean {
+    const info = this.smtp.handle(command, params);
+    return info !== null && this.ok(...info);
   }
 
   private smtpSub(command: AtCommand, params: Params): boolean {
@@ -448,16 +380,15 @@ export class Sim7000Email implements EmailDialect {
     const subject = ascii ? Buffer.from(this.subject, "latin1") : decodeHex(this.subject);
     const body = ascii ? this.body : decodeHex(this.body.toString("latin1"));
     if (subject === null || body === null) return null;
-    const ordered = (list: Map<number, Mailbox>) => [...list.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
     const clock = this.port.clock();
     const number = ++this.mailCounter;
     const stamp = new Date(clock.epochMs).toISOString().replace(/\D/g, "").slice(0, 14);
-    const domain = this.sender.address.includes("@") ? this.sender.address.slice(this.sender.address.lastIndexOf("@") + 1) : "sim7000";
+    const domain = this.smtp.sender.address.includes("@") ? this.smtp.sender.address.slice(this.smtp.sender.address.lastIndexOf("@") + 1) : "sim7000";
     const file = this.file;
     return {
-      from: this.sender,
-      to: ordered(this.recipients[0]),
-      cc: ordered(this.recipients[1]),
+      from: this.smtp.sender,
+      to: this.smtp.ordered(0),
+      cc: this.smtp.ordered(1),
       subject,
       body,
       charset: ascii ? null : this.charset,
@@ -476,8 +407,8 @@ export class Sim7000Email implements EmailDialect {
     if (command.form === "test") return this.ok();
     if (command.form !== "exec") return false;
     if (this.sendJob !== null) throw new AtParamError("+SMTPSEND: a mail is being sent");
-    const recipients = this.recipients.flatMap((list) => [...list.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r.address));
-    if (this.smtpServer === "" || this.sender.address === "" || recipients.length === 0) {
+    const recipients = this.smtp.envelopeRecipients();
+    if (this.smtp.server === "" || this.smtp.sender.address === "" || recipients.length === 0) {
       throw new AtParamError("+SMTPSEND: server, sender and at least one recipient must be set");
     }
     const draft = this.draft();
@@ -503,9 +434,9 @@ export class Sim7000Email implements EmailDialect {
 
   private async runSend(job: SendJob, recipients: string[]): Promise<void> {
     const account = {
-      host: this.smtpServer,
-      port: this.smtpPort,
-      credentials: this.authType === 1 ? { user: this.smtpUser, password: this.smtpPassword } : null,
+      host: this.smtp.server,
+      port: this.smtp.port,
+      credentials: this.smtp.credentials,
       secure: this.secureTransport(),
       clientName: `[${this.port.bearerIp(job.cid)}]`,
       timeoutMs: this.port.timeoutMs(this.timeoutSeconds),
