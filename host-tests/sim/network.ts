@@ -36,6 +36,16 @@ export interface SecureTransport {
   params: TlsParams;
 }
 
+/** Where a mail client connects to, and how. */
+export interface ServerAccount {
+  host: string;
+  port: number;
+  /** How long each server answer may take. */
+  timeoutMs: number;
+  /** null: clear text (AT+EMAILSSL=0). */
+  secure: SecureTransport | null;
+}
+
 export class NetError extends Error {
   readonly failure: NetFailure;
   constructor(failure: NetFailure, message: string) {
@@ -197,6 +207,33 @@ export class SimNetwork {
 
   traceLine(text: string): void {
     this.trace(text);
+  }
+
+  /**
+   * A mail client's session: connects (with TLS from the first byte when `secure.mode` is
+   * "implicit"), makes the session and runs its greeting and login. Any failure on the way
+   * closes the connection and comes out as `failure(error)`, the client's own error type.
+   */
+  async openSession<S>(
+    account: ServerAccount,
+    failure: (error: unknown) => Error,
+    create: (connection: Connection) => S,
+    handshake: (session: S, connection: Connection) => Promise<void>,
+  ): Promise<S> {
+    let connection: Connection;
+    try {
+      connection = await this.connect(account.host, account.port, account.timeoutMs, account.secure?.mode === "implicit" ? account.secure.params : undefined);
+    } catch (error) {
+      throw failure(error);
+    }
+    const session = create(connection);
+    try {
+      await handshake(session, connection);
+    } catch (error) {
+      connection.destroy();
+      throw failure(error);
+    }
+    return session;
   }
 }
 

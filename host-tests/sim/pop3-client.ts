@@ -2,7 +2,7 @@
 // and multi-line answers streamed raw (dot-stuffing and the final dotline kept) to the modem's
 // read buffer with flow control.
 
-import { NetError, type Connection, type SecureTransport, type SimNetwork } from "./network.ts";
+import { NetError, type Connection, type ServerAccount, type SimNetwork } from "./network.ts";
 
 export type Pop3FailureKind =
   | "bearer"
@@ -40,14 +40,9 @@ export const POP3_CODES: Record<Pop3FailureKind, number> = {
   "bad-password": 68,
 };
 
-export interface Pop3Account {
-  host: string;
-  port: number;
+export interface Pop3Account extends ServerAccount {
   user: string;
   password: string;
-  timeoutMs: number;
-  /** null: clear text (AT+EMAILSSL=0). */
-  secure: SecureTransport | null;
 }
 
 export interface StatusLine {
@@ -109,15 +104,8 @@ export class Pop3Session {
   }
 
   /** Connects, reads the greeting and logs in with USER/PASS. */
-  static async open(network: SimNetwork, account: Pop3Account): Promise<Pop3Session> {
-    let connection: Connection;
-    try {
-      connection = await network.connect(account.host, account.port, account.timeoutMs, account.secure?.mode === "implicit" ? account.secure.params : undefined);
-    } catch (error) {
-      throw fromNet(error);
-    }
-    const session = new Pop3Session(connection, account);
-    try {
+  static open(network: SimNetwork, account: Pop3Account): Promise<Pop3Session> {
+    return network.openSession(account, fromNet, (connection) => new Pop3Session(connection, account), async (session, connection) => {
       const greeting = await session.status();
       if (!greeting.ok) throw new Pop3Failure("rejected", `the server greets with "${greeting.line}"`);
       const secure = account.secure;
@@ -134,11 +122,7 @@ export class Pop3Session {
         const rejected = /\[(IN-USE|SYS\/[A-Z]+|LOGIN-DELAY)\]/i.test(pass.text);
         throw new Pop3Failure(rejected ? "rejected" : "bad-password", `PASS answered "${pass.line}"`);
       }
-    } catch (error) {
-      connection.destroy();
-      throw fromNet(error);
-    }
-    return session;
+    });
   }
 
   /** Called if the connection ends while the modem is not waiting for an answer. */

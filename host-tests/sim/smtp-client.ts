@@ -1,7 +1,7 @@
 // The modem's SMTP client over a real TCP connection. Every way a session can fail is named
 // (`SmtpFailureKind`) so each dialect can turn it into its own result code or URC.
 
-import { NetError, type Connection, type SecureTransport, type SimNetwork } from "./network.ts";
+import { NetError, type Connection, type SecureTransport, type ServerAccount, type SimNetwork } from "./network.ts";
 
 export type SmtpFailureKind =
   | "bearer" // no network for the session
@@ -42,17 +42,11 @@ export const SMTP_CODES: Record<SmtpFailureKind, number> = {
   "bad-recipient": 68,
 };
 
-export interface SmtpAccount {
-  host: string;
-  port: number;
+export interface SmtpAccount extends ServerAccount {
   /** null: AUTH is not attempted. */
   credentials: { user: string; password: string } | null;
   /** Name given in EHLO/HELO. */
   clientName: string;
-  /** How long each server reply may take. */
-  timeoutMs: number;
-  /** null: clear text (AT+EMAILSSL=0). */
-  secure: SecureTransport | null;
 }
 
 interface Reply {
@@ -81,22 +75,11 @@ export class SmtpSession {
   }
 
   /** TCP connection and the server's 220 greeting. */
-  static async open(network: SimNetwork, account: SmtpAccount): Promise<SmtpSession> {
-    let connection: Connection;
-    try {
-      connection = await network.connect(account.host, account.port, account.timeoutMs, account.secure?.mode === "implicit" ? account.secure.params : undefined);
-    } catch (error) {
-      throw fromNet(error);
-    }
-    const session = new SmtpSession(connection, account);
-    try {
+  static open(network: SimNetwork, account: SmtpAccount): Promise<SmtpSession> {
+    return network.openSession(account, fromNet, (connection) => new SmtpSession(connection, account), async (session) => {
       const greeting = await session.reply();
       if (greeting.code !== 220) throw new SmtpFailure("protocol", `greeting was ${greeting.code} ${greeting.lines.join(" ")}`);
-    } catch (error) {
-      connection.destroy();
-      throw fromNet(error);
-    }
-    return session;
+    });
   }
 
   /** Called if the server drops the connection while the modem is not waiting for it. */
