@@ -4,6 +4,8 @@
 // lines, lines that look like modem output). Plain JS with no platform API, so that the same
 // code also runs under XS.
 
+import { seededRandom } from "../host-tests/kit/random.ts";
+
 /** What the stream holds: the reference every parser's counts are checked against. */
 export interface StreamTruth {
   /** `OK` result lines (outside POP3READ data). */
@@ -34,18 +36,6 @@ export interface StreamTruth {
 export interface ModemStream {
   bytes: Uint8Array;
   truth: StreamTruth;
-}
-
-/** Small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A growable byte buffer (generation only; nothing here is on a measured path). */
@@ -104,7 +94,7 @@ class Generator {
   };
 
   constructor(seed: number) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
   }
 
   get length(): number {

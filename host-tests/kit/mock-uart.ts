@@ -5,6 +5,7 @@
 
 import type { SerialListener, SerialPort } from "../../src/transport/ports.ts";
 import { toBytes } from "./bytes.ts";
+import { seededRandom } from "./random.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { TranscriptEntry } from "./transcript.ts";
 
@@ -169,18 +170,6 @@ class ByteRing {
     const cap = this.buf.length;
     for (let i = 0; i < n; i++) dst[offset + i] = this.buf[(this.head + i) % cap];
   }
-}
-
-/** Small seeded PRNG (mulberry32): reproducible fragment sizes. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function checkCount(value: number, name: string, min: number): number {

@@ -5,6 +5,7 @@
 
 import type { ModemSerial } from "../kit/mock-uart.ts";
 import { RealClock, type Scheduler, type TimerHandle } from "../kit/scheduler.ts";
+import { seededRandom } from "../kit/random.ts";
 import { AtParamError, AtSyntaxError, locateCommand, Params, parseCommand, type AtCommand } from "./at-parser.ts";
 import { ClassicEmail } from "./classic-email.ts";
 import { SimFileSystem, type FileSystemOptions } from "./file-system.ts";
@@ -415,18 +416,6 @@ interface BootState {
   ntpCid: number;
 }
 
-/** Seeded PRNG (mulberry32) for reproducible output noise. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function resolveOptions(options: SimOptions): ResolvedOptions {
   const dialect = options.dialect ?? "sim7000";
   if (dialect !== "sim7000" && dialect !== "classic") throw new RangeError(`dialect must be "sim7000" or "classic", not "${String(dialect)}"`);
@@ -594,7 +583,7 @@ export class SimModem {
     if (faults.server !== undefined) this.network.fault = faults.server;
     if (faults.outputNoise !== undefined) {
       const noise = faults.outputNoise;
-      this.noise = noise === null ? null : { random: prng(noise.seed), seed: noise.seed };
+      this.noise = noise === null ? null : { random: seededRandom(noise.seed), seed: noise.seed };
     }
   }
 
