@@ -8,24 +8,15 @@ import type { Line } from "../src/transport/bytes.ts";
 import type { UrcHandler } from "../src/transport/engine.ts";
 import type { MatchTable } from "../src/transport/match.ts";
 import type { Deadline, SerialPort, TimerPort } from "../src/transport/ports.ts";
+import type { StreamTruth } from "./modem-stream.ts";
 
 export type CoreLib = typeof Core;
 
-/** What a parser found in the stream; compared with the generator's truth. */
-export interface Counts {
-  ok: number;
-  csq: number;
-  csqSum: number;
-  smtpft: number;
-  smtpftSum: number;
-  pop3read: number;
-  pop3readSum: number;
-  smtpsend: number;
-  pop3cmd: number;
-  /** Byte-counted data (our engine only; line readers see the data as lines). */
-  dataBytes: number;
-  dataLineFeeds: number;
-}
+/**
+ * What a parser found in the stream: the generator's truth less what only the generator knows
+ * (dataBytes: byte-counted data, our engine only; line readers see the data as lines).
+ */
+export type Counts = Omit<StreamTruth, "noise" | "lookalikeLines" | "mails" | "uploads">;
 
 export function emptyCounts(): Counts {
   return { ok: 0, csq: 0, csqSum: 0, smtpft: 0, smtpftSum: 0, pop3read: 0, pop3readSum: 0, smtpsend: 0, pop3cmd: 0, dataBytes: 0, dataLineFeeds: 0 };
