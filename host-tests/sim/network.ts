@@ -20,6 +20,18 @@ export type ServerFault =
 
 export type NetFailure = "dns" | "connect" | "timeout" | "closed" | "bearer" | "tls";
 
+/** The sim7000 codes that SMTP (+SMTPSEND) and POP3 (+POP3IN/+POP3OUT) share: the network's failures and a reply that is not the protocol's. */
+export const SESSION_CODES: Record<NetFailure | "protocol", number> = {
+  bearer: 61,
+  dns: 62,
+  connect: 63,
+  // The spec has no TLS code: a secure connection that cannot be set up is a connection error.
+  tls: 63,
+  closed: 63,
+  timeout: 64,
+  protocol: 65,
+};
+
 /** How the modem's TLS client checks a server (from AT+CSSLCFG and the simulator's trust store). */
 export interface TlsParams {
   /** Trusted CA certificates (PEM). None: no server is trusted. */

@@ -2,7 +2,7 @@
 // and multi-line answers streamed raw (dot-stuffing and the final dotline kept) to the modem's
 // read buffer with flow control.
 
-import { NetError, type Connection, type ServerAccount, type SimNetwork } from "./network.ts";
+import { NetError, SESSION_CODES, type Connection, type ServerAccount, type SimNetwork } from "./network.ts";
 
 export type Pop3FailureKind =
   | "bearer"
@@ -27,14 +27,7 @@ export class Pop3Failure extends Error {
 
 /** sim7000 `+POP3IN: <code>` / `+POP3OUT: <code>` for each failure. */
 export const POP3_CODES: Record<Pop3FailureKind, number> = {
-  bearer: 61,
-  dns: 62,
-  connect: 63,
-  // The spec has no TLS code: a secure connection that cannot be set up is a connection error.
-  tls: 63,
-  closed: 63,
-  timeout: 64,
-  protocol: 65,
+  ...SESSION_CODES,
   rejected: 66,
   "bad-user": 67,
   "bad-password": 68,

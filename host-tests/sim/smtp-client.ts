@@ -1,7 +1,7 @@
 // The modem's SMTP client over a real TCP connection. Every way a session can fail is named
 // (`SmtpFailureKind`) so each dialect can turn it into its own result code or URC.
 
-import { NetError, type Connection, type SecureTransport, type ServerAccount, type SimNetwork } from "./network.ts";
+import { NetError, SESSION_CODES, type Connection, type SecureTransport, type ServerAccount, type SimNetwork } from "./network.ts";
 
 export type SmtpFailureKind =
   | "bearer" // no network for the session
@@ -29,14 +29,7 @@ export class SmtpFailure extends Error {
 
 /** sim7000 `+SMTPSEND: <code>` for each failure. */
 export const SMTP_CODES: Record<SmtpFailureKind, number> = {
-  bearer: 61,
-  dns: 62,
-  connect: 63,
-  // The spec has no TLS code: a secure connection that cannot be set up is a connection error.
-  tls: 63,
-  closed: 63,
-  timeout: 64,
-  protocol: 65,
+  ...SESSION_CODES,
   "auth-required": 66,
   "auth-failed": 67,
   "bad-recipient": 68,
