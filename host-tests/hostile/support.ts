@@ -2,29 +2,14 @@
 // real servers) and the AT-injection check over the bytes the host sent.
 
 import * as assert from "uvu/assert";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
-import { SimModem } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
-import { AtEngine, Modem } from "../../src/index.ts";
+import { firmwareRig } from "../sim/firmware-rig.ts";
+import { Modem } from "../../src/index.ts";
 import { query } from "../../src/modem/basic.ts";
 import type { Dialect } from "./corpus.ts";
 
 export function rig(dialect: Dialect) {
-  const clock = new VirtualClock();
-  const uart = createUartPair({ scheduler: clock, baud: 921_600, record: true });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, dialect });
-  sim.attach(uart.modem);
-  sim.powerOn({ quiet: true });
-  const engine = new AtEngine({ serial: uart.host, timers: clock });
-  uart.host.attach(engine);
+  const { clock, sim, engine, run, uart } = firmwareRig({ sim: { dialect }, uart: { record: true } });
   const modem = new Modem(engine, clock, dialect);
-  async function run<T>(operation: Promise<T>, limitMs = 300_000): Promise<T> {
-    let settled = false;
-    operation.then(() => (settled = true), () => (settled = true));
-    await runWithNetwork(clock, sim, () => settled, limitMs);
-    return operation;
-  }
   /** Bytes the host has written since the last call. */
   let seen = 0;
   function sentSinceLastCall(): Buffer {

@@ -4,14 +4,12 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { CollectSink } from "../kit/mail-io.ts";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem, type SimOptions } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
+import type { SimOptions } from "../sim/modem.ts";
+import { firmwareRig } from "../sim/firmware-rig.ts";
 import { PatternSource } from "../flows/replay-driver.ts";
 import {
-  AtEngine, ClassicPop3Client, ClassicSmtpClient, MessageReader, Modem, Pop3Client, Pop3Error, Pop3NegativeError,
+  ClassicPop3Client, ClassicSmtpClient, MessageReader, Modem, Pop3Client, Pop3Error, Pop3NegativeError,
   SmtpClient, SmtpError, type MailMessage,
 } from "../../src/index.ts";
 
@@ -19,20 +17,7 @@ const USERS = ["alarm", "alice", "bob", "carol", "dave", "erin", "fred"];
 let servers: MailServers;
 
 function rig(options: SimOptions = {}) {
-  const clock = new VirtualClock();
-  const { host, modem } = createUartPair({ scheduler: clock, baud: 921_600 });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, ...options });
-  sim.attach(modem);
-  sim.powerOn({ quiet: true });
-  const engine = new AtEngine({ serial: host, timers: clock });
-  host.attach(engine);
-  /** Runs an operation in virtual time that waits for the real servers when it must. */
-  async function run<T>(operation: Promise<T>, limitMs = 300_000): Promise<T> {
-    let settled = false;
-    operation.then(() => (settled = true), () => (settled = true));
-    await runWithNetwork(clock, sim, () => settled, limitMs);
-    return operation;
-  }
+  const { clock, sim, engine, run } = firmwareRig({ sim: options });
   return { clock, sim, engine, run, modem: new Modem(engine, clock, options.dialect ?? "sim7000") };
 }
 

@@ -6,13 +6,12 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import {
-  AtEngine, ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, probeEmail, query, SmtpClient,
+  ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, probeEmail, query, SmtpClient,
 } from "../../src/index.ts";
 import { bufferSource, CollectSink } from "../kit/mail-io.ts";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem, type Dialect } from "./modem.ts";
+import { firmwareRig } from "./firmware-rig.ts";
+import type { Dialect } from "./modem.ts";
 import { seededBytes } from "./test-support.ts";
 import { runWithNetwork } from "./virtual-time.ts";
 
@@ -29,13 +28,11 @@ test.after(async () => {
 });
 
 function setup(dialect: Dialect) {
-  const clock = new VirtualClock();
-  const { host, modem: modemSide, stats } = createUartPair({ scheduler: clock, baud: 115200, fragment: { min: 1, max: 40, seed: 9 } });
-  const sim = new SimModem({ dialect, hosts: { "mail.simmail.test": "127.0.0.1" }, networkTime: () => Date.UTC(2024, 5, 1, 12, 0, 0) });
-  sim.attach(modemSide);
-  sim.powerOn({ quiet: true });
-  const engine = new AtEngine({ serial: host, timers: clock });
-  host.attach(engine);
+  const { clock, sim, engine, uart } = firmwareRig({
+    sim: { dialect, networkTime: () => Date.UTC(2024, 5, 1, 12, 0, 0) },
+    uart: { baud: 115200, fragment: { min: 1, max: 40, seed: 9 } },
+  });
+  const stats = uart.stats;
   /** Runs one firmware operation to its end in virtual time, letting the servers answer. */
   const drive = async <T>(what: string, operation: Promise<T>): Promise<T> => {
     let settled = false;

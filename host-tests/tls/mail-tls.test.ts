@@ -10,13 +10,11 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import { CollectSink } from "../kit/mail-io.ts";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { createTestPki, startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem, type SimOptions } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
+import type { SimOptions } from "../sim/modem.ts";
+import { firmwareRig } from "../sim/firmware-rig.ts";
 import {
-  AtEngine, ClassicPop3Client, ClassicSmtpClient, InsecureCredentialsError, MailParameterError, Modem, Pop3Client,
+  ClassicPop3Client, ClassicSmtpClient, InsecureCredentialsError, MailParameterError, Modem, Pop3Client,
   Pop3Error, probeEmail, SmtpClient, SmtpError, type MailMessage, type SmtpSettings,
 } from "../../src/index.ts";
 
@@ -25,21 +23,9 @@ let foreignDir = "";
 let foreignCa = "";
 
 function rig(options: SimOptions = {}) {
-  const clock = new VirtualClock();
-  const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: true });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, tls: { commands: true, ca: [servers.tls!.ca] }, ...options });
-  sim.attach(modem);
-  sim.powerOn({ quiet: true });
-  const engine = new AtEngine({ serial: host, timers: clock });
-  host.attach(engine);
-  async function run<T>(operation: Promise<T>, limitMs = 300_000): Promise<T> {
-    let settled = false;
-    operation.then(() => (settled = true), () => (settled = true));
-    await runWithNetwork(clock, sim, () => settled, limitMs);
-    return operation;
-  }
+  const { clock, sim, engine, run, uart } = firmwareRig({ sim: { tls: { commands: true, ca: [servers.tls!.ca] }, ...options }, uart: { record: true } });
   /** Command lines the host sent, in order. */
-  const sent = () => Buffer.concat(transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1").split("\r").filter((l) => l.startsWith("AT"));
+  const sent = () => Buffer.concat(uart.transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1").split("\r").filter((l) => l.startsWith("AT"));
   return { clock, sim, engine, run, sent, modem: new Modem(engine, clock, options.dialect ?? "sim7000") };
 }
 
