@@ -2,22 +2,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { Base64Decoder, Base64Encoder, base64ExpandInPlace, base64OfBytes } from "../../src/mail/codec/index.ts";
-import { asLatin1, feedings, latin1Bytes, wrappedBase64 } from "./support.ts";
+import { asLatin1, feedings, latin1Bytes, pseudoRandomBytes, wrappedBase64 } from "./support.ts";
 
 const test = suite("codec/base64");
-
-/** Deterministic pseudo-random bytes (so failures reproduce). */
-function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
-  return out;
-}
 
 function encodeChunks(data: Uint8Array, chunks: Array<[number, number]>, lineLength = 76): string {
   const encoder = new Base64Encoder(lineLength);

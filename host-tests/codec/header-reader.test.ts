@@ -3,7 +3,8 @@ import * as assert from "uvu/assert";
 import {
   HeaderReader, parseAddress, parseAddressList, parseContentType, type HeaderReaderOptions,
 } from "../../src/mail/codec/index.ts";
-import { concat, feedings, latin1Bytes, utf8Bytes } from "./support.ts";
+import { feedings, latin1Bytes, utf8Bytes } from "./support.ts";
+import { concatBytes } from "../kit/bytes.ts";
 
 const test = suite("codec/header-reader");
 
@@ -130,7 +131,7 @@ test("the first occurrence wins; obsolete space before the colon; lines without 
 });
 
 test("raw UTF-8 headers (RFC 6532) and Latin-1 bytes", () => {
-  const input = concat([utf8Bytes("Subject: Grüße 😀\r\n"), latin1Bytes("From: J\u00fcrgen <j@x>\r\n\r\n")]);
+  const input = concatBytes([utf8Bytes("Subject: Grüße 😀\r\n"), latin1Bytes("From: J\u00fcrgen <j@x>\r\n\r\n")]);
   const { reader } = read(input, [[0, input.length]]);
   assert.is(reader.get("Subject"), "Grüße 😀");
   assert.is(reader.get("From"), "Jürgen <j@x>");

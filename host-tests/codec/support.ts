@@ -45,14 +45,15 @@ export function chunksAt(length: number, cuts: number[]): Array<[number, number]
   return chunks;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
+/** Deterministic pseudo-random bytes (xorshift32), so that failures reproduce. */
+export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = state & 0xff;
   }
   return out;
 }
