@@ -9,16 +9,14 @@ import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { hmacSha256, sha256 } from "./sha256.ts";
-import { runInXs, type XsStepResult } from "./run-xs.ts";
+import { bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
 import type { SentMail } from "./xs-sim7000.ts";
 
-const repo = join(import.meta.dirname, "..", "..");
 const SECRET = "correct horse battery staple 42";
 const WALL_AT_ZERO = Date.UTC(2026, 11, 1, 12, 0, 0);
 const WARM_UP_CYCLES = 10;
@@ -53,20 +51,7 @@ test("AlarmApp under XS: alarm mail with the log attached, signed commands obeye
   const scratch = mkdtempSync(join(tmpdir(), "simmail-alarm-xs-"));
   try {
     const bundle = join(scratch, "alarm-xs.js");
-    await build({
-      absWorkingDir: repo,
-      entryPoints: [join(import.meta.dirname, "alarm-xs-entry.ts")],
-      outfile: bundle,
-      bundle: true,
-      format: "iife",
-      globalName: "alarmXs",
-      // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
-      footer: { js: "globalThis.alarmXs = alarmXs;" },
-      target: "es2022",
-      platform: "neutral",
-      minify: true,
-      logLevel: "error",
-    });
+    await bundleAlarmXs(bundle);
     const secret = secretFromText(SECRET);
     const signedAt = Math.floor(WALL_AT_ZERO / 1000) + 60;
     const disarm = signCommandSubject(nodeCrypto, secret, "pump-house-1", "DISARM", signedAt);

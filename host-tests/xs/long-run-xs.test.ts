@@ -7,12 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { runInXs, type XsStepResult } from "./run-xs.ts";
+import { bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
 
-const repo = join(import.meta.dirname, "..", "..");
 const WALL_AT_ZERO = Date.UTC(2026, 11, 1, 12, 0, 0);
 /** More than the ledger keeps (32 nonces, 32 UIDLs): it is full before the heap is measured. */
 const WARM_UP_POLLS = 40;
@@ -35,20 +33,7 @@ function alarmBundle(): Promise<string> {
   bundled ??= (async () => {
     scratch = mkdtempSync(join(tmpdir(), "simmail-long-run-xs-"));
     const bundle = join(scratch, "alarm-xs.js");
-    await build({
-      absWorkingDir: repo,
-      entryPoints: [join(import.meta.dirname, "alarm-xs-entry.ts")],
-      outfile: bundle,
-      bundle: true,
-      format: "iife",
-      globalName: "alarmXs",
-      // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
-      footer: { js: "globalThis.alarmXs = alarmXs;" },
-      target: "es2022",
-      platform: "neutral",
-      minify: true,
-      logLevel: "error",
-    });
+    await bundleAlarmXs(bundle);
     return bundle;
   })();
   return bundled;

@@ -1,7 +1,9 @@
 // Runs code under the real XS engine (@agoric/xsnap) in a child process (xs-child.mjs) and
 // returns what each step reported, printed and cost. See README.md in this folder.
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 export interface XsStep {
   name: string;
@@ -108,5 +110,23 @@ export function runInXs(job: XsJob, timeoutMs = 60_000): Promise<XsRunResult> {
     // A child that dies before reading its job is reported by the close handler.
     child.stdin.on("error", () => undefined);
     child.stdin.end(JSON.stringify(job));
+  });
+}
+
+/** Bundles alarm-xs-entry.ts (AlarmApp and its XS rig, as for the device) into `outfile`, publishing `alarmXs`. */
+export async function bundleAlarmXs(outfile: string): Promise<void> {
+  await build({
+    absWorkingDir: join(import.meta.dirname, "..", ".."),
+    entryPoints: [join(import.meta.dirname, "alarm-xs-entry.ts")],
+    outfile,
+    bundle: true,
+    format: "iife",
+    globalName: "alarmXs",
+    // A strict script's top-level var stays local under xsnap: publish the namespace explicitly.
+    footer: { js: "globalThis.alarmXs = alarmXs;" },
+    target: "es2022",
+    platform: "neutral",
+    minify: true,
+    logLevel: "error",
   });
 }
