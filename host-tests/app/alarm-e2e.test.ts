@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { SECRET, setupAlarm } from "./alarm-harness.ts";
@@ -15,7 +15,7 @@ const e2e = suite("app: the alarm mailer end to end");
 
 e2e.before(async () => {
   servers = await startMailServers({
-    users: ["alarm", "ops", "ann", "ben", "cid"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })),
+    users: mailUsers(["alarm", "ops", "ann", "ben", "cid"]),
   });
 });
 e2e.after(async () => {

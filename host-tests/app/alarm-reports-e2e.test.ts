@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type ParsedMail } from "mailparser";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { setupAlarm } from "./alarm-harness.ts";
 
 const DAY_MS = 86_400_000;
@@ -15,7 +15,7 @@ const e2e = suite("app: status and rate-cap mails end to end");
 
 e2e.before(async () => {
   servers = await startMailServers({
-    users: ["alarm", "dee", "eve"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })),
+    users: mailUsers(["alarm", "dee", "eve"]),
   });
 });
 e2e.after(async () => {

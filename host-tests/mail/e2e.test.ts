@@ -4,7 +4,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { CollectSink } from "../kit/mail-io.ts";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import type { SimOptions } from "../sim/modem.ts";
 import { firmwareRig } from "../sim/firmware-rig.ts";
 import { PatternSource } from "../flows/replay-driver.ts";
@@ -33,7 +33,7 @@ function names(value: AddressObject | AddressObject[] | undefined): string[] {
 const e2e = suite("mail: end to end through the simulated SIM7000 and real servers");
 
 e2e.before(async () => {
-  servers = await startMailServers({ users: USERS.map((name) => ({ name, password: `${name}-pw`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
 });
 e2e.after(async () => {
   await servers.stop();

@@ -81,12 +81,17 @@ const PORT_ATTEMPTS = 3;
 
 const execFileAsync = promisify(execFile);
 
+/** Accounts `<name>@<domain>` with the password `<name><passwordSuffix>`. */
+export function mailUsers(names: readonly string[], passwordSuffix = "-secret", domain = DEFAULT_DOMAIN): MailUser[] {
+  return names.map((name) => ({ name, password: `${name}${passwordSuffix}`, address: `${name}@${domain}` }));
+}
+
 export async function startMailServers(options: MailServersOptions = {}): Promise<MailServers> {
   const domain = options.domain ?? DEFAULT_DOMAIN;
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(domain)) {
     throw new Error(`startMailServers: invalid domain ${JSON.stringify(domain)} (letters, digits, '.' and '-' only)`);
   }
-  const users = options.users ?? DEFAULT_USER_NAMES.map((name) => ({ name, password: `${name}-secret`, address: `${name}@${domain}` }));
+  const users = options.users ?? mailUsers(DEFAULT_USER_NAMES, "-secret", domain);
   validateUsers(users);
   if (process.getuid?.() !== 0) {
     throw new Error("startMailServers: must run as root (Dovecot runs as root with mail_uid=mail, maildirs are chowned to mail)");

@@ -2,7 +2,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimDriver } from "./driver.ts";
 import type { SimOptions } from "./modem.ts";
 import { delay } from "./test-support.ts";
@@ -13,7 +13,7 @@ const USERS = ["alarm", "ann", "ben", "cid", "dan", "eve", "fay", "gus", "hal", 
 let servers: MailServers;
 
 test.before(async () => {
-  servers = await startMailServers({ users: USERS.map((name) => ({ name, password: `${name}-pw`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
 });
 
 test.after(async () => {

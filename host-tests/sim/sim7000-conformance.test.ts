@@ -6,7 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { readSession } from "../kit/transcript.ts";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimDriver } from "./driver.ts";
 import type { SimOptions } from "./modem.ts";
 import { dotStuff, fakeServer, pop3Query } from "./test-support.ts";
@@ -17,7 +17,7 @@ const USERS = ["john", "mary", "peter", "anna", "otto", "ines", "karl", "lena", 
 let servers: MailServers;
 
 test.before(async () => {
-  servers = await startMailServers({ users: USERS.map((name) => ({ name, password: `${name}-pw`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
 });
 
 test.after(async () => {

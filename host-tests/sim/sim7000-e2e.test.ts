@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../kit/scheduler.ts";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimDriver } from "./driver.ts";
 import { SimModem, type SimOptions } from "./modem.ts";
 import { dotStuff, seededBytes } from "./test-support.ts";
@@ -19,7 +19,7 @@ const USERS = ["alarm", "bob", "carol", "dave", "erin", "fred", "gina", "hugo", 
 let servers: MailServers;
 
 test.before(async () => {
-  servers = await startMailServers({ users: USERS.map((name) => ({ name, password: `${name}-pw`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
 });
 
 test.after(async () => {

@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import type { SimTlsOptions } from "../sim/modem.ts";
 import { alarmConfig, setupAlarm } from "../app/alarm-harness.ts";
 import { readSettings } from "../../src/device/settings.ts";
@@ -30,7 +30,7 @@ function setup(user: string, tls: Partial<SimTlsOptions>) {
 const test = suite("tls: the alarm mailer with transport security");
 
 test.before(async () => {
-  servers = await startMailServers({ tls: true, users: ["alarm", "ops", "ann", "ben"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ tls: true, users: mailUsers(["alarm", "ops", "ann", "ben"]) });
 });
 test.after(async () => {
   await servers.stop();

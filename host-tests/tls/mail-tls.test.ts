@@ -10,7 +10,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import { CollectSink } from "../kit/mail-io.ts";
-import { createTestPki, startMailServers, type MailServers } from "../servers/index.ts";
+import { createTestPki, mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import type { SimOptions } from "../sim/modem.ts";
 import { firmwareRig } from "../sim/firmware-rig.ts";
 import {
@@ -43,7 +43,7 @@ const pop3 = (port: number, user: string) => ({ host: "mail.simmail.test", port,
 const test = suite("tls: mail API over TLS through the simulator and real servers");
 
 test.before(async () => {
-  servers = await startMailServers({ tls: true, users: ["alarm", "alice", "bob", "carol", "dave", "erin"].map((name) => ({ name, password: `${name}-secret`, address: `${name}@simmail.test` })) });
+  servers = await startMailServers({ tls: true, users: mailUsers(["alarm", "alice", "bob", "carol", "dave", "erin"]) });
   foreignDir = await fs.mkdtemp(join(tmpdir(), "simmail-foreign-ca-"));
   foreignCa = (await createTestPki(foreignDir, ["mail.simmail.test"], "some other CA")).ca;
 });
