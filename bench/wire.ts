@@ -9,7 +9,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ByteSource } from "../src/mail/message.ts";
-import type { MailSink } from "../src/mail/pop3.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const SIMULATOR = "host-tests/sim/modem.ts";
@@ -55,16 +54,6 @@ class PatternSource implements ByteSource {
   }
 }
 
-class CollectingSink implements MailSink {
-  private readonly parts: Buffer[] = [];
-  write(buf: Uint8Array, offset: number, length: number): void {
-    this.parts.push(Buffer.from(buf.subarray(offset, offset + length)));
-  }
-  text(): string {
-    return Buffer.concat(this.parts).toString("latin1");
-  }
-}
-
 /** A 64 KiB plain-text mail as a server stores it (CRLF lines, some starting with a dot). */
 function plainMail(): string {
   const head = "From: Ops <ops@simmail.test>\r\nTo: Bob <bob@simmail.test>\r\nSubject: Monthly log\r\nDate: Fri, 17 May 2024 08:31:12 +0000\r\nMessage-ID: <bench-64k@simmail.test>\r\n\r\n";
@@ -86,12 +75,13 @@ export async function measureWire(): Promise<WireResult> {
   for (const file of [SIMULATOR, SIM_CLOCK, SERVERS]) {
     if (!existsSync(`${root}${file}`)) return { measured: false, reason: `${file} does not exist yet` };
   }
-  const [{ SimModem }, { runWithNetwork }, { startMailServers }, { createUartPair, wireTimeMs }, { VirtualClock }, core] = await Promise.all([
+  const [{ SimModem }, { runWithNetwork }, { startMailServers }, { createUartPair, wireTimeMs }, { VirtualClock }, { CollectSink }, core] = await Promise.all([
     import("../host-tests/sim/modem.ts"),
     import("../host-tests/sim/virtual-time.ts"),
     import("../host-tests/servers/index.ts"),
     import("../host-tests/kit/mock-uart.ts"),
     import("../host-tests/kit/scheduler.ts"),
+    import("../host-tests/kit/mail-io.ts"),
     import("../src/index.ts"),
   ]);
   const { simpleParser } = await import("mailparser");
@@ -158,14 +148,14 @@ export async function measureWire(): Promise<WireResult> {
       const mail = plainMail();
       await servers.deliver("bob", mail);
       const pop3 = new core.Pop3Client(engine, clock);
-      const sink = new CollectingSink();
+      const sink = new CollectSink();
       await measure("retrieve a 64 KiB mail", async () => {
         await pop3.login({ server: { host: servers.host, port: servers.pop3Port, user: "bob", password: "bob-secret" }, cid: 0 });
         await pop3.retrieve(1, sink);
         await pop3.delete(1);
         await pop3.logout();
       });
-      if (sink.text() !== mail) throw new Error("the retrieved mail differs from the one the server holds");
+      if (sink.bytes.toString("latin1") !== mail) throw new Error("the retrieved mail differs from the one the server holds");
 
       engine.close();
       sim.close();
