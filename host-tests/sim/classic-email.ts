@@ -9,7 +9,7 @@ import { base64Lines, messageEnd, messageStart, nextAttachment, type MailDraft }
 import { okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.ts";
 import { Pop3Failure, Pop3Session, type Pop3FailureKind } from "./pop3-client.ts";
 import { SmtpFailure, SmtpSession, type SmtpFailureKind } from "./smtp-client.ts";
-import { SmtpSettings, type SmtpSettingLimits } from "./smtp-settings.ts";
+import { Pop3Settings, SmtpSettings, type Pop3SettingLimits, type SmtpSettingLimits } from "./email-settings.ts";
 
 const CRLF = "\r\n";
 /** The application note's limits. */
@@ -18,8 +18,9 @@ const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
 /** "SMTP timer: 30 seconds", "POP3 timer: 30 seconds". */
 const SERVER_TIMEOUT_SECONDS = 30;
 /** The lengths its test commands report: 64 each, recipient indexes 0-4. */
-const CLASSIC_LIMITS: SmtpSettingLimits = {
+const CLASSIC_LIMITS: SmtpSettingLimits & Pop3SettingLimits = {
   smtpServer: 64, smtpUser: 64, smtpPassword: 64, senderAddress: 64, senderName: 64, recipientAddress: 64, recipientName: 64, recipientsPerType: 5,
+  pop3Server: 64, pop3User: 64, pop3Password: 64,
 };
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -94,11 +95,11 @@ export class ClassicEmail implements EmailDialect {
   private readonly port: ModemPort;
 
   private readonly smtp = new SmtpSettings(() => CLASSIC_LIMITS, "type");
+  private readonly pop3 = new Pop3Settings(() => CLASSIC_LIMITS);
   private subject = "";
   private body = "";
   /** Attachment slots 1-10: absolute paths in the file system. */
   private readonly files = new Map<number, string>();
-  private pop3 = { server: "", user: "", password: "", port: 110 };
 
   private cwd = "C:";
   private location = 0;
@@ -373,18 +374,8 @@ export class ClassicEmail implements EmailDialect {
   // ---- POP3 ---------------------------------------------------------------------------------
 
   private pop3Srv(command: AtCommand, params: Params): boolean {
-    if (command.form === "test") return this.ok("+POP3SRV: 64,64,64,(1-65535)");
-    if (command.form === "read") {
-      const p = this.pop3;
-      return this.ok(`+POP3SRV: ${quoted(p.server)},${quoted(p.user)},${quoted(p.password)},${p.port}`);
-    }
-    if (command.form !== "write") return false;
-    params.expectCount(3, 4);
-    const server = params.string(0, 64, "server", 1);
-    const user = params.string(1, 64, "user name", 1);
-    const password = params.string(2, 64, "password");
-    this.pop3 = { server, user, password, port: params.has(3) ? params.int(3, 1, 65535, "port") : 110 };
-    return this.ok();
+    const info = this.pop3.handle(command, params);
+    return info !== null && this.ok(...info);
   }
 
   private pop3Result(kind: Pop3FailureKind): string {
@@ -405,7 +396,7 @@ export class ClassicEmail implements EmailDialect {
     if (this.pop3Session !== null) throw new AtParamError("+POP3IN: already logged in");
     if (!this.networkUp()) return this.ok("+POP3: NETWORK ERROR");
     if (this.port.faults.emailSupport === "send-fails") return this.ok("+POP3: SERVER ERROR");
-    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(SERVER_TIMEOUT_SECONDS), secure: null };
+    const account = this.pop3.account(this.port.timeoutMs(SERVER_TIMEOUT_SECONDS), null);
     const login = { cancelled: false };
     this.login = login;
     this.port.track(Pop3Session.open(this.port.network, account).then(

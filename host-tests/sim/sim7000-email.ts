@@ -11,7 +11,7 @@ import { ERROR_RESPONSE, okResponse, quoted, type EmailDialect, type ModemPort }
 import type { SecureTransport, TlsParams } from "./network.ts";
 import { POP3_CODES, Pop3Failure, Pop3Session, type StatusLine } from "./pop3-client.ts";
 import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
-import { SmtpSettings } from "./smtp-settings.ts";
+import { Pop3Settings, SmtpSettings } from "./email-settings.ts";
 import type { TimerHandle } from "../kit/scheduler.ts";
 
 /** AT+CSSLCFG contexts 0-5 (SIM7080); AT+EMAILSSL names the one email uses. */
@@ -142,11 +142,11 @@ export class Sim7000Email implements EmailDialect {
   private cid = 0;
   private timeoutSeconds = 30;
   private readonly smtp = new SmtpSettings(() => this.limits, "rcptType");
+  private readonly pop3 = new Pop3Settings(() => this.limits);
   private subject = "";
   private body: Buffer = Buffer.alloc(0);
   private file = { type: 0, name: "", encoding: 0 };
   private charset = "ASCII";
-  private pop3 = { server: "", user: "", password: "", port: 110 };
   // AT+EMAILSSL (0 clear text, 1 TLS from the first byte, 2 STARTTLS/STLS) and its context.
   private emailSsl = 0;
   private sslContext = 0;
@@ -535,20 +535,8 @@ export class Sim7000Email implements EmailDialect {
   // ---- POP3 ---------------------------------------------------------------------------------
 
   private pop3Srv(command: AtCommand, params: Params): boolean {
-    const limits = this.limits;
-    if (command.form === "test") return this.ok(`+POP3SRV: ${limits.pop3Server},${limits.pop3User},${limits.pop3Password},(1-65535)`);
-    if (command.form === "read") {
-      const p = this.pop3;
-      return this.ok(`+POP3SRV: ${quoted(p.server)},${quoted(p.user)},${quoted(p.password)},${p.port}`);
-    }
-    if (command.form !== "write") return false;
-    params.expectCount(3, 4);
-    const server = params.string(0, limits.pop3Server, "server", 1);
-    const user = params.string(1, limits.pop3User, "user name", 1);
-    const password = params.string(2, limits.pop3Password, "password");
-    const port = params.has(3) ? params.int(3, 1, 65535, "port") : 110;
-    this.pop3 = { server, user, password, port };
-    return this.ok();
+    const info = this.pop3.handle(command, params);
+    return info !== null && this.ok(...info);
   }
 
   private pop3In(command: AtCommand): boolean {
@@ -567,7 +555,7 @@ export class Sim7000Email implements EmailDialect {
     }
     const attempt = { cid: this.cid, cancelled: false };
     this.loginAttempt = attempt;
-    const account = { ...this.pop3, host: this.pop3.server, timeoutMs: this.port.timeoutMs(this.timeoutSeconds), secure: this.secureTransport() };
+    const account = this.pop3.account(this.port.timeoutMs(this.timeoutSeconds), this.secureTransport());
     this.port.track(Pop3Session.open(this.port.network, account).then(
       (session) => {
         if (attempt.cancelled) {

@@ -1,10 +1,12 @@
-// The SMTP settings both dialects keep alike: AT+SMTPSRV, AT+SMTPAUTH, AT+SMTPFROM and
-// AT+SMTPRCPT, with each dialect's limits and parameter names, and the account and addresses
-// a send takes from them.
+// The email settings both dialects keep alike: AT+SMTPSRV, AT+SMTPAUTH, AT+SMTPFROM,
+// AT+SMTPRCPT and AT+POP3SRV, with each dialect's limits and parameter names, and what a send
+// or a login takes from them.
 
 import type { AtCommand, Params } from "./at-parser.ts";
 import type { Mailbox } from "./mime.ts";
 import { quoted, recipientListing, type SimLimits } from "./modem.ts";
+import type { SecureTransport } from "./network.ts";
+import type { Pop3Account } from "./pop3-client.ts";
 
 export type SmtpSettingLimits = Pick<SimLimits,
   "smtpServer" | "smtpUser" | "smtpPassword" | "senderAddress" | "senderName" | "recipientAddress" | "recipientName" | "recipientsPerType">;
@@ -116,5 +118,40 @@ export class SmtpSettings {
       }
     }
     return [];
+  }
+}
+
+export type Pop3SettingLimits = Pick<SimLimits, "pop3Server" | "pop3User" | "pop3Password">;
+
+/** AT+POP3SRV: the POP3 server and account. */
+export class Pop3Settings {
+  server = "";
+  user = "";
+  password = "";
+  port = 110;
+
+  constructor(private readonly limits: () => Pop3SettingLimits) {}
+
+  /** The information lines of AT+POP3SRV's OK answer, or null for a form it does not have. */
+  handle(command: AtCommand, params: Params): string[] | null {
+    const limits = this.limits();
+    if (command.form === "test") return [`+POP3SRV: ${limits.pop3Server},${limits.pop3User},${limits.pop3Password},(1-65535)`];
+    if (command.form === "read") return [`+POP3SRV: ${quoted(this.server)},${quoted(this.user)},${quoted(this.password)},${this.port}`];
+    if (command.form !== "write") return null;
+    params.expectCount(3, 4);
+    const server = params.string(0, limits.pop3Server, "server", 1);
+    const user = params.string(1, limits.pop3User, "user name", 1);
+    const password = params.string(2, limits.pop3Password, "password");
+    const port = params.has(3) ? params.int(3, 1, 65535, "port") : 110;
+    this.server = server;
+    this.user = user;
+    this.password = password;
+    this.port = port;
+    return [];
+  }
+
+  /** What the POP3 client logs in with. */
+  account(timeoutMs: number, secure: SecureTransport | null): Pop3Account {
+    return { host: this.server, port: this.port, user: this.user, password: this.password, timeoutMs, secure };
   }
 }
