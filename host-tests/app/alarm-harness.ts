@@ -20,6 +20,8 @@ export interface AlarmSetupOptions {
   sim?: ConstructorParameters<typeof SimModem>[0];
   /** Keep every byte on the UART in `transcript`. */
   record?: boolean;
+  /** The app's trace (default: console.log when TRACE is set). */
+  trace?: (text: string) => void;
 }
 
 /** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
@@ -54,7 +56,7 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };
   const app = new AlarmApp(config, mockPlatform({
     host, clock, flash, crypto: nodeCrypto, inputs: { door },
-    ...(process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
+    ...(options.trace !== undefined ? { trace: options.trace } : process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
   }));
   const steps: string[] = [];
   app.onProgress = (step) => steps.push(step);

@@ -6,17 +6,11 @@
 // read hostile bodies byte for byte.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { createUartPair } from "../kit/mock-uart.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
 import { startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem } from "../sim/modem.ts";
-import { runWithNetwork } from "../sim/virtual-time.ts";
 import { pop3Query } from "../sim/test-support.ts";
-import { MockFlash, MockKeyValueStore, MockLogStore } from "../app/mock-flash.ts";
-import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import { alarmConfig, setupAlarm } from "../app/alarm-harness.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
-import { SettableInput } from "../../src/host/platform.ts";
 import { ClassicPop3Client, MailError, Pop3Client, type ByteSource } from "../../src/index.ts";
 import { CollectSink } from "../kit/mail-io.ts";
 import { DEVICE, DIALECTS, HMAC_SECRET, OPS, REPLAYED_NONCE, detailFor, inboundFor, type Dialect, type MailContext } from "./corpus.ts";
@@ -25,44 +19,20 @@ import { commandLines, rig } from "./support.ts";
 const MAIL_PASSWORD = "alarm-pw;9f3e";
 
 function appRig(dialect: Dialect, servers: MailServers) {
-  const clock = new VirtualClock(1_000);
-  const uart = createUartPair({ scheduler: clock, baud: 921_600, record: true });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, dialect, clock: { startMs: Date.now() } });
-  sim.attach(uart.modem);
-  sim.powerOn({ quiet: true });
-  const flash = new MockFlash();
-  const config: AlarmConfig = {
-    deviceId: DEVICE,
-    siteName: "Pump house",
-    modem: { apn: "internet", skipTime: true, dialect },
-    smtp: {
-      host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: MAIL_PASSWORD,
-      from: { address: "alarm@simmail.test", name: "Pump house" },
-      to: [{ address: OPS, name: "Ops" }],
-    },
-    pop3: {
-      host: "mail.simmail.test", port: servers.pop3Port, user: "alarm", password: MAIL_PASSWORD,
-      pollIntervalMs: 60_000, allowlist: [OPS], secret: HMAC_SECRET,
-    },
-    inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
-    sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 7 * 86_400_000 },
-  };
+  const defaults = alarmConfig(servers, "ops");
   const trace: string[] = [];
-  const app = new AlarmApp(config, {
-    serial: uart.host,
-    attachSerial: (engine) => uart.host.attach(engine),
-    timers: clock,
-    clock,
-    log: new MockLogStore(flash, "outbox"),
-    store: new MockKeyValueStore(flash),
-    crypto: nodeCrypto,
-    inputs: { door: new SettableInput(0) },
-    trace: (text: string) => trace.push(text),
+  const { app, steps, until, transcript } = setupAlarm(servers, "ops", {
+    sim: { dialect },
+    record: true,
+    trace: (text) => trace.push(text),
+    config: {
+      deviceId: DEVICE,
+      modem: { ...defaults.modem, dialect },
+      smtp: { ...defaults.smtp, password: MAIL_PASSWORD, to: [{ address: OPS, name: "Ops" }] },
+      pop3: { ...defaults.pop3!, password: MAIL_PASSWORD, allowlist: [OPS], secret: HMAC_SECRET },
+    },
   });
-  const steps: string[] = [];
-  app.onProgress = (step) => steps.push(step);
-  const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
-  const hostBytes = () => Buffer.concat(uart.transcript.filter((e) => e.dir === "tx").map((e) => e.bytes));
+  const hostBytes = () => Buffer.concat(transcript.filter((e) => e.dir === "tx").map((e) => e.bytes));
   return { app, steps, trace, until, hostBytes };
 }
 
