@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { Framer, Line, MatchTable, ascii, type FramerSink } from "../../src/transport/index.ts";
-import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
+import { FuzzReport, fragmentation, latin1, piecesOf, soup } from "./support.ts";
 import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 
 const report = new FuzzReport("framer");
@@ -234,11 +234,5 @@ test("regression: an integer field too long to be exact is not a number", () => 
   assert.is(line.str(), "99999999999999999", "the cursor stayed at the field");
   assert.is(line.int(), Number.MAX_SAFE_INTEGER);
 });
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
-}
 
 test.run();

@@ -13,7 +13,7 @@ import {
 } from "../../src/mail/codec/index.ts";
 import { checkAddress, checkBody, checkHost, checkSubject, checkText } from "../../src/mail/message.ts";
 import { MailParameterError } from "../../src/mail/errors.ts";
-import { FuzzReport, fragmentation, piecesOf, soup } from "./support.ts";
+import { FuzzReport, fragmentation, latin1, piecesOf, soup } from "./support.ts";
 import { concatBytes, latin1Bytes } from "../kit/bytes.ts";
 import { allocationsDuring } from "../kit/allocations.ts";
 
@@ -22,12 +22,6 @@ const test = suite("fuzz: mail readers");
 
 const whatwg = new TextDecoder("utf-8");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
-}
 
 /** Chunk copies made up front, so that feeding allocates nothing of the test's own. */
 function chunks(bytes: Uint8Array, split: readonly number[] | "bytewise"): Uint8Array[] {

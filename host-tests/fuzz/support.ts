@@ -96,6 +96,13 @@ export class FuzzReport {
   }
 }
 
+/** Bytes as Latin-1 text, one character each (no buffer made: safe inside allocation counts). */
+export function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
+
 /** Cut points (sorted, inside 1..length-1) from fractions drawn by fast-check. */
 export function cutsFrom(length: number, fractions: readonly number[]): number[] {
   const cuts = new Set<number>();
