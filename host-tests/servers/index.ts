@@ -182,6 +182,13 @@ function delay(ms: number): Promise<void> {
  * A fresh CA and a server certificate it signed for `names` (DNS names or IPv4 addresses), as
  * PEM files in `dir` (openssl CLI, P-256 keys: fast). Also used by tests for an untrusted CA.
  */
+/** A CA the servers' certificates do not come from (for the "untrusted CA" cases), and a way to remove its files. */
+export async function createForeignCa(): Promise<{ ca: string; remove(): Promise<void> }> {
+  const dir = await fs.mkdtemp(join(tmpdir(), "simmail-foreign-ca-"));
+  const { ca } = await createTestPki(dir, ["mail.simmail.test"], "some other CA");
+  return { ca, remove: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
 export async function createTestPki(dir: string, names: string[], label = "simmail test CA"): Promise<TestPki> {
   const caKey = join(dir, "ca.key");
   const caPath = join(dir, "ca.pem");

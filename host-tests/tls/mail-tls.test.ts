@@ -3,14 +3,11 @@
 // through the simulated modem and the real servers, TLS failures name their cause, and
 // requireSecureCredentials refuses before any command that carries the password.
 
-import { promises as fs } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import { CollectSink } from "../kit/mail-io.ts";
-import { createTestPki, mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
+import { createForeignCa, mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import type { SimOptions } from "../sim/modem.ts";
 import { firmwareRig } from "../sim/firmware-rig.ts";
 import {
@@ -19,8 +16,7 @@ import {
 } from "../../src/index.ts";
 
 let servers: MailServers;
-let foreignDir = "";
-let foreignCa = "";
+let foreign: { ca: string; remove(): Promise<void> };
 
 function rig(options: SimOptions = {}) {
   const { clock, sim, engine, run, uart } = firmwareRig({ sim: { tls: { commands: true, ca: [servers.tls!.ca] }, ...options }, uart: { record: true } });
@@ -44,12 +40,11 @@ const test = suite("tls: mail API over TLS through the simulator and real server
 
 test.before(async () => {
   servers = await startMailServers({ tls: true, users: mailUsers(["alarm", "alice", "bob", "carol", "dave", "erin"]) });
-  foreignDir = await fs.mkdtemp(join(tmpdir(), "simmail-foreign-ca-"));
-  foreignCa = (await createTestPki(foreignDir, ["mail.simmail.test"], "some other CA")).ca;
+  foreign = await createForeignCa();
 });
 test.after(async () => {
   await servers.stop();
-  await fs.rm(foreignDir, { recursive: true, force: true });
+  await foreign.remove();
 });
 
 test("probe: AT+EMAILSSL and AT+CSSLCFG detected (SIM7080 form), absent on a plain SIM7000 and the classic dialect", async () => {
@@ -112,7 +107,7 @@ test("read over POP3S and STLS: byte for byte what the maildir holds", async () 
 test("TLS failures: untrusted CA, wrong SNI, TLS 1.0 give code 63 with the TLS hint; nothing delivered", async () => {
   const before = servers.envelopes.length;
   const cases: Array<{ what: string; ca: string; settings: Partial<SmtpSettings> }> = [
-    { what: "untrusted CA", ca: foreignCa, settings: { security: "tls" } },
+    { what: "untrusted CA", ca: foreign.ca, settings: { security: "tls" } },
     { what: "wrong SNI", ca: servers.tls!.ca, settings: { security: "starttls", sni: "other.simmail.test" } },
     { what: "TLS 1.0", ca: servers.tls!.ca, settings: { security: "tls", tlsVersion: "tls1.0" } },
   ];
@@ -126,7 +121,7 @@ test("TLS failures: untrusted CA, wrong SNI, TLS 1.0 give code 63 with the TLS h
     assert.is((error as SmtpError).code, 63, c.what);
     assert.match((error as SmtpError).message, /TLS handshake failed/, c.what);
   }
-  const { run, engine, modem, clock } = rig({ tls: { commands: true, ca: [foreignCa] } });
+  const { run, engine, modem, clock } = rig({ tls: { commands: true, ca: [foreign.ca] } });
   await run(modem.sync());
   await run(modem.openBearer({ apn: "internet", cid: 1 }));
   const login = await run(new Pop3Client(engine, clock).login({ server: pop3(servers.pop3sPort, "carol"), cid: 1, security: "tls" })).catch((e: unknown) => e);

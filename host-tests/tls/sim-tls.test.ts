@@ -2,31 +2,26 @@
 // test servers: SMTP over implicit TLS and STARTTLS, POP3 over implicit TLS and STLS, the
 // certificate checked against the modem's CAs and the SNI name, the TLS version honoured.
 
-import { promises as fs } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import { createTestPki, startMailServers, type MailServers } from "../servers/index.ts";
+import { createForeignCa, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimDriver } from "../sim/driver.ts";
 import type { SimOptions } from "../sim/modem.ts";
 
 const test = suite("tls: simulator AT+EMAILSSL / AT+CSSLCFG with real TLS");
 
 let servers: MailServers;
-let foreignCa = "";
-let foreignDir = "";
+let foreign: { ca: string; remove(): Promise<void> };
 
 test.before(async () => {
   servers = await startMailServers({ tls: true });
-  foreignDir = await fs.mkdtemp(join(tmpdir(), "simmail-foreign-ca-"));
-  foreignCa = (await createTestPki(foreignDir, ["mail.simmail.test"], "some other CA")).ca;
+  foreign = await createForeignCa();
 });
 
 test.after(async () => {
   await servers.stop();
-  await fs.rm(foreignDir, { recursive: true, force: true });
+  await foreign.remove();
 });
 
 const HOSTS = { "mail.simmail.test": "127.0.0.1", "wrong.example": "127.0.0.1" };
@@ -152,7 +147,7 @@ test("SMTP over implicit TLS and over STARTTLS: delivered, with the TLS version 
 test("SMTP failures: wrong SNI, untrusted or no CA, TLS 1.0, TLS to a clear-text port give 63; no STARTTLS gives 65", async () => {
   const cases: Array<{ what: string; ca: string[]; setup: string[]; port: () => number; code: number }> = [
     { what: "SNI not in the certificate", ca: [servers.tls!.ca], setup: ['AT+CSSLCFG="sni",0,"wrong.example"', "AT+EMAILSSL=1"], port: () => servers.smtpsPort, code: 63 },
-    { what: "certificate from a CA the modem does not trust", ca: [foreignCa], setup: ["AT+EMAILSSL=1"], port: () => servers.smtpsPort, code: 63 },
+    { what: "certificate from a CA the modem does not trust", ca: [foreign.ca], setup: ["AT+EMAILSSL=1"], port: () => servers.smtpsPort, code: 63 },
     { what: "no CA loaded", ca: [], setup: ["AT+EMAILSSL=2"], port: () => servers.smtpStarttlsPort, code: 63 },
     { what: "TLS 1.0 against a TLS 1.2+ server", ca: [servers.tls!.ca], setup: ['AT+CSSLCFG="sslversion",0,1', "AT+EMAILSSL=1"], port: () => servers.smtpsPort, code: 63 },
     { what: "SSL 3.0", ca: [servers.tls!.ca], setup: ['AT+CSSLCFG="sslversion",0,0', "AT+EMAILSSL=2"], port: () => servers.smtpStarttlsPort, code: 63 },
@@ -196,7 +191,7 @@ test("POP3 over implicit TLS and over STLS: the mail comes back byte for byte", 
 test("POP3 failures: wrong SNI and untrusted CA give +POP3IN: 63, implicit TLS to the clear-text port too", async () => {
   const cases: Array<{ what: string; ca: string[]; setup: string[]; port: () => number }> = [
     { what: "SNI not in the certificate", ca: [servers.tls!.ca], setup: ['AT+CSSLCFG="sni",0,"wrong.example"', "AT+EMAILSSL=2"], port: () => servers.pop3Port },
-    { what: "untrusted CA", ca: [foreignCa], setup: ["AT+EMAILSSL=1"], port: () => servers.pop3sPort },
+    { what: "untrusted CA", ca: [foreign.ca], setup: ["AT+EMAILSSL=1"], port: () => servers.pop3sPort },
     { what: "implicit TLS to the clear-text port", ca: [servers.tls!.ca], setup: ["AT+EMAILSSL=1"], port: () => servers.pop3Port },
   ];
   for (const c of cases) {
