@@ -4,7 +4,7 @@
 
 import type { SerialPort } from "../transport/ports.ts";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
-import { AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
+import { AtCommandError, AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
 import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
 import { BearerLostError, ModemError } from "../modem/errors.ts";
 import { probeEmail } from "../modem/probe.ts";
@@ -122,6 +122,8 @@ export class AlarmApp {
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
   private modemReady = false;
+  /** A mail ended without the modem's verdict: it may still hold that transfer, so restart it first. */
+  private restartModem = false;
   private bringUpFailures = 0;
   private nextPollAt = 0;
   private stopped = false;
@@ -259,6 +261,11 @@ export class AlarmApp {
     this.showState();
     const modemConfig = this.config.modem;
     try {
+      if (this.restartModem) {
+        this.trace("restarting the modem: it may still hold the unfinished mail");
+        await this.modem.restart();
+        this.restartModem = false;
+      }
       try {
         await this.modem.sync();
       } catch (error) {
@@ -334,6 +341,11 @@ export class AlarmApp {
       const delay = this.policy.failed(this.platform.clock.now());
       this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
       if (needsBringUp(error)) this.modemReady = false;
+      // No answer, or a step refused (AT+SMTPSEND answers ERROR while the modem still sends).
+      if (error instanceof AtTimeoutError || error instanceof AtCommandError) {
+        this.restartModem = true;
+        this.modemReady = false;
+      }
     } finally {
       this.showState();
     }

@@ -244,6 +244,17 @@ export class Modem {
     return clock;
   }
 
+  /**
+   * Restarts the modem (AT+CFUN=1,1) and waits `settleMs` for it to boot: every setting,
+   * bearer and transfer is gone afterwards. The one way to end a mail the modem still holds
+   * after the host lost track of it (the SIM7000 has no command that aborts a send).
+   */
+  async restart(settleMs = 5_000): Promise<void> {
+    await this.step("restart", () => query(this.engine, (c) => c.text.raw("AT+CFUN=1,1"), 10_000), "the modem refused AT+CFUN=1,1");
+    this.bearerUp = false;
+    await this.pause(settleMs);
+  }
+
   /** The whole bring-up of spec sections 4 and 5.1. */
   async bringUp(options: BringUpOptions = {}): Promise<ModemStatus> {
     const report = options.onStep ?? (() => {});
@@ -282,7 +293,8 @@ export class Modem {
     if (cid !== this.cid) return;
     this.bearerUp = false;
     const error = new BearerLostError(cid);
-    if (this.engine.busy) {
+    // A command in its data phase runs to its end (the modem then fails the mail or read with 61).
+    if (this.engine.busy && !this.engine.exchangingData) {
       this.engine.abortAll(error);
       this.engine.requestSync();
     }
