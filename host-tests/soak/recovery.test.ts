@@ -64,4 +64,21 @@ recovery("the +SMTPFT: 1 announcement lost on the wire: the app restarts the mod
   assert.equal(mails.map((m) => m.soak.get(seq!)), [1], "one mail: the held one was never completed");
 });
 
+recovery("stop() ends at once, also while the bring-up waits for the network to attach", async () => {
+  const trace: string[] = [];
+  const rig = await readyRig("ann", trace);
+  rig.sim.setNetwork({ attached: false }); // the bearer goes, the bring-up polls AT+CGATT? with pauses
+  await rig.advanceTo(rig.clock.now() + 3_000);
+  assert.ok(trace.some((line) => /> AT\+CGATT\?/.test(line)), "the bring-up is waiting for the attach");
+  // Virtual time stands still now, as it would for any waiting: stop must not need the modem or a timer.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stopped = await Promise.race([
+    rig.app.stop().then(() => true),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), 3_000); }),
+  ]);
+  clearTimeout(timer);
+  assert.ok(stopped, "stopped without virtual time passing");
+  rig.sim.close();
+});
+
 recovery.run();

@@ -97,6 +97,8 @@ export interface AlarmStatus {
 
 const ARMED_KEY = "armed";
 const MIN_BACKOFF_MS = 5_000;
+/** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
+const RESTART_BOOT_MS = 5_000;
 
 export class AlarmApp {
   readonly config: AlarmConfig;
@@ -195,12 +197,14 @@ export class AlarmApp {
     this.stopped = true;
     this.poke();
     this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
+    // Closed before the supervisor winds down: what it still tries (a POP3 logout, the next
+    // bring-up step, a pause) fails at once instead of waiting for the modem.
+    this.engine.close();
+    this.modem.close();
     await this.running?.catch(() => {});
     this.inputs.close();
     this.sleepTimer.close();
     this.led?.close();
-    this.modem.close();
-    this.engine.close();
   }
 
   /** Records an event as the inputs do (the TEST input, the host CLI). */
@@ -265,6 +269,7 @@ export class AlarmApp {
         this.trace("restarting the modem: it may still hold the unfinished mail");
         await this.modem.restart();
         this.restartModem = false;
+        await this.sleep(RESTART_BOOT_MS);
       }
       try {
         await this.modem.sync();

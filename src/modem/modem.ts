@@ -245,14 +245,13 @@ export class Modem {
   }
 
   /**
-   * Restarts the modem (AT+CFUN=1,1) and waits `settleMs` for it to boot: every setting,
-   * bearer and transfer is gone afterwards. The one way to end a mail the modem still holds
-   * after the host lost track of it (the SIM7000 has no command that aborts a send).
+   * Restarts the modem (AT+CFUN=1,1); it boots (RDY ...) within seconds, with every setting,
+   * bearer and transfer gone. The one way to end a mail the modem still holds after the host
+   * lost track of it (the SIM7000 has no command that aborts a send).
    */
-  async restart(settleMs = 5_000): Promise<void> {
+  async restart(): Promise<void> {
     await this.step("restart", () => query(this.engine, (c) => c.text.raw("AT+CFUN=1,1"), 10_000), "the modem refused AT+CFUN=1,1");
     this.bearerUp = false;
-    await this.pause(settleMs);
   }
 
   /** The whole bring-up of spec sections 4 and 5.1. */
@@ -287,6 +286,10 @@ export class Modem {
   close(): void {
     this.engine.removeUrcHandler(this.deactHandler);
     this.waitTimer.close();
+    // A pause in progress ends now (its caller's next command fails on the closed engine).
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 
   private bearerReleased(cid: number): void {
