@@ -68,6 +68,8 @@ export interface RigOptions {
   servers: MailServers;
   recipient: string;
   seed: number;
+  /** Seeds the flash's torn prefixes and old/new choices after a cut. Default: `seed`. */
+  flashSeed?: number;
   /** Number of operators on the allowlist (ops-1 .. ops-n). */
   operators: number;
   pollIntervalMs: number;
@@ -107,7 +109,7 @@ export class SoakRig {
     });
     this.sim.attach(modem);
     this.sim.powerOn({ quiet: true });
-    this.flash = new MockFlash({ seed: options.seed });
+    this.flash = new MockFlash({ seed: options.flashSeed ?? options.seed });
     const { servers } = options;
     this.config = {
       deviceId: DEVICE_ID,
@@ -138,7 +140,7 @@ export class SoakRig {
   /** Boots a new AlarmApp on the flash (again after a cut that hits the boot's own writes). */
   boot(): void {
     for (;;) {
-      this.flash.reboot();
+      if (this.flash.dead) this.flash.reboot();
       try {
         this.app = this.newApp();
         break;
@@ -160,7 +162,7 @@ export class SoakRig {
     if (this.flash.dead) this.cutsAtWrite++;
     else this.cutsAnytime++;
     this.flash.dead = true; // from this instant the dying app writes nothing more
-    await old.stop();
+    await stopped(old);
     this.sim.reset();
     await this.options.onPowerCut?.();
     this.boot();
@@ -206,7 +208,7 @@ export class SoakRig {
     this.totals.obeyed += this.app.commandsObeyed;
     this.totals.refused += this.app.commandsRefused;
     this.totals.mails += this.app.mailsSent;
-    await this.app.stop();
+    await stopped(this.app);
     this.sim.close();
   }
 
@@ -230,6 +232,21 @@ export class SoakRig {
     return app;
   }
 }
+
+/** Stops an app; virtual time stands still meanwhile, so an app that waits for anything would hang the run: fail instead. */
+async function stopped(app: AlarmApp): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`soak: the alarm app did not stop within ${STOP_LIMIT_MS} ms (it waits for something after stop())`)), STOP_LIMIT_MS);
+  });
+  try {
+    await Promise.race([app.stop(), hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const STOP_LIMIT_MS = 10_000;
 
 /** One mail the recipient received, as far as the checks need it. */
 export interface DeliveredMail {
@@ -270,6 +287,54 @@ export async function readDeliveries(servers: MailServers, user: string): Promis
     mails.push({ subject, seqs, soak });
   }
   return mails;
+}
+
+export interface DeliveryCheck {
+  /** Harness numbers of recorded events never delivered. */
+  lost: number[];
+  /** First deliveries that came after a higher sequence number. */
+  outOfOrder: number;
+  /** Deliveries of an event beyond its first. */
+  duplicates: number;
+  /** Mails that only repeated events delivered before. */
+  duplicateMails: number;
+  /** Index (in `mails`) of the mail that first carried each event that came again. */
+  firstCarrierOfDuplicates: Set<number>;
+  /** Delivered numbers that disagree with what was recorded. */
+  mismatches: string[];
+}
+
+/** Checks the mails against the events recorded (harness number → sequence number). */
+export function checkDeliveries(mails: DeliveredMail[], recorded: Map<number, number>): DeliveryCheck {
+  const firstMail = new Map<number, number>();
+  const mismatches: string[] = [];
+  const firstCarrierOfDuplicates = new Set<number>();
+  let highest = 0;
+  let outOfOrder = 0;
+  let duplicates = 0;
+  let duplicateMails = 0;
+  mails.forEach((mail, index) => {
+    let fresh = 0;
+    for (const seq of mail.seqs) {
+      const first = firstMail.get(seq);
+      if (first !== undefined) {
+        duplicates++;
+        firstCarrierOfDuplicates.add(first);
+        continue;
+      }
+      firstMail.set(seq, index);
+      fresh++;
+      if (seq < highest) outOfOrder++;
+      highest = Math.max(highest, seq);
+    }
+    if (mail.seqs.length > 0 && fresh === 0) duplicateMails++;
+    for (const [seq, n] of mail.soak) {
+      const expected = recorded.get(n);
+      if (expected !== undefined && expected !== seq) mismatches.push(`soak ${n} recorded as #${expected}, delivered as #${seq}`);
+    }
+  });
+  const lost = [...recorded].filter(([, seq]) => !firstMail.has(seq)).map(([n]) => n);
+  return { lost, outOfOrder, duplicates, duplicateMails, firstCarrierOfDuplicates, mismatches };
 }
 
 /** Heap after a full collection, in bytes. */
