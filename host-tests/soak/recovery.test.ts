@@ -5,7 +5,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startMailServers, type MailServers } from "../servers/index.ts";
 import { latin1 } from "../../src/transport/bytes.ts";
-import { clearMailbox, readDeliveries, soakUsers, SoakRig } from "./rig.ts";
+import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
+import { nodeCrypto } from "../../src/host/crypto.ts";
+import { clearMailbox, DEVICE_ID, operatorAddress, readDeliveries, SOAK_SECRET, soakUsers, SoakRig } from "./rig.ts";
 
 let servers: MailServers;
 const recovery = suite("soak regressions: the app recovers from faults at awkward moments");
@@ -17,9 +19,9 @@ recovery.after(async () => {
   await servers.stop();
 });
 
-async function readyRig(recipient: string, trace: string[]): Promise<SoakRig> {
+async function readyRig(recipient: string, trace: string[], pollIntervalMs = 3_600_000): Promise<SoakRig> {
   await clearMailbox(servers, recipient);
-  const rig = new SoakRig({ servers, recipient, seed: 7, operators: 1, pollIntervalMs: 3_600_000, trace: (line) => trace.push(line) });
+  const rig = new SoakRig({ servers, recipient, seed: 7, operators: 1, pollIntervalMs, trace: (line) => trace.push(line) });
   rig.boot();
   assert.ok(await rig.runUntil(() => rig.app.status().modemReady, 60_000), "modem up");
   return rig;
@@ -62,6 +64,29 @@ recovery("the +SMTPFT: 1 announcement lost on the wire: the app restarts the mod
   await rig.stop();
   const mails = await readDeliveries(servers, "ben");
   assert.equal(mails.map((m) => m.soak.get(seq!)), [1], "one mail: the held one was never completed");
+});
+
+recovery("the +POP3IN: 1 answer lost on the wire: the app restarts the modem, which still held the session, and the command is obeyed once", async () => {
+  const trace: string[] = [];
+  await clearMailbox(servers, "alarm");
+  const rig = await readyRig("ann", trace, 120_000);
+  const modemSide = (rig.sim as unknown as { sink: (bytes: Uint8Array) => void }).sink;
+  let dropped = false;
+  rig.sim.setSink((bytes) => {
+    if (!dropped && latin1(bytes, 0, bytes.length).includes("+POP3IN: 1")) {
+      dropped = true;
+      return;
+    }
+    modemSide(bytes);
+  });
+  const subject = signCommandSubject(nodeCrypto, secretFromText(SOAK_SECRET), DEVICE_ID, "DISARM", Math.floor(rig.wallNow() / 1000));
+  await servers.deliver("alarm", `From: <${operatorAddress(1)}>\r\nTo: alarm@simmail.test\r\nSubject: ${subject}\r\n\r\nDISARM\r\n`);
+  assert.ok(await rig.runUntil(() => rig.app.commandsObeyed === 1, 600_000), `obeyed (${rig.app.lastError})`);
+  assert.ok(dropped, "the answer was dropped");
+  assert.not.ok(rig.app.armed, "disarmed");
+  assert.ok(trace.some((line) => /restarting the modem/.test(line)), "the modem was restarted");
+  assert.not.ok(trace.some((line) => /refused AT\+POP3IN/.test(line)), "no login met a modem still holding the old session");
+  await rig.stop();
 });
 
 recovery("stop() ends at once, also while the bring-up waits for the network to attach", async () => {

@@ -124,7 +124,7 @@ export class AlarmApp {
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
   private modemReady = false;
-  /** A mail ended without the modem's verdict: it may still hold that transfer, so restart it first. */
+  /** A mail or poll ended without the modem's verdict: it may still hold that session, so restart it first. */
   private restartModem = false;
   private bringUpFailures = 0;
   private nextPollAt = 0;
@@ -266,7 +266,7 @@ export class AlarmApp {
     const modemConfig = this.config.modem;
     try {
       if (this.restartModem) {
-        this.trace("restarting the modem: it may still hold the unfinished mail");
+        this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
         await this.modem.restart();
         this.restartModem = false;
         await this.sleep(RESTART_BOOT_MS);
@@ -345,12 +345,7 @@ export class AlarmApp {
     } catch (error) {
       const delay = this.policy.failed(this.platform.clock.now());
       this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
-      if (needsBringUp(error)) this.modemReady = false;
-      // No answer, or a step refused (AT+SMTPSEND answers ERROR while the modem still sends).
-      if (error instanceof AtTimeoutError || error instanceof AtCommandError) {
-        this.restartModem = true;
-        this.modemReady = false;
-      }
+      this.recoverFrom(error);
     } finally {
       this.showState();
     }
@@ -468,9 +463,14 @@ export class AlarmApp {
       }
     } catch (error) {
       this.fail(`command poll failed: ${describe(error)}`);
-      if (needsBringUp(error)) this.modemReady = false;
+      this.recoverFrom(error);
     } finally {
-      if (client.loggedIn) await client.logout().catch((error: unknown) => this.fail(`POP3 logout failed: ${describe(error)}`));
+      if (client.loggedIn) {
+        await client.logout().catch((error: unknown) => {
+          this.fail(`POP3 logout failed: ${describe(error)}`);
+          this.recoverFrom(error);
+        });
+      }
       this.progress("poll-done");
     }
   }
@@ -493,6 +493,17 @@ export class AlarmApp {
   }
 
   // ---- helpers --------------------------------------------------------------------------
+
+  /** After a failed mail or poll: what the modem needs before the next try. */
+  private recoverFrom(error: unknown): void {
+    if (needsBringUp(error)) this.modemReady = false;
+    // No answer, or a step refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the modem still
+    // holds the session the host lost track of): only a restart ends that session.
+    if (error instanceof AtTimeoutError || error instanceof AtCommandError) {
+      this.restartModem = true;
+      this.modemReady = false;
+    }
+  }
 
   private modemLost(reason: string): void {
     if (!this.modemReady) return;
