@@ -14,7 +14,7 @@ import { VirtualClock } from "../kit/scheduler.ts";
 import type { MailServers, MailUser } from "../servers/index.ts";
 import { SimModem } from "../sim/modem.ts";
 import { runWithNetwork } from "../sim/virtual-time.ts";
-import { MockFlash, MockKeyValueStore, MockLogStore, PowerCut } from "../app/mock-flash.ts";
+import { MockFlash, PowerCut } from "../app/mock-flash.ts";
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import type { AlarmEvent } from "../../src/app/outbox.ts";
 import type { Crypto } from "../../src/app/ports.ts";
@@ -73,7 +73,6 @@ export interface RigOptions {
   /** Number of operators on the allowlist (ops-1 .. ops-n). */
   operators: number;
   pollIntervalMs: number;
-  sender?: AlarmConfig["sender"];
   /** Called after each power cut, before the new app boots. */
   onPowerCut?: () => Promise<void>;
   /** The simulator's debug log (its "fault: ..." lines tell which triggers fired). */
@@ -95,8 +94,8 @@ export class SoakRig {
   cutsDuringBoot = 0;
   /** Obeyed commands by operator address, over every life (from the app's trace). */
   readonly obeyed = new Map<string, number>();
-  /** commandsObeyed / commandsRefused / mailsSent summed over finished lives. */
-  totals = { obeyed: 0, refused: 0, mails: 0 };
+  /** commandsObeyed / commandsRefused summed over finished lives. */
+  readonly totals = { obeyed: 0, refused: 0 };
   private readonly options: RigOptions;
   private readonly host: ReturnType<typeof createUartPair>["host"];
   private readonly config: AlarmConfig;
@@ -131,7 +130,7 @@ export class SoakRig {
       },
       // A door that stays shut: the soak records its events directly (as the TEST input does).
       inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50 }],
-      sender: options.sender ?? { heartbeatAtMinute: null, heartbeatIntervalMs: 30 * 86_400_000 },
+      sender: { heartbeatAtMinute: null, heartbeatIntervalMs: 30 * 86_400_000 },
     };
   }
 
@@ -161,7 +160,6 @@ export class SoakRig {
     const old = this.app;
     this.totals.obeyed += old.commandsObeyed;
     this.totals.refused += old.commandsRefused;
-    this.totals.mails += old.mailsSent;
     if (this.flash.dead) this.cutsAtWrite++;
     else this.cutsAnytime++;
     this.flash.dead = true; // from this instant the dying app writes nothing more
@@ -210,14 +208,13 @@ export class SoakRig {
   async stop(): Promise<void> {
     this.totals.obeyed += this.app.commandsObeyed;
     this.totals.refused += this.app.commandsRefused;
-    this.totals.mails += this.app.mailsSent;
     await this.stopApp(this.app);
     this.sim.close();
   }
 
   /**
-   * Stops an app with virtual time running: a wait inside the app that ends on a timer (a
-   * POP3 read's reminder, an upload's chunk timeout) ends as it would in real time.
+   * Stops an app with virtual time running: a wait inside the app that ends only on one of
+   * its timers ends as it would in real time, instead of hanging the run.
    */
   private async stopApp(app: AlarmApp): Promise<void> {
     let done = false;
@@ -239,8 +236,8 @@ export class SoakRig {
       attachSerial: (engine) => this.host.attach(engine),
       timers: this.clock,
       clock: this.clock,
-      log: this.flash.log("outbox") as MockLogStore,
-      store: this.flash.kv as MockKeyValueStore,
+      log: this.flash.log("outbox"),
+      store: this.flash.kv,
       crypto: seededCrypto(this.options.seed * 1000 + life),
       inputs: { door: new SettableInput(0) },
       trace: (text) => {
