@@ -4,7 +4,7 @@
 
 import type { SerialPort } from "../transport/ports.ts";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
-import { AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
+import { AtCommandError, AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
 import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
 import { BearerLostError, ModemError } from "../modem/errors.ts";
 import { probeEmail, type TlsCapabilities } from "../modem/probe.ts";
@@ -110,6 +110,8 @@ export interface AlarmStatus {
 
 const ARMED_KEY = "armed";
 const MIN_BACKOFF_MS = 5_000;
+/** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
+const RESTART_BOOT_MS = 5_000;
 
 export class AlarmApp {
   readonly config: AlarmConfig;
@@ -139,6 +141,8 @@ export class AlarmApp {
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
   private modemReady = false;
+  /** A mail or poll ended without the modem's verdict: it may still hold that session, so restart it first. */
+  private restartModem = false;
   private bringUpFailures = 0;
   private nextPollAt = 0;
   private stopped = false;
@@ -211,13 +215,15 @@ export class AlarmApp {
     this.stopped = true;
     this.poke();
     this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
+    // Closed before the supervisor winds down: what it still tries (a POP3 logout, the next
+    // bring-up step, a pause) fails at once instead of waiting for the modem.
+    this.engine.close();
+    this.modem.close();
     await this.running?.catch(() => {});
     this.inputs.close();
     if (this.commandClient instanceof Pop3Client) this.commandClient.close();
     this.sleepTimer.close();
     this.led?.close();
-    this.modem.close();
-    this.engine.close();
   }
 
   /** Records an event as the inputs do (the TEST input, the host CLI). */
@@ -278,6 +284,12 @@ export class AlarmApp {
     this.showState();
     const modemConfig = this.config.modem;
     try {
+      if (this.restartModem) {
+        this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
+        await this.modem.restart();
+        this.restartModem = false;
+        await this.sleep(RESTART_BOOT_MS);
+      }
       try {
         await this.modem.sync();
       } catch (error) {
@@ -357,7 +369,7 @@ export class AlarmApp {
     } catch (error) {
       const delay = this.policy.failed(this.platform.clock.now());
       this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
-      if (needsBringUp(error)) this.modemReady = false;
+      this.recoverFrom(error);
     } finally {
       this.showState();
     }
@@ -491,9 +503,14 @@ export class AlarmApp {
       }
     } catch (error) {
       this.fail(`command poll failed: ${describe(error)}`);
-      if (needsBringUp(error)) this.modemReady = false;
+      this.recoverFrom(error);
     } finally {
-      if (client.loggedIn) await client.logout().catch((error: unknown) => this.fail(`POP3 logout failed: ${describe(error)}`));
+      if (client.loggedIn) {
+        await client.logout().catch((error: unknown) => {
+          this.fail(`POP3 logout failed: ${describe(error)}`);
+          this.recoverFrom(error);
+        });
+      }
       this.progress("poll-done");
     }
   }
@@ -516,6 +533,17 @@ export class AlarmApp {
   }
 
   // ---- helpers --------------------------------------------------------------------------
+
+  /** After a failed mail or poll: what the modem needs before the next try. */
+  private recoverFrom(error: unknown): void {
+    if (needsBringUp(error)) this.modemReady = false;
+    // No answer, or a step refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the modem still
+    // holds the session the host lost track of): only a restart ends that session.
+    if (error instanceof AtTimeoutError || error instanceof AtCommandError) {
+      this.restartModem = true;
+      this.modemReady = false;
+    }
+  }
 
   private modemLost(reason: string): void {
     if (!this.modemReady) return;

@@ -1,7 +1,7 @@
 // Typed errors of modem bring-up and the bearer.
 
 export type ModemStep =
-  | "sync" | "echo" | "baud" | "sim" | "signal" | "attach" | "apn" | "bearer" | "time" | "probe";
+  | "sync" | "echo" | "baud" | "sim" | "signal" | "attach" | "apn" | "bearer" | "time" | "probe" | "restart";
 
 export class ModemError extends Error {
   readonly step: ModemStep;

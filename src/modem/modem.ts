@@ -244,6 +244,16 @@ export class Modem {
     return clock;
   }
 
+  /**
+   * Restarts the modem (AT+CFUN=1,1); it boots (RDY ...) within seconds, with every setting,
+   * bearer and transfer gone. The one way to end a mail the modem still holds after the host
+   * lost track of it (the SIM7000 has no command that aborts a send).
+   */
+  async restart(): Promise<void> {
+    await this.step("restart", () => query(this.engine, (c) => c.text.raw("AT+CFUN=1,1"), 10_000), "the modem refused AT+CFUN=1,1");
+    this.bearerUp = false;
+  }
+
   /** The whole bring-up of spec sections 4 and 5.1. */
   async bringUp(options: BringUpOptions = {}): Promise<ModemStatus> {
     const report = options.onStep ?? (() => {});
@@ -276,13 +286,18 @@ export class Modem {
   close(): void {
     this.engine.removeUrcHandler(this.deactHandler);
     this.waitTimer.close();
+    // A pause in progress ends now (its caller's next command fails on the closed engine).
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 
   private bearerReleased(cid: number): void {
     if (cid !== this.cid) return;
     this.bearerUp = false;
     const error = new BearerLostError(cid);
-    if (this.engine.busy) {
+    // A command in its data phase runs to its end (the modem then fails the mail or read with 61).
+    if (this.engine.busy && !this.engine.exchangingData) {
       this.engine.abortAll(error);
       this.engine.requestSync();
     }

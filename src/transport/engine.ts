@@ -225,6 +225,16 @@ export class AtEngine implements SerialListener, FramerSink {
     return this.phase !== Phase.Idle || this.queueCount > 0;
   }
 
+  /**
+   * The command in flight has a data phase (a prompt such as DOWNLOAD, payload bytes either
+   * way): once its line is out, the modem may be counting bytes, so aborting it would leave
+   * the modem eating the next commands as data.
+   */
+  get exchangingData(): boolean {
+    const cmd = this.current;
+    return cmd !== null && cmd !== this.sync && (cmd.prompt !== null || cmd.sendLength > 0 || this.dataOwner !== null || this.phase === Phase.SendingPayload);
+  }
+
   // ---- serial callbacks ---------------------------------------------------------------
 
   onReadable(_count: number): void {
