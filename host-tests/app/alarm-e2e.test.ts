@@ -6,7 +6,7 @@ import { simpleParser } from "mailparser";
 import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
-import { SECRET, setupAlarm } from "./alarm-harness.ts";
+import { SECRET, alarmConfig, setupAlarm } from "./alarm-harness.ts";
 
 let servers: MailServers;
 const setup = (user: string) => setupAlarm(servers, user);
@@ -15,7 +15,7 @@ const e2e = suite("app: the alarm mailer end to end");
 
 e2e.before(async () => {
   servers = await startMailServers({
-    users: mailUsers(["alarm", "ops", "ann", "ben", "cid"]),
+    users: mailUsers(["alarm", "ops", "ann", "ben", "cid", "dan"]),
   });
 });
 e2e.after(async () => {
@@ -84,6 +84,41 @@ e2e("a signed DISARM from an allowed sender is obeyed once, deleted and answered
   assert.ok(await until(() => steps.includes("mail-sent")), "answered with a status mail");
   const [answer] = await servers.waitForMessages("cid", 1);
   assert.match((await simpleParser(answer)).text ?? "", /Armed: no/);
+  await app.stop();
+});
+
+e2e("a flood of 35 junk mails: a poll reads at most 10, an alarm raised mid-poll goes out before the rest are read, and every mail is handled", async () => {
+  // Virtual time stands still while the servers answer, so a poll takes almost none of it:
+  // the edge must count and the mail be due at once to fall inside the first poll.
+  const base = alarmConfig(servers, "dan");
+  const { app, door, steps, until } = setupAlarm(servers, "dan", {
+    config: { inputs: [{ name: "door", alarmWhen: 1, debounceMs: 1 }], sender: { ...base.sender, gatherMs: 0 } },
+  });
+  const refusedAtPollEnd: number[] = [];
+  const record = app.onProgress;
+  app.onProgress = (step) => {
+    record?.(step);
+    if (step === "poll-done") refusedAtPollEnd.push(app.commandsRefused);
+  };
+  const FLOOD = 35;
+  for (let i = 0; i < FLOOD; i++) {
+    await servers.deliver("alarm", `From: mallory@evil.test\r\nTo: alarm@simmail.test\r\nSubject: junk ${i}\r\nMessage-ID: <flood-${i}@evil.test>\r\n\r\nbuy now\r\n`);
+  }
+  void app.start();
+  assert.ok(await until(() => app.commandsRefused >= 2), `the first poll is under way (${app.lastError})`);
+  door.level = 1;
+  assert.ok(await until(() => steps.includes("mail-sent")), `alarm mail sent (${app.lastError})`);
+  const [raw] = await servers.waitForMessages("dan", 1);
+  assert.match((await simpleParser(raw)).subject ?? "", /^Pump house: ALARM door/, (await simpleParser(raw)).subject);
+  assert.ok(app.commandsRefused < 10, `the alarm went out before the first poll's ten mails were read (${app.commandsRefused} read)`);
+  assert.is((await servers.messages("alarm")).length, FLOOD - app.commandsRefused, "the unread mails wait in the mailbox");
+
+  assert.ok(await until(() => app.commandsRefused === FLOOD && (refusedAtPollEnd.at(-1) ?? 0) === FLOOD), `every junk mail handled (${app.lastError})`);
+  const perPoll = refusedAtPollEnd.map((total, i) => total - (refusedAtPollEnd[i - 1] ?? 0));
+  assert.ok(perPoll.every((n) => n <= 10), `at most 10 mails a poll: ${perPoll.join(", ")}`);
+  assert.is(perPoll.slice(1).filter((n) => n > 0).length, Math.ceil((FLOOD - perPoll[0]) / 10), `the rest read in full polls of ten, one right after another: ${perPoll.join(", ")}`);
+  assert.is((await servers.messages("alarm")).length, 0, "every junk mail deleted");
+  assert.is(app.commandsObeyed, 0);
   await app.stop();
 });
 

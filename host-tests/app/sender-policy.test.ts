@@ -45,6 +45,26 @@ batching("success and failure need a mail in flight", () => {
   assert.throws(() => p.failed(0), /SenderPolicy.failed: no mail is in flight/);
 });
 
+batching("eventsDue says, without starting a mail, whether next() would send events now", () => {
+  const p = policy({ gatherMs: 2000, retryBaseMs: 1000, jitter: 0 });
+  assert.not.ok(p.eventsDue(0, 0), "nothing pending");
+  assert.not.ok(p.eventsDue(100, 1), "the first look starts the gather time");
+  assert.ok(p.eventsDue(2100, 1), "gathered");
+  assert.ok(p.eventsDue(2100, 1), "asking again changes nothing");
+  assert.equal(p.next(2100, 1), { action: "events", count: 1 }, "next() starts the mail eventsDue announced");
+  assert.not.ok(p.eventsDue(2200, 2), "one mail at a time");
+  p.failed(2200);
+  assert.not.ok(p.eventsDue(2300, 2), "backing off");
+  assert.ok(p.eventsDue(3200, 2), "the backoff is over");
+  const q = policy({ gatherMs: 0, mailsPerHour: 1 });
+  q.requestStatus();
+  assert.not.ok(q.eventsDue(0, 0), "a status mail waits for the poll");
+  q.next(0, 1);
+  q.succeeded(0);
+  assert.not.ok(q.eventsDue(1000, 1), "the hourly cap holds");
+  assert.ok(q.eventsDue(HOUR, 1), "the cap frees after the hour");
+});
+
 batching.run();
 
 const retry = suite("sender policy: retry with backoff and jitter");

@@ -124,7 +124,7 @@ overrides("command-line values arrive as strings and are converted", () => {
   assert.equal(settings.app.inputs, [{ name: "Door", alarmWhen: 1, debounceMs: 100, alarmText: "Door open" }]);
   assert.equal(settings.inputPins, [{ name: "Door", pin: 32, pull: "up" }]);
   assert.equal(pop3, {
-    host: "pop.example.net", port: 110, user: "alarm", password: "pop-password-42", pollIntervalMs: 300_000,
+    host: "pop.example.net", port: 110, user: "alarm", password: "pop-password-42", pollIntervalMs: 300_000, maxMailsPerPoll: 10,
     allowlist: ["ops@example.net", "boss@example.net"], secret: COMMANDS.commandSecret, windowSeconds: 600,
   });
 });
@@ -136,6 +136,7 @@ overrides("mistakes are reported with the key and what it must be", () => {
     [{ mailTo: "" }, /^config\.mailTo: must name at least one recipient/],
     [{ mailTo: "operator" }, /^config\.mailTo: "operator" is not an email address/],
     [{ skipNetworkTime: "yes" }, /^config\.skipNetworkTime: must be true or false/],
+    [{ ...COMMANDS, commandMailsPerPoll: "0" }, /^config\.commandMailsPerPoll: must be a whole number from 1 to 100, not "0"$/],
     [{ heartbeatAt: "8h" }, /^config\.heartbeatAt: must be a time of day as HH:MM or "none"/],
     [{ timezoneOffsetMinutes: "50" }, /multiple of 15/],
     [{ modemDialect: "sim800" }, /^config\.modemDialect: must be "sim7000" or "classic"/],

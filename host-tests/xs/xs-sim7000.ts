@@ -2,8 +2,9 @@
 // suite drives AlarmApp against this scripted stand-in on the modem end of the kit's mock UART.
 // It answers the bring-up, probe, SMTP and POP3 commands the app sends (spec section 3), keeps
 // what the app handed over for the mail in progress (SMTP settings, body, the AT+SMTPFT bytes)
-// and serves a mailbox to AT+POP3CMD / AT+POP3READ. Network results (+SMTPFT: 1, +SMTPSEND,
-// +POP3IN ...) come `networkMs` after the OK, on the UART's scheduler. The TLS commands a plain
+// and serves a mailbox to AT+POP3NUM, AT+POP3UIDL=<n>, AT+POP3CMD=3 (TOP) and AT+POP3READ.
+// Network results (+SMTPFT: 1, +SMTPSEND, +POP3IN ...) come `networkMs` after the OK, on the
+// UART's scheduler. The TLS commands a plain
 // SIM7000 firmware lacks are ERROR, as there; anything else is answered ERROR and kept in `unknown`.
 
 import type { ModemSerial } from "../kit/mock-uart.ts";
@@ -133,6 +134,10 @@ export class XsSim7000 {
         this.marked = this.session.map(() => false);
         return this.okThen("+POP3IN: 1");
       case "AT+POP3OUT": return this.pop3Out();
+      case "AT+POP3NUM": {
+        const live = (this.session ?? []).filter((_, i) => !this.marked[i]);
+        return this.okThen(`+POP3NUM: 1,${live.length},${live.reduce((total, message) => total + message.text.length, 0)}`);
+      }
     }
     const [name, args] = splitCommand(line);
     switch (name) {
@@ -163,6 +168,10 @@ export class XsSim7000 {
       case "AT+SMTPFT=": return this.smtpFt(Number(args));
       case "AT+POP3CMD=": return this.pop3Command(args.split(",").map(Number));
       case "AT+POP3READ=": return this.pop3Read(Number(args));
+      case "AT+POP3UIDL=": {
+        const message = this.session?.[Number(args) - 1];
+        return this.okThen(message === undefined ? "+POP3UIDL: 0" : `+POP3UIDL: 1,${Number(args)},${message.uid}`);
+      }
       case "AT+POP3DEL=": {
         const n = Number(args);
         this.deleted.push(n);
@@ -202,10 +211,7 @@ export class XsSim7000 {
 
   private pop3Command([type, number]: number[]): void {
     const session = this.session ?? [];
-    const live = session.map((message, i) => ({ message, n: i + 1 })).filter(({ n }) => !this.marked[n - 1]);
-    if (type === 1) this.reading = live.map(({ message, n }) => `${n} ${message.text.length}\r\n`).join("") + ".\r\n";
-    else if (type === 2) this.reading = live.map(({ message, n }) => `${n} ${message.uid}\r\n`).join("") + ".\r\n";
-    else if (type === 3 && session[number - 1] !== undefined) this.reading = `${session[number - 1].text.split("\r\n\r\n")[0]}\r\n\r\n.\r\n`;
+    if (type === 3 && session[number - 1] !== undefined) this.reading = `${session[number - 1].text.split("\r\n\r\n")[0]}\r\n\r\n.\r\n`;
     else return this.okThen("+POP3CMD: 0");
     this.okThen("+POP3CMD: 1");
   }

@@ -63,6 +63,8 @@ export interface AlarmConfig {
     user: string;
     password: string;
     pollIntervalMs?: number;
+    /** Mails read per poll (default 10); more are read by the next poll, right after any sending. */
+    maxMailsPerPoll?: number;
     allowlist: string[];
     secret: string;
     windowSeconds?: number;
@@ -110,6 +112,7 @@ export interface AlarmStatus {
 
 const ARMED_KEY = "armed";
 const MIN_BACKOFF_MS = 5_000;
+const DEFAULT_MAILS_PER_POLL = 10;
 /** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
 const RESTART_BOOT_MS = 5_000;
 
@@ -137,6 +140,11 @@ export class AlarmApp {
   private readonly verifier: CommandVerifier | null;
   /** One POP3 client for every poll: a client per poll would leave a timer behind each time. */
   private readonly commandClient: Pop3Client | ClassicPop3Client | null;
+  /** One reader for every command mail's headers (the poll never reads a body). */
+  private readonly commandReader = new MessageReader({
+    headers: { fields: ["From", "Subject", "Content-Type", "Content-Transfer-Encoding"] },
+    body: { maxChars: 0 },
+  });
   private readonly led: StatusPattern | null;
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
@@ -265,8 +273,9 @@ export class AlarmApp {
           continue;
         }
         if (this.verifier !== null && now >= this.nextPollAt) {
-          await this.pollCommands();
-          this.nextPollAt = this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? 300_000);
+          const mailsLeft = await this.pollCommands();
+          // Mails left behind are read right after whatever the sender has to do first.
+          this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? 300_000);
           continue;
         }
         const until = Math.min(decision.until ?? Infinity, this.verifier !== null ? this.nextPollAt : Infinity);
@@ -464,7 +473,9 @@ export class AlarmApp {
 
   // ---- remote commands ------------------------------------------------------------------
 
-  private async pollCommands(): Promise<void> {
+  /** Reads the command mailbox; resolves true when mails were left for the next poll. */
+  private async pollCommands(): Promise<boolean> {
+    let mailsLeft = false;
     const pop3 = this.config.pop3!;
     const verifier = this.verifier!;
     const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
@@ -473,14 +484,23 @@ export class AlarmApp {
     if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
     try {
       await client.login({ server, cid: this.config.modem.cid ?? 1, ...this.security(pop3) });
-      const infos = await client.listAll();
-      const uids = client instanceof Pop3Client ? await client.uidlAll() : [];
-      for (const info of infos) {
-        const reader = new MessageReader();
-        if (client instanceof Pop3Client) await client.top(info.number, 0, reader);
-        else await client.headers(info.number, reader);
+      // STAT, then one mail at a time: memory stays the same however full the mailbox is.
+      const { count } = await client.stat();
+      const limit = Math.min(count, this.config.pop3?.maxMailsPerPoll ?? DEFAULT_MAILS_PER_POLL);
+      let gaveWay = false;
+      let kept = 0;
+      for (let n = 1; n <= limit; n++) {
+        // Events that are due go out before the rest is read: a mail flood cannot hold up an alarm.
+        if (this.policy.eventsDue(this.platform.clock.now(), this.outbox.depth)) {
+          gaveWay = true;
+          break;
+        }
+        const uid = client instanceof Pop3Client ? await client.uid(n) : undefined;
+        const reader = this.commandReader;
+        reader.reset();
+        if (client instanceof Pop3Client) await client.top(n, 0, reader);
+        else await client.headers(n, reader);
         reader.end();
-        const uid = uids.find((u) => u.number === info.number)?.uid;
         const headers = reader.headers;
         const verdict = verifier.verify({
           from: headers.raw("From") ?? "",
@@ -490,8 +510,11 @@ export class AlarmApp {
           subjectTruncated: headers.isTruncated("Subject"),
           ...(uid !== undefined ? { uid } : {}),
         }, this.wall.now());
-        if (!verdict.accepted && verdict.reason === "clock-unknown") continue;
-        await client.delete(info.number);
+        if (!verdict.accepted && verdict.reason === "clock-unknown") {
+          kept++;
+          continue;
+        }
+        await client.delete(n);
         if (verdict.accepted) {
           this.commandsObeyed++;
           this.obey(verdict.command, verdict.sender);
@@ -501,6 +524,8 @@ export class AlarmApp {
           this.trace(`command mail refused: ${verdict.reason}`);
         }
       }
+      // Mails kept until the clock is set are not read again before the next poll.
+      mailsLeft = gaveWay || (count > limit && kept === 0);
     } catch (error) {
       this.fail(`command poll failed: ${describe(error)}`);
       this.recoverFrom(error);
@@ -513,6 +538,7 @@ export class AlarmApp {
       }
       this.progress("poll-done");
     }
+    return mailsLeft;
   }
 
   private obey(command: RemoteCommand, sender: string): void {

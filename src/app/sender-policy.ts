@@ -162,6 +162,17 @@ export class SenderPolicy {
     return { action: "status", heartbeat: heartbeatDue };
   }
 
+  /**
+   * Whether next() would start a mail of events now, without starting it: a long mailbox poll
+   * asks between mails and gives way (status mails wait for the poll). Like next(), the first
+   * look at pending events starts their gather time.
+   */
+  eventsDue(now: number, pending: number): boolean {
+    if (this.inFlight !== null || pending === 0) return false;
+    if (this.gatherUntil === null) this.gatherUntil = now + this.gatherMs;
+    return now >= this.gatherUntil && now >= this.retryAtMs && this.capFreeAt(now) <= now;
+  }
+
   /** The mail in flight went out (`+SMTPSEND: 1`). */
   succeeded(now: number): void {
     checkNow(now);

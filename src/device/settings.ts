@@ -258,6 +258,7 @@ function commands(raw: Raw): AlarmConfig["pop3"] {
     user: text(raw, "pop3User"),
     password: text(raw, "pop3Password"),
     pollIntervalMs: integer(raw, "commandPollSeconds", 30, 86_400, 300) * 1000,
+    maxMailsPerPoll: integer(raw, "commandMailsPerPoll", 1, 100, 10),
     allowlist,
     secret,
     windowSeconds: integer(raw, "commandWindowSeconds", 30, 86_400, 600),
