@@ -87,6 +87,13 @@ e2e("a signed DISARM from an allowed sender is obeyed once, deleted and answered
   await app.stop();
 });
 
+e2e("maxMailsPerPoll below 1 is refused when the app is made (a poll that reads nothing would spin)", () => {
+  for (const maxMailsPerPoll of [0, -1, 1.5]) {
+    const base = alarmConfig(servers, "dan");
+    assert.throws(() => setupAlarm(servers, "dan", { config: { pop3: { ...base.pop3!, maxMailsPerPoll } } }), /maxMailsPerPoll must be a whole number of at least 1/);
+  }
+});
+
 e2e("a flood of 35 junk mails: a poll reads at most 10, an alarm raised mid-poll goes out before the rest are read, and every mail is handled", async () => {
   // Virtual time stands still while the servers answer, so a poll takes almost none of it:
   // the edge must count and the mail be due at once to fall inside the first poll.

@@ -146,6 +146,16 @@ test("requireSecureCredentials: refused with InsecureCredentialsError before any
     assert.instance(pop, InsecureCredentialsError);
     assert.is(sent().length, before, "no command was written");
   }
+  // A broken TLS version does not count as secure: refused before a single AT command.
+  for (const tlsVersion of ["ssl3.0", "tls1.0"] as const) {
+    const { run, engine, modem, sent } = rig();
+    await run(modem.sync());
+    const before = sent().length;
+    const error = await run(new SmtpClient(engine).send(smtp(servers.smtpsPort, { security: "tls", tlsVersion, requireSecureCredentials: true }), message("dave", "x"))).catch((e: unknown) => e);
+    assert.instance(error, InsecureCredentialsError, tlsVersion);
+    assert.match((error as Error).message, new RegExp(`TLS version "${tlsVersion}" is broken`));
+    assert.is(sent().length, before, `no command was written (${tlsVersion})`);
+  }
   // A probed modem without AT+EMAILSSL: refused up front too.
   {
     const { run, engine, modem, sent } = rig({ tls: { commands: false } });

@@ -9,6 +9,7 @@ import {
   type Line, type UrcHandler,
 } from "../../src/transport/index.ts";
 import { InfoCommand } from "../../src/modem/basic.ts";
+import { Modem } from "../../src/modem/modem.ts";
 
 function makeEngine(clock: VirtualClock, options: Partial<ConstructorParameters<typeof AtEngine>[0]> = {}) {
   const serial = new FeedSerial({ record: true });
@@ -192,6 +193,31 @@ basics("RDY while the first sync waits is the modem booting, not a reset; once i
   await flush();
   assert.instance(third.error, ModemResetError);
   assert.is(engine.stats.boots, 1);
+});
+
+basics("Modem.restart: the RDY of the reboot, before or after the OK of AT+CFUN=1,1, is a boot and the next command syncs", async () => {
+  for (const rdyFirst of [false, true]) {
+    const clock = new VirtualClock();
+    const { serial, engine } = makeEngine(clock, { syncTimeoutMs: 200, quietMs: 50 });
+    let resets = 0;
+    engine.onModemReset = () => resets++;
+    const modem = new Modem(engine, clock);
+    const restart = track(modem.restart());
+    assert.is(serial.sent(), "AT+CFUN=1,1\r");
+    serial.feed(rdyFirst ? "\r\nRDY\r\n" : "\r\nOK\r\n\r\nRDY\r\n");
+    await flush();
+    assert.ok(restart.done, `restart resolved (RDY ${rdyFirst ? "first" : "after the OK"})`);
+    assert.is(restart.error, null, `restart succeeded (RDY ${rdyFirst ? "first" : "after the OK"})`);
+    assert.is(resets, 0, "the RDY is the ordered boot, not a reset");
+    assert.is(engine.stats.boots, 1);
+    const next = track(engine.run(cmd("AT+CSQ", 1000)));
+    assert.match(serial.sent(), /AT\r$/, "the next command is preceded by a sync");
+    serial.feed("\r\nOK\r\n");
+    clock.advance(50);
+    serial.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    await flush();
+    assert.is(next.error, null);
+  }
 });
 
 basics("after a power-down report, the RDY of the next power-on during the sync is expected", async () => {

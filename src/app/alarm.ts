@@ -19,7 +19,7 @@ import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.t
 import { eventLine } from "./event-log-text.ts";
 import { InputMonitor, type InputDefinition } from "./inputs.ts";
 import { SenderPolicy, type SenderDecision, type SenderPolicyOptions } from "./sender-policy.ts";
-import { CommandLedger, CommandVerifier, secretFromText, type RemoteCommand } from "./remote-command.ts";
+import { CommandLedger, CommandVerifier, isUid, secretFromText, type RemoteCommand } from "./remote-command.ts";
 import { NetworkWallClock, seededRandom } from "./wall-clock.ts";
 import { StatusPattern, type LedState } from "./status-led.ts";
 import type {
@@ -141,10 +141,7 @@ export class AlarmApp {
   /** One POP3 client for every poll: a client per poll would leave a timer behind each time. */
   private readonly commandClient: Pop3Client | ClassicPop3Client | null;
   /** One reader for every command mail's headers (the poll never reads a body). */
-  private readonly commandReader = new MessageReader({
-    headers: { fields: ["From", "Subject", "Content-Type", "Content-Transfer-Encoding"] },
-    body: { maxChars: 0 },
-  });
+  private readonly commandReader: MessageReader | null;
   private readonly led: StatusPattern | null;
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
@@ -198,6 +195,10 @@ export class AlarmApp {
       this.classicSmtp = new ClassicSmtpClient(this.engine);
     }
     const pop3 = config.pop3;
+    const perPoll = pop3?.maxMailsPerPoll;
+    if (perPoll !== undefined && !(Number.isInteger(perPoll) && perPoll >= 1)) {
+      throw new RangeError(`AlarmConfig.pop3.maxMailsPerPoll must be a whole number of at least 1, not ${perPoll}`);
+    }
     this.verifier = pop3 === null ? null : new CommandVerifier({
       crypto,
       secret: secretFromText(pop3.secret),
@@ -207,6 +208,10 @@ export class AlarmApp {
       ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
     });
     this.commandClient = pop3 === null ? null : this.dialect === "sim7000" ? new Pop3Client(this.engine, timers) : new ClassicPop3Client(this.engine);
+    this.commandReader = pop3 === null ? null : new MessageReader({
+      headers: { fields: ["From", "Subject", "Content-Type", "Content-Transfer-Encoding"] },
+      body: { maxChars: 0 },
+    });
     this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
     this.sleepTimer = timers.deadline(() => this.poke());
   }
@@ -294,10 +299,15 @@ export class AlarmApp {
     const modemConfig = this.config.modem;
     try {
       if (this.restartModem) {
-        this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
-        await this.modem.restart();
+        // Once: a modem that cannot even restart is left to the sync and PWRKEY below.
         this.restartModem = false;
-        await this.sleep(RESTART_BOOT_MS);
+        this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
+        try {
+          await this.modem.restart();
+          await this.sleepFully(RESTART_BOOT_MS);
+        } catch (error) {
+          this.trace(`modem restart failed: ${describe(error)}`);
+        }
       }
       try {
         await this.modem.sync();
@@ -306,7 +316,7 @@ export class AlarmApp {
         // No answer: the modem is off. Switch it on and give it time to report RDY.
         this.trace("modem silent: pulsing PWRKEY");
         await this.platform.powerKey();
-        await this.sleep(5_000);
+        await this.sleepFully(RESTART_BOOT_MS);
         await this.modem.sync();
       }
       const options: BringUpOptions = {
@@ -495,8 +505,10 @@ export class AlarmApp {
           gaveWay = true;
           break;
         }
-        const uid = client instanceof Pop3Client ? await client.uid(n) : undefined;
-        const reader = this.commandReader;
+        // A server's UID outside the spec (empty, overlong) cannot go in the ledger; the nonce still can.
+        const answer = client instanceof Pop3Client ? await client.uid(n) : undefined;
+        const uid = answer !== undefined && isUid(answer) ? answer : undefined;
+        const reader = this.commandReader!;
         reader.reset();
         if (client instanceof Pop3Client) await client.top(n, 0, reader);
         else await client.headers(n, reader);
@@ -514,7 +526,7 @@ export class AlarmApp {
           kept++;
           continue;
         }
-        await client.delete(n);
+        // Obeyed before DELE: the ledger already holds it, so a lost DELE refuses it next time as a replay.
         if (verdict.accepted) {
           this.commandsObeyed++;
           this.obey(verdict.command, verdict.sender);
@@ -523,6 +535,7 @@ export class AlarmApp {
           this.outbox.append({ type: "command", source: "pop3", state: 0, alarm: false, notify: false, text: `refused ${verdict.reason} from ${verdict.sender || "?"}: ${verdict.detail}` });
           this.trace(`command mail refused: ${verdict.reason}`);
         }
+        await client.delete(n);
       }
       // Mails kept until the clock is set are not read again before the next poll.
       mailsLeft = gaveWay || (count > limit && kept === 0);
@@ -532,6 +545,8 @@ export class AlarmApp {
     } finally {
       if (client.loggedIn) {
         await client.logout().catch((error: unknown) => {
+          // Without QUIT the server keeps every mail: read them again only at the next interval.
+          mailsLeft = false;
           this.fail(`POP3 logout failed: ${describe(error)}`);
           this.recoverFrom(error);
         });
@@ -563,9 +578,10 @@ export class AlarmApp {
   /** After a failed mail or poll: what the modem needs before the next try. */
   private recoverFrom(error: unknown): void {
     if (needsBringUp(error)) this.modemReady = false;
-    // No answer, or a step refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the modem still
-    // holds the session the host lost track of): only a restart ends that session.
-    if (error instanceof AtTimeoutError || error instanceof AtCommandError) {
+    // No answer, or a session command refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the
+    // modem still holds the session the host lost track of): only a restart ends that session.
+    // A refused setting (AT+SMTPRCPT, AT+CSSLCFG ...) would be refused again after a restart.
+    if (error instanceof AtTimeoutError || (error instanceof AtCommandError && isSessionCommand(error.command))) {
       this.restartModem = true;
       this.modemReady = false;
     }
@@ -584,6 +600,12 @@ export class AlarmApp {
       this.wake = resolve;
       this.sleepTimer.arm(ms);
     });
+  }
+
+  /** Sleeps `ms` even if events arrive meanwhile (a booting modem must not be spoken to); stop ends it. */
+  private async sleepFully(ms: number): Promise<void> {
+    const until = this.platform.clock.now() + ms;
+    for (let left = ms; left > 0 && !this.stopped; left = until - this.platform.clock.now()) await this.sleep(left);
   }
 
   /** Ends the current sleep at once (a new event, a lost modem, stop). */
@@ -630,3 +652,9 @@ function lineTracer(trace: (text: string) => void): AtTracer {
     data: (direction, length) => trace(`${direction === "tx" ? ">" : "<"} [${length} bytes]`),
   };
 }
+
+/** The commands that run or read an SMTP/POP3 session (both dialects); AT+POP3SRV only sets. */
+function isSessionCommand(command: string): boolean {
+  return SESSION_COMMANDS.some((prefix) => command.startsWith(prefix)) && !command.startsWith("AT+POP3SRV");
+}
+const SESSION_COMMANDS = ["AT+SMTPSEND", "AT+SMTPBODY", "AT+SMTPFT", "AT+POP3"];

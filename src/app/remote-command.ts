@@ -445,7 +445,7 @@ function utf8(text: string): Uint8Array {
   return out;
 }
 
-function isUid(uid: unknown): uid is string {
+export function isUid(uid: unknown): uid is string {
   return typeof uid === "string" && uid.length >= 1 && uid.length <= MAX_UID_LENGTH && /^[\x21-\x7e]+$/.test(uid);
 }
 

@@ -304,6 +304,7 @@ export class Pop3Client {
   }
 
   async login(settings: Pop3Settings): Promise<void> {
+    this.loggedIn = false;
     const limits = this.limits;
     const server = settings.server;
     checkHost("pop3", "POP3 server", server.host, limits.pop3Server);
@@ -381,8 +382,9 @@ export class Pop3Client {
   }
 
   async logout(): Promise<void> {
-    const cmd = await this.exchange("+POP3OUT:", (c) => c.text.raw("AT+POP3OUT"));
+    // Whatever the answer, the session is over for this client (one client serves every poll).
     this.loggedIn = false;
+    const cmd = await this.exchange("+POP3OUT:", (c) => c.text.raw("AT+POP3OUT"));
     if (cmd.status !== 1) throw new Pop3Error(cmd.status);
   }
 

@@ -100,6 +100,9 @@ export function planSecurity(protocol: "smtp" | "pop3", settings: SecuritySettin
     throw new MailParameterError(protocol, version !== null ? "TLS version" : "SNI", "needs AT+CSSLCFG, which this modem firmware lacks");
   }
   const mustBeSecure = credentials && settings.requireSecureCredentials === true;
+  if (mustBeSecure && version !== null && version < TLS_VERSIONS["tls1.1"]) {
+    throw new InsecureCredentialsError(protocol, `TLS version "${versionName}" is broken; use tls1.1 or later`);
+  }
   return { protocol, mode, mustBeSecure, context, withContext, modemHasTls: tls !== undefined && tls !== null, version, sni };
 }
 

@@ -250,6 +250,7 @@ export class Modem {
    * lost track of it (the SIM7000 has no command that aborts a send).
    */
   async restart(): Promise<void> {
+    this.engine.expectBoot();
     await this.step("restart", () => query(this.engine, (c) => c.text.raw("AT+CFUN=1,1"), 10_000), "the modem refused AT+CFUN=1,1");
     this.bearerUp = false;
   }

@@ -133,6 +133,8 @@ export class AtEngine implements SerialListener, FramerSink {
    * it may be booting, and its RDY is what we wait for, not a reset.
    */
   private awaitingBoot: boolean;
+  /** A restart was ordered (expectBoot) and its RDY has not come yet. */
+  private bootOrdered = false;
   private closed = false;
 
   constructor(options: EngineOptions) {
@@ -191,6 +193,14 @@ export class AtEngine implements SerialListener, FramerSink {
   /** The next command is preceded by `AT`-until-`OK` and a quiet gap. */
   requestSync(): void {
     this.needSync = true;
+  }
+
+  /**
+   * The next command restarts the modem (AT+CFUN=1,1): the RDY after its OK, or in place of
+   * it, is that boot rather than a reset. Expected until a RDY or a sync the modem answers.
+   */
+  expectBoot(): void {
+    this.bootOrdered = true;
   }
 
   /** Fails the command in flight and everything queued with `error`. */
@@ -287,8 +297,9 @@ export class AtEngine implements SerialListener, FramerSink {
 
     const abort = ABORT_TABLE.find(line);
     // The RDY of a modem that is just switching on: what the first sync waits for.
-    if (abort >= 0 && ABORT_KINDS[abort] === "reset" && this.awaitingBoot) {
+    if (abort >= 0 && ABORT_KINDS[abort] === "reset" && (this.awaitingBoot || this.bootOrdered)) {
       stats.boots++;
+      if (this.bootOrdered) this.orderedBoot();
       return;
     }
     if (abort >= 0) {
@@ -443,6 +454,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (error === null) {
       // The try succeeds only once the gap is quiet (onDeadline); until then it may still fail.
       this.needSync = false;
+      this.bootOrdered = false;
       this.phase = Phase.Quiet;
       this.deadlineGeneration = ++this.generation;
       this.deadline.arm(this.quietMs);
@@ -565,6 +577,15 @@ export class AtEngine implements SerialListener, FramerSink {
     this.phase = Phase.Idle;
     this.needSync = true;
     this.afterSync(new AtTimeoutError("AT (the modem did not fall quiet after it)", this.syncTimeoutMs));
+  }
+
+  /** The RDY of a restart the host ordered: the command that ordered it is done, then sync. */
+  private orderedBoot(): void {
+    this.bootOrdered = false;
+    this.needSync = true;
+    const cmd = this.current;
+    // The reboot can overtake the OK of the command that asked for it.
+    if (cmd !== null && cmd !== this.sync) this.complete(cmd, null);
   }
 
   private modemReset(kind: ModemResetKind): void {
