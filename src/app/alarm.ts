@@ -514,7 +514,9 @@ export class AlarmApp {
           kept++;
           continue;
         }
-        await client.delete(n);
+        // Acted on before the DELE: the verdict is in the ledger already, so a DELE that fails
+        // (modem reset, bearer lost) must not lose an accepted command; the mail read again is
+        // refused as already processed.
         if (verdict.accepted) {
           this.commandsObeyed++;
           this.obey(verdict.command, verdict.sender);
@@ -523,6 +525,7 @@ export class AlarmApp {
           this.outbox.append({ type: "command", source: "pop3", state: 0, alarm: false, notify: false, text: `refused ${verdict.reason} from ${verdict.sender || "?"}: ${verdict.detail}` });
           this.trace(`command mail refused: ${verdict.reason}`);
         }
+        await client.delete(n);
       }
       // Mails kept until the clock is set are not read again before the next poll.
       mailsLeft = gaveWay || (count > limit && kept === 0);
