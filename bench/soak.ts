@@ -71,8 +71,35 @@ function soakSummary(report: SoakReport): string {
     `  faults: ${faults}`,
     `  lost ${report.lost.length}${report.lost.length ? ` (${report.lost.join(", ")})` : ""}, out of order ${report.outOfOrder}, duplicates ${report.duplicates} (${report.duplicateMails} mails), mismatches ${report.mismatches.length}`,
     `  commands: ${c.sent} sent (+${c.duplicated} duplicated, ${c.replays} replays), ${c.obeyed} obeyed, ${c.refused} refused, obeyed twice ${c.obeyedTwice.length}`,
+    `  each command sent: ${fateList(c.fates.byFate)}${c.fates.staleAfterS ? ` (the stale ones first read ${c.fates.staleAfterS.min}-${c.fates.staleAfterS.max} s after sending)` : ""}`,
+    `  copies and mails read again: ${fateList(c.fates.copies) || "none"}`,
     `  heap after GC (MB): ${report.heap.samplesMb.join(" ")}; drift ${report.heap.driftMb} MB`,
   ].join("\n");
+}
+
+/** Fates in a fixed order (obeyed first, then by count), "name n, name n". */
+function fateList(table: Record<string, number>): string {
+  return Object.entries(table).sort(([a, x], [b, y]) => (a === "obeyed" ? -1 : b === "obeyed" ? 1 : y - x || a.localeCompare(b))).map(([fate, n]) => `${fate} ${n}`).join(", ");
+}
+
+/** Sums the fate tables of every run. */
+function sumFates(tables: Array<Record<string, number>>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const table of tables) for (const [fate, n] of Object.entries(table)) total[fate] = (total[fate] ?? 0) + n;
+  return total;
+}
+
+/** One table, a row per run and a total row, a column per fate (those seen in any run). */
+function fateTable(reports: SoakReport[], pick: (r: SoakReport) => Record<string, number>, last: string): string[] {
+  const total = sumFates(reports.map(pick));
+  const fates = Object.keys(total).sort((a, b) => (a === "obeyed" ? -1 : b === "obeyed" ? 1 : total[b] - total[a] || a.localeCompare(b)));
+  const sumOf = (table: Record<string, number>) => Object.values(table).reduce((t, n) => t + n, 0);
+  return [
+    `| seed | ${fates.join(" | ")} | ${last} |`,
+    `|---:|${fates.map(() => "---:").join("|")}|---:|`,
+    ...reports.map((r) => `| ${r.seed} | ${fates.map((fate) => pick(r)[fate] ?? 0).join(" | ")} | ${sumOf(pick(r))} |`),
+    `| **all** | ${fates.map((fate) => `**${total[fate]}**`).join(" | ")} | **${sumOf(total)}** |`,
+  ];
 }
 
 function soakMarkdown(reports: SoakReport[]): string {
@@ -90,6 +117,16 @@ function soakMarkdown(reports: SoakReport[]): string {
     ...reports.map((r) => `| ${FAULT_KINDS.map((kind) => r.faults[kind]).join(" | ")} | ${FAULT_KINDS.reduce((t, kind) => t + r.faults[kind], 0)} |`),
     `| ${FAULT_KINDS.map((kind) => `**${sum((r) => r.faults[kind])}**`).join(" | ")} | **${sum((r) => FAULT_KINDS.reduce((t, kind) => t + r.faults[kind], 0))}** |`,
     "",
+    "What became of each command sent (one fate per command, whatever its copies; the fates add up to the commands sent):",
+    "",
+    ...fateTable(reports, (r) => r.commands.fates.byFate, "sent"),
+    "",
+    "Stale commands, first read after sending (s): " + reports.map((r) => `seed ${r.seed}: ${r.commands.fates.staleAfterS ? `${r.commands.fates.staleAfterS.min}-${r.commands.fates.staleAfterS.max}` : "none"}`).join("; "),
+    "",
+    "Verdicts on the duplicated and replayed copies and on mails read again (the first verdict of each command aside):",
+    "",
+    ...fateTable(reports, (r) => r.commands.fates.copies, "total"),
+    "",
     "Heap after GC along each run (MB): " + reports.map((r) => `seed ${r.seed}: ${r.heap.samplesMb.join(", ")}`).join("; "),
   ];
   return lines.join("\n") + "\n";
@@ -101,6 +138,7 @@ function soakViolations(report: SoakReport): string[] {
     ...(report.outOfOrder > 0 ? [`seed ${report.seed}: ${report.outOfOrder} first deliveries out of order`] : []),
     ...report.mismatches.map((m) => `seed ${report.seed}: ${m}`),
     ...report.commands.obeyedTwice.map((who) => `seed ${report.seed}: command of ${who} obeyed twice`),
+    ...(Object.values(report.commands.fates.byFate).reduce((t, n) => t + n, 0) !== report.commands.sent ? [`seed ${report.seed}: the command fates do not add up to the ${report.commands.sent} sent`] : []),
   ];
 }
 

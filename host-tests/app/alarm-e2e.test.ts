@@ -94,6 +94,23 @@ e2e("maxMailsPerPoll below 1 is refused when the app is made (a poll that reads 
   }
 });
 
+e2e("a DELE that fails after the verdict (the modem restarts at AT+POP3DEL) loses no command: obeyed once, the mail read again refused", async () => {
+  const { app, sim, steps, until, clock } = setup("ann");
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")));
+  const subject = signCommandSubject(nodeCrypto, secretFromText(SECRET), "pump-house-1", "DISARM", Math.floor(Date.now() / 1000));
+  await servers.deliver("alarm", `From: ops@simmail.test\r\nTo: alarm@simmail.test\r\nSubject: ${subject}\r\nMessage-ID: <dele-fault@x>\r\n\r\ncommand\r\n`);
+  // The nonce is in the ledger once the mail is verified; the modem restarts before it deletes the mail.
+  sim.setFaults({ triggers: [{ command: "AT+POP3DEL", action: "reset" }] });
+  assert.ok(app.armed);
+  clock.advance(0);
+  assert.ok(await until(() => app.commandsRefused === 1 && steps.filter((s) => s === "poll-done").length >= 2), `the mail was read again (${app.lastError})`);
+  assert.not.ok(app.armed, "DISARM obeyed although its DELE failed");
+  assert.is(app.commandsObeyed, 1, "obeyed exactly once");
+  assert.is((await servers.messages("alarm")).length, 0, "deleted on the second read");
+  await app.stop();
+});
+
 e2e("a flood of 35 junk mails: a poll reads at most 10, an alarm raised mid-poll goes out before the rest are read, and every mail is handled", async () => {
   // Virtual time stands still while the servers answer, so a poll takes almost none of it:
   // the edge must count and the mail be due at once to fall inside the first poll.

@@ -18,6 +18,7 @@ import { MockFlash, PowerCut } from "../app/mock-flash.ts";
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import type { AlarmEvent } from "../../src/app/outbox.ts";
 import type { Crypto } from "../../src/app/ports.ts";
+import type { CommandVerifier, RefusalReason } from "../../src/app/remote-command.ts";
 import { seededRandom } from "../../src/app/wall-clock.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { SettableInput } from "../../src/host/platform.ts";
@@ -80,6 +81,11 @@ export interface RigOptions {
   trace?: (line: string) => void;
 }
 
+/** One verdict of the app's command verifier on a mail it read (clock-unknown aside: that mail is kept). */
+export type Verdict =
+  | { kind: "accepted"; sender: string; uid: string | null; atMs: number }
+  | { kind: "refused"; sender: string; uid: string | null; reason: RefusalReason; detail: string; atMs: number };
+
 /** Virtual time an app may take to stop. */
 const STOP_LIMIT_MS = 300_000;
 
@@ -94,6 +100,8 @@ export class SoakRig {
   cutsDuringBoot = 0;
   /** Obeyed commands by operator address, over every life (from the app's trace). */
   readonly obeyed = new Map<string, number>();
+  /** The verifier's verdicts over every life, in order (the obeys are in `obeyed`). */
+  readonly verdicts: Verdict[] = [];
   /** commandsObeyed / commandsRefused summed over finished lives. */
   readonly totals = { obeyed: 0, refused: 0 };
   private readonly options: RigOptions;
@@ -246,6 +254,18 @@ export class SoakRig {
         this.options.trace?.(`[${this.clock.now()}] ${text}`);
       },
     });
+    // Every verdict, with the UIDL it was given: a mail read again after a failed session is
+    // refused as already processed, and its UIDL leads back to the verdict it first had.
+    const verifier = (app as unknown as { verifier: CommandVerifier }).verifier;
+    const verify = verifier.verify.bind(verifier);
+    verifier.verify = (mail, wallNowMs) => {
+      const verdict = verify(mail, wallNowMs);
+      const atMs = this.clock.now();
+      const uid = mail.uid ?? null;
+      if (verdict.accepted) this.verdicts.push({ kind: "accepted", sender: verdict.sender, uid, atMs });
+      else if (verdict.reason !== "clock-unknown") this.verdicts.push({ kind: "refused", sender: verdict.sender, uid, reason: verdict.reason, detail: verdict.detail, atMs });
+      return verdict;
+    };
     return app;
   }
 }

@@ -34,6 +34,13 @@ soak("40 events under a fault per event: none lost, in order, no command obeyed 
   assert.equal(report.commands.obeyedTwice, [], "no command obeyed twice");
   assert.ok(report.commands.obeyed >= 1 && report.commands.obeyed <= report.commands.sent, `obeyed ${report.commands.obeyed} of ${report.commands.sent}`);
   assert.ok(report.commands.refused >= report.commands.duplicated + report.commands.replays, "every duplicate and replay refused");
+  const { byFate, copies } = report.commands.fates;
+  const total = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
+  assert.is(total(byFate), report.commands.sent, `one fate per command sent (${JSON.stringify(byFate)})`);
+  assert.is(byFate.obeyed ?? 0, report.commands.obeyed, "every obey is one command's");
+  const unrecognisable = Object.entries(copies).filter(([name]) => name.endsWith("sender unrecognisable")).reduce((a, [, n]) => a + n, 0);
+  assert.ok((byFate["no verdict traced to it"] ?? 0) <= unrecognisable, `a command without a verdict of its own had its sender garbled (${JSON.stringify(copies)})`);
+  assert.ok(total(copies) >= report.commands.duplicated + report.commands.replays, `a verdict on every copy (${JSON.stringify(copies)})`);
   // Bounded, not a leak per event; `npm run soak` measures the drift over long runs.
   assert.ok(report.heap.driftMb < 8, `heap drift ${report.heap.driftMb} MB (${report.heap.samplesMb.join(", ")})`);
 });

@@ -10,7 +10,7 @@ import type { MailServers } from "../servers/index.ts";
 import type { FaultTrigger, SimFaults } from "../sim/modem.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { seededRandom } from "../../src/app/wall-clock.ts";
-import { checkDeliveries, clearMailbox, DEVICE_ID, heapAfterGc, operatorAddress, readDeliveries, seededCrypto, SOAK_SECRET, SoakRig } from "./rig.ts";
+import { checkDeliveries, clearMailbox, DEVICE_ID, heapAfterGc, operatorAddress, readDeliveries, seededCrypto, SOAK_SECRET, SoakRig, type Verdict } from "./rig.ts";
 
 export const FAULT_KINDS = [
   "modem-reset", "bearer-drop", "server-outage", "server-silent", "server-hangup", "server-slow",
@@ -55,10 +55,26 @@ export interface SoakReport {
   duplicateMails: number;
   /** Delivered sequence numbers that disagree with what the harness recorded (goal: none). */
   mismatches: string[];
-  commands: { sent: number; duplicated: number; replays: number; obeyed: number; refused: number; obeyedTwice: string[] };
+  commands: { sent: number; duplicated: number; replays: number; obeyed: number; refused: number; obeyedTwice: string[]; fates: CommandFates };
   heap: { samplesMb: number[]; driftMb: number };
   virtualHours: number;
   realSeconds: number;
+}
+
+/**
+ * What became of each command sent, counted once per command (not per copy): `byFate` adds up
+ * to the commands sent. A fate is "obeyed"; "accepted, never obeyed" (its nonce went into the
+ * ledger, the obey never came); "refused <reason>" (the first verdict on its copies, none
+ * accepted); "in the mailbox at the end"; or "no verdict traced to it" (its mail's sender was
+ * garbled past recognition: that verdict is among the copies, "sender unrecognisable"). `copies` are the
+ * other verdicts: on the duplicated and replayed copies, on mails read again after a failed
+ * session, and on mails whose sender noise made unrecognisable.
+ */
+export interface CommandFates {
+  byFate: Record<string, number>;
+  copies: Record<string, number>;
+  /** For the commands refused as stale: how long after sending they were first read (s), lowest and highest. */
+  staleAfterS: { min: number; max: number } | null;
 }
 
 type Action =
@@ -117,6 +133,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const seqOf = new Map<number, number>();
   let cutWhileRecording = 0;
   const commandMails = new Map<number, string>();
+  const commandSentAt = new Map<number, number>();
   const commandCrypto = seededCrypto(seed ^ 0x5eed);
   const secret = secretFromText(SOAK_SECRET);
   let commandsSent = 0;
@@ -152,6 +169,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         const subject = signCommandSubject(commandCrypto, secret, DEVICE_ID, pick(COMMANDS), Math.floor(rig.wallNow() / 1000));
         const mail = (copy: string) => `From: Ops <${operatorAddress(action.id)}>\r\nTo: alarm@simmail.test\r\nSubject: ${subject}\r\nMessage-ID: <cmd-${action.id}-${copy}@soak.test>\r\n\r\ncommand\r\n`;
         commandMails.set(action.id, subject);
+        commandSentAt.set(action.id, rig.clock.now());
         await servers.deliver("alarm", mail("1"));
         commandsSent++;
         if (action.duplicated) {
@@ -241,6 +259,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
   heap.push(heapAfterGc());
   await rig.stop();
+  const fates = commandFates(rig.verdicts, rig.obeyed, commandSentAt, (await servers.messages("alarm")).map((raw) => raw.toString("latin1")));
 
   // ---- checks ----------------------------------------------------------------------------
   const mails = await readDeliveries(servers, recipient);
@@ -252,9 +271,81 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const baseline = heap[Math.min(heap.length - 1, Math.floor(heap.length / 5))];
   return {
     seed, events, recorded: seqOf.size, cutWhileRecording, mails: mails.length, faults, lost, outOfOrder, duplicates, duplicateMails, mismatches,
-    commands: { sent: commandsSent, duplicated, replays, obeyed: rig.totals.obeyed, refused: rig.totals.refused, obeyedTwice },
+    commands: { sent: commandsSent, duplicated, replays, obeyed: rig.totals.obeyed, refused: rig.totals.refused, obeyedTwice, fates },
     heap: { samplesMb: heap.map(mb), driftMb: mb(heap[heap.length - 1] - baseline) },
     virtualHours: Math.round((rig.clock.now() / 3_600_000) * 10) / 10,
     realSeconds: Math.round((Date.now() - started) / 100) / 10,
   };
+}
+
+/** A verdict as a fate name; a refusal of a sender garbled on the wire is named so. */
+function verdictName(verdict: Verdict, garbled: boolean): string {
+  if (verdict.kind === "accepted") return "accepted";
+  return `refused ${verdict.reason}${garbled ? " (From garbled on the wire)" : ""}`;
+}
+
+/**
+ * Sorts each command sent (by id, with its virtual send time) into one fate, from the
+ * verifier's verdicts and the obeys the rig saw. A mail read again after a session that failed
+ * before QUIT is refused as already processed: its UIDL leads back to its first verdict, which
+ * is what counts. A sender garbled by wire noise is traced back to its command by its number.
+ */
+export function commandFates(verdicts: Verdict[], obeyed: Map<string, number>, sentAt: Map<number, number>, leftInMailbox: string[]): CommandFates {
+  const byFate: Record<string, number> = {};
+  const copies: Record<string, number> = {};
+  const count = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
+  const commandOf = (sender: string): number | null => {
+    const id = Number(/^ops-(\d+)@/.exec(sender)?.[1]);
+    return sentAt.has(id) ? id : null;
+  };
+  const firstByUid = new Map<string, Verdict>();
+  const byCommand = new Map<number, Array<{ name: string; verdict: Verdict }>>();
+  for (const verdict of verdicts) {
+    if (verdict.kind === "refused" && verdict.reason === "already-processed") {
+      const earlier = verdict.uid === null ? undefined : firstByUid.get(verdict.uid);
+      if (earlier !== undefined) {
+        count(copies, "read again after a failed session (already processed)");
+        continue;
+      }
+      // No verdict was seen for that UIDL: a power cut hit the write that recorded it.
+    } else if (verdict.uid !== null && !firstByUid.has(verdict.uid)) {
+      firstByUid.set(verdict.uid, verdict);
+    }
+    const id = commandOf(verdict.sender);
+    const garbled = id !== null && verdict.sender !== operatorAddress(id);
+    const name = verdict.kind === "refused" && verdict.reason === "already-processed" ? "already processed, its first verdict cut at the ledger write" : verdictName(verdict, garbled);
+    if (id === null) {
+      count(copies, `${name}, sender unrecognisable`);
+      continue;
+    }
+    const list = byCommand.get(id);
+    if (list === undefined) byCommand.set(id, [{ name, verdict }]);
+    else list.push({ name, verdict });
+  }
+  let stale: { min: number; max: number } | null = null;
+  for (const [id, at] of sentAt) {
+    const sender = operatorAddress(id);
+    const seen = byCommand.get(id) ?? [];
+    const accepted = seen.findIndex((entry) => entry.verdict.kind === "accepted");
+    const deciding = accepted >= 0 ? accepted : 0;
+    seen.forEach((entry, i) => i !== deciding && count(copies, entry.name));
+    if ((obeyed.get(sender) ?? 0) > 0) {
+      count(byFate, "obeyed");
+    } else if (accepted >= 0) {
+      // The nonce went into the ledger, the obey never came: the command is lost.
+      count(byFate, "accepted, never obeyed");
+    } else if (seen.length > 0) {
+      const { name, verdict } = seen[0];
+      count(byFate, name);
+      if (verdict.kind === "refused" && verdict.reason === "stale-token") {
+        const after = Math.round((verdict.atMs - at) / 1000);
+        stale = stale === null ? { min: after, max: after } : { min: Math.min(stale.min, after), max: Math.max(stale.max, after) };
+      }
+    } else if (leftInMailbox.some((raw) => raw.includes(`<${sender}>`))) {
+      count(byFate, "in the mailbox at the end");
+    } else {
+      count(byFate, "no verdict traced to it");
+    }
+  }
+  return { byFate, copies, staleAfterS: stale };
 }

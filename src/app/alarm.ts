@@ -526,7 +526,9 @@ export class AlarmApp {
           kept++;
           continue;
         }
-        // Obeyed before DELE: the ledger already holds it, so a lost DELE refuses it next time as a replay.
+        // Acted on before the DELE: the verdict is in the ledger already, so a DELE that fails
+        // (modem reset, bearer lost) must not lose an accepted command; the mail read again is
+        // refused as already processed.
         if (verdict.accepted) {
           this.commandsObeyed++;
           this.obey(verdict.command, verdict.sender);
