@@ -14,7 +14,7 @@ import { SmtpClient } from "../mail/smtp.ts";
 import { Pop3Client } from "../mail/pop3.ts";
 import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
 import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
-import { MessageReader } from "../mail/codec/message-reader.ts";
+import { HeaderReader } from "../mail/codec/header-reader.ts";
 import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
 import { eventLine } from "./event-log-text.ts";
 import { InputMonitor, type InputDefinition } from "./inputs.ts";
@@ -140,8 +140,8 @@ export class AlarmApp {
   private readonly verifier: CommandVerifier | null;
   /** One POP3 client for every poll: a client per poll would leave a timer behind each time. */
   private readonly commandClient: Pop3Client | ClassicPop3Client | null;
-  /** One reader for every command mail's headers (the poll never reads a body). */
-  private readonly commandReader: MessageReader | null;
+  /** One reader for every command mail's From and Subject (the poll never reads a body). */
+  private readonly commandHeaders: HeaderReader | null;
   private readonly led: StatusPattern | null;
   private readonly sleepTimer: Deadline;
   private wake: (() => void) | null = null;
@@ -208,10 +208,7 @@ export class AlarmApp {
       ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
     });
     this.commandClient = pop3 === null ? null : this.dialect === "sim7000" ? new Pop3Client(this.engine, timers) : new ClassicPop3Client(this.engine);
-    this.commandReader = pop3 === null ? null : new MessageReader({
-      headers: { fields: ["From", "Subject", "Content-Type", "Content-Transfer-Encoding"] },
-      body: { maxChars: 0 },
-    });
+    this.commandHeaders = pop3 === null ? null : new HeaderReader({ fields: ["From", "Subject"] });
     this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
     this.sleepTimer = timers.deadline(() => this.poke());
   }
@@ -508,12 +505,11 @@ export class AlarmApp {
         // A server's UID outside the spec (empty, overlong) cannot go in the ledger; the nonce still can.
         const answer = client instanceof Pop3Client ? await client.uid(n) : undefined;
         const uid = answer !== undefined && isUid(answer) ? answer : undefined;
-        const reader = this.commandReader!;
-        reader.reset();
-        if (client instanceof Pop3Client) await client.top(n, 0, reader);
-        else await client.headers(n, reader);
-        reader.end();
-        const headers = reader.headers;
+        const headers = this.commandHeaders!;
+        headers.reset();
+        if (client instanceof Pop3Client) await client.top(n, 0, headers);
+        else await client.headers(n, headers);
+        headers.end();
         const verdict = verifier.verify({
           from: headers.raw("From") ?? "",
           subject: headers.get("Subject") ?? "",

@@ -107,6 +107,11 @@ export class HeaderReader {
     return this.state === DONE;
   }
 
+  /** MailSink shape, for a TOP or a saved header: the bytes after the blank line are ignored. */
+  write(src: Uint8Array, offset: number, length: number): void {
+    this.push(src, offset, length);
+  }
+
   /**
    * Reads header bytes; returns how many it consumed. That is all of them until the blank
    * line ends the header: then it is the count through that line's LF, and `bodyOffset`
