@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { runInXs, type XsStepResult } from "./run-xs.ts";
+import { runInXs, STUB_PORTS_JS, type XsStepResult } from "./run-xs.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const CORE = `${root}dist/xs/simmail-core.js`;
@@ -17,34 +17,24 @@ const WARM_UP = 50;
 const LOGINS = 1000;
 
 /** A classic-dialect modem on a scripted serial: AT+POP3IN fails with a new text each time. */
-const DRIVER = `
+const DRIVER = `${STUB_PORTS_JS}
 globalThis.classicLogins = function (lib) {
-  let pending = new Uint8Array(0);
   let line = "";
   let answered = 0;
   const later = (work) => Promise.resolve().then(work);
-  const serial = {
-    read(buffer) {
-      const n = Math.min(buffer.length, pending.length);
-      for (let i = 0; i < n; i++) buffer[i] = pending[i];
-      pending = pending.subarray(n);
-      return n;
-    },
-    write(bytes) {
-      for (let i = 0; i < bytes.length; i++) {
-        if (bytes[i] === 13) { answer(line); line = ""; }
-        else if (bytes[i] !== 10) line += String.fromCharCode(bytes[i]);
-      }
-      later(() => engine.onWritable(128));
-    },
-  };
-  const timers = { deadline: () => ({ arm() {}, disarm() {}, close() {} }) };
-  const engine = new lib.AtEngine({ serial, timers, syncOnStart: false });
+  const serial = stubSerial((bytes) => {
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] === 13) { answer(line); line = ""; }
+      else if (bytes[i] !== 10) line += String.fromCharCode(bytes[i]);
+    }
+    later(() => engine.onWritable(128));
+  });
+  const engine = new lib.AtEngine({ serial, timers: stubTimers(), syncOnStart: false });
   const client = new lib.ClassicPop3Client(engine);
   function reply(text) {
-    pending = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) pending[i] = text.charCodeAt(i);
-    later(() => engine.onReadable(pending.length));
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    later(() => engine.onReadable(serial.give(bytes)));
   }
   function answer(command) {
     if (command.startsWith("AT+POP3SRV=")) reply("\\r\\nOK\\r\\n");

@@ -6,28 +6,18 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { listSessions, readSession } from "../kit/transcript.ts";
 import * as simmail from "../../src/index.ts";
-import { runInXs } from "./run-xs.ts";
+import { runInXs, STUB_PORTS_JS } from "./run-xs.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const CORE = `${root}dist/xs/simmail-core.js`;
 if (!existsSync(CORE)) execFileSync(process.execPath, ["build/build.mjs"], { cwd: root, stdio: "ignore" });
 
 /** Plain JS shared by the Node and XS runs: replays a modem stream through the engine. */
-const DRIVER = `
+const DRIVER = `${STUB_PORTS_JS}
 globalThis.replayStream = function (lib, bytes, cuts) {
   const events = [];
-  let pending = new Uint8Array(0);
-  const serial = {
-    read(buffer) {
-      const n = Math.min(buffer.length, pending.length);
-      for (let i = 0; i < n; i++) buffer[i] = pending[i];
-      pending = pending.subarray(n);
-      return n;
-    },
-    write() {},
-  };
-  const timers = { deadline: () => ({ arm() {}, disarm() {}, close() {} }) };
-  const engine = new lib.AtEngine({ serial, timers, syncOnStart: false });
+  const serial = stubSerial(() => {});
+  const engine = new lib.AtEngine({ serial, timers: stubTimers(), syncOnStart: false });
   const data = [];
   const handler = {
     table: new lib.MatchTable([{ text: "+", id: 0 }, { text: "OK", id: 1 }, { text: "ERROR", id: 2 }, { text: "DOWNLOAD", id: 3 }]),
@@ -49,8 +39,7 @@ globalThis.replayStream = function (lib, bytes, cuts) {
   engine.addUrcHandler(handler);
   let from = 0;
   for (const cut of cuts.concat([bytes.length])) {
-    pending = bytes.subarray(from, cut);
-    engine.onReadable(pending.length);
+    engine.onReadable(serial.give(bytes.subarray(from, cut)));
     from = cut;
   }
   events.push("data:" + data.join(""));
@@ -75,8 +64,7 @@ globalThis.lineFlood = function (lib, lines) {
     },
     write() {},
   };
-  const timers = { deadline: () => ({ arm() {}, disarm() {}, close() {} }) };
-  const engine = new lib.AtEngine({ serial, timers, syncOnStart: false });
+  const engine = new lib.AtEngine({ serial, timers: stubTimers(), syncOnStart: false });
   let sum = 0;
   engine.addUrcHandler({
     table: new lib.MatchTable([{ text: "+CSQ: ", id: 0 }]),

@@ -44,8 +44,23 @@ const setUp = (pollIntervalMs: number) => `
   rig.app.start();
   rig.runUntil(() => rig.steps.includes("poll-done"), 120000).then(report);`;
 
+/** Set-up, a warm-up, an idle step and the measured step, each ending in a GC; checks the set-up. */
+async function runPhases(pollIntervalMs: number, warmUp: string, measuredName: string, measured: string) {
+  const { steps } = await runInXs({
+    scripts: [await alarmBundle()],
+    steps: [
+      { name: "set-up", code: setUp(pollIntervalMs) },
+      { name: "warm-up", code: warmUp, gc: true },
+      { name: "idle", code: "", gc: true },
+      { name: measuredName, code: measured, gc: true },
+    ],
+  }, 120_000);
+  const step = (name: string): XsStepResult => steps.find((s) => s.name === name)!;
+  assert.equal(step("set-up").reports, [true], "modem up and the first (empty) poll done");
+  return step;
+}
+
 test(`${POLLS} command polls, each with a new UIDL and nonce: every command obeyed, no timer left open, heap flat`, async () => {
-  const bundle = await alarmBundle();
   const polls = (count: number) => `(async () => {
     for (let i = 0; i < ${count}; i++) await rig.commandCycle();
     // Idle long enough for every cancelled timer of the virtual clock to fall due and go.
@@ -53,18 +68,7 @@ test(`${POLLS} command polls, each with a new UIDL and nonce: every command obey
     report(rig.timers.open.size);
     report(rig.app.status());
   })();`;
-  const { steps } = await runInXs({
-    scripts: [bundle],
-    steps: [
-      { name: "set-up", code: setUp(POLL_INTERVAL_MS) },
-      { name: "warm-up", code: polls(WARM_UP_POLLS), gc: true },
-      { name: "idle", code: "", gc: true },
-      { name: "polls", code: polls(POLLS), gc: true },
-    ],
-  }, 120_000);
-  const step = (name: string): XsStepResult => steps.find((s) => s.name === name)!;
-
-  assert.equal(step("set-up").reports, [true], "modem up and the first (empty) poll done");
+  const step = await runPhases(POLL_INTERVAL_MS, polls(WARM_UP_POLLS), "polls", polls(POLLS));
   const [openAfterWarmUp] = step("warm-up").reports as [number];
   const [openAfterPolls, status] = step("polls").reports as [number, Record<string, unknown>];
   const commands = WARM_UP_POLLS + POLLS;
@@ -80,7 +84,6 @@ test(`${POLLS} command polls, each with a new UIDL and nonce: every command obey
 });
 
 test(`${EVENTS} events with growing sequence numbers, read back through the day log: heap flat`, async () => {
-  const bundle = await alarmBundle();
   // Log-only events (as the app records obeyed commands), a little virtual time apart; every
   // ${EVENTS_PER_LOG_READ} of them the whole day log is read as a mail attachment would be.
   const events = (count: number) => `(async () => {
@@ -109,18 +112,7 @@ test(`${EVENTS} events with growing sequence numbers, read back through the day 
     report(rig.timers.open.size);
     report(rig.app.status());
   })();`;
-  const { steps } = await runInXs({
-    scripts: [bundle],
-    steps: [
-      { name: "set-up", code: setUp(60_000) },
-      { name: "warm-up", code: events(WARM_UP_EVENTS), gc: true },
-      { name: "idle", code: "", gc: true },
-      { name: "events", code: events(EVENTS), gc: true },
-    ],
-  }, 120_000);
-  const step = (name: string): XsStepResult => steps.find((s) => s.name === name)!;
-
-  assert.equal(step("set-up").reports, [true], "modem up and the first (empty) poll done");
+  const step = await runPhases(60_000, events(WARM_UP_EVENTS), "events", events(EVENTS));
   const [seqAfterWarmUp, , , openAfterWarmUp] = step("warm-up").reports as [number, number, string, number];
   const [lastSeq, lines, tail, openAfterEvents, status] = step("events").reports as [number, number, string, number, Record<string, unknown>];
   assert.is(lastSeq, seqAfterWarmUp + EVENTS, "every event numbered in turn");

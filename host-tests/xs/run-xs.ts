@@ -113,6 +113,29 @@ export function runInXs(job: XsJob, timeoutMs = 60_000): Promise<XsRunResult> {
   });
 }
 
+/**
+ * Plain JS for the XS drivers (Node evaluates them too): a serial that hands the engine the
+ * chunk last given to it, and timers that never fire.
+ */
+export const STUB_PORTS_JS = `
+function stubSerial(write) {
+  let pending = new Uint8Array(0);
+  return {
+    give(bytes) { pending = bytes; return bytes.length; },
+    read(buffer) {
+      const n = Math.min(buffer.length, pending.length);
+      for (let i = 0; i < n; i++) buffer[i] = pending[i];
+      pending = pending.subarray(n);
+      return n;
+    },
+    write,
+  };
+}
+function stubTimers() {
+  return { deadline: () => ({ arm() {}, disarm() {}, close() {} }) };
+}
+`;
+
 /** Bundles alarm-xs-entry.ts (AlarmApp and its XS rig, as for the device) into `outfile`, publishing `alarmXs`. */
 export async function bundleAlarmXs(outfile: string): Promise<void> {
   await build({
