@@ -87,7 +87,7 @@ group = "";
 const idle = { arm() {}, disarm() {}, close() {} };
 const timers = { deadline: () => idle };
 const clock = { now: () => 0 };
-const serial = { read: () => 0, write() {} };
+const serial = { read: () => 0, write: () => true };
 const values = new Map<string, number[]>();
 const platform = {
   serial,

@@ -41,7 +41,7 @@ class ChunkSerial implements SerialPort {
     return chunk.length;
   }
 
-  write(): void {
+  write(): boolean {
     throw new Error("the receive benchmark sends nothing");
   }
 }

@@ -57,14 +57,15 @@ class Link implements SerialPort {
     return n;
   }
 
-  write(data: Uint8Array): void {
-    if (data.length > TX_FIFO) throw new Error("output full");
+  write(data: Uint8Array): boolean {
+    if (data.length > TX_FIFO) return false;
     for (let i = 0; i < data.length; i++) this.fromHost(data[i]);
     // The FIFO drains at once: room again on the next turn.
     if (!this.writablePosted) {
       this.writablePosted = true;
       Promise.resolve().then(this.deliverWritable);
     }
+    return true;
   }
 
   // ---- modem end ----

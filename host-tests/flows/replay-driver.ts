@@ -134,7 +134,7 @@ class ReplaySerial implements Simmail.SerialPort {
     return n;
   }
 
-  write(data: Uint8Array): void {
+  write(data: Uint8Array): boolean {
     for (let i = 0; i < data.length; i++) {
       if (this.mismatchAt < 0 && (this.hostPos >= this.host.length || this.host[this.hostPos] !== data[i])) {
         this.mismatchAt = this.hostPos;
@@ -147,6 +147,7 @@ class ReplaySerial implements Simmail.SerialPort {
       this.scheduled = true;
       Promise.resolve().then(() => this.release());
     }
+    return true;
   }
 
   /** Delivers what the modem had sent by now, with a read boundary at the split point. */

@@ -205,7 +205,7 @@ function answerHonestly(serial: FeedSerial, clock: VirtualClock, probe: FuzzComm
   let seen = "";
   const write = serial.write.bind(serial);
   serial.write = (data: Uint8Array) => {
-    write(data);
+    if (!write(data)) return false;
     for (const b of data) seen += String.fromCharCode(b);
     // Command lines end with CR; the modem sends no echo.
     for (let cr = seen.indexOf("\r"); cr >= 0; cr = seen.indexOf("\r")) {
@@ -218,6 +218,7 @@ function answerHonestly(serial: FeedSerial, clock: VirtualClock, probe: FuzzComm
       serial.free = 128;
       serial.engine.onWritable(128);
     }, 1);
+    return true;
   };
 }
 
@@ -269,11 +270,12 @@ test("chaos: any bytes, any split, any timing: no throw, bounded state, each com
       }
       // Silence from the modem: with free TX space, everything ends by timeouts.
       serial.write = ((write) => (data: Uint8Array) => {
-        write.call(serial, data);
+        const accepted = write.call(serial, data);
         clock.setTimer(() => {
           serial.free = 128;
           engine.onWritable(128);
         }, 1);
+        return accepted;
       })(serial.write);
       serial.free = 128;
       engine.onWritable(128);
@@ -681,16 +683,17 @@ test("heap: 20,000 commands with garbage, timeouts and resyncs leave the Node he
   let answered = 0;
   const write = serial.write.bind(serial);
   serial.write = (data: Uint8Array) => {
-    write(data);
+    if (!write(data)) return false;
     serial.free = 128;
-    if (data[data.length - 1] !== 13) return;
+    if (data[data.length - 1] !== 13) return true;
     // Every 10th command gets no answer (a timeout, then a resync); the rest get garbage first.
     const n = answered++;
-    if (n % 10 === 9) return;
+    if (n % 10 === 9) return true;
     clock.setTimer(() => {
       serial.feed(garbage[n % garbage.length]);
       serial.feed(latin1Bytes(`\r\n\r\n+TAG: ${n}\r\n\r\nOK\r\n`));
     }, 2);
+    return true;
   };
   const run = (count: number) => {
     for (let i = 0; i < count; i++) {

@@ -32,11 +32,12 @@ export class FeedSerial implements SerialPort {
     return n;
   }
 
-  write(data: Uint8Array): void {
-    if (data.length > this.free) throw new Error("output full");
+  write(data: Uint8Array): boolean {
+    if (data.length > this.free) return false;
     this.free -= data.length;
     this.written += data.length;
     if (this.recorded !== null) for (const b of data) this.recorded.push(b);
+    return true;
   }
 
   /** Replaces what read() returns with `bytes` (strings as Latin-1) and signals them. */

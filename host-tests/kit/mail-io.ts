@@ -35,7 +35,8 @@ export class CountingSerial implements SerialPort {
   read(): number {
     return 0;
   }
-  write(data: Uint8Array): void {
+  write(data: Uint8Array): boolean {
     this.written += data.length;
+    return true;
   }
 }

@@ -52,8 +52,8 @@ export interface HostSerial extends SerialPort {
   attach(listener: SerialListener): void;
   /** Copies up to `buffer.length` bytes out of the RX FIFO; returns the count (0 when empty). */
   read(buffer: Uint8Array): number;
-  /** Queues all of `data` in the TX FIFO, or throws "output full" (nothing sent) when it does not fit. */
-  write(data: Uint8Array | ArrayBuffer): void;
+  /** Queues all of `data` in the TX FIFO and returns true, or false (output full, nothing sent) when it does not fit. */
+  write(data: Uint8Array | ArrayBuffer): boolean;
   /** Bytes waiting in the RX FIFO. */
   readonly readable: number;
   /** Free bytes in the TX FIFO. */
@@ -94,8 +94,8 @@ export interface UartStats {
   rxLost: number;
   /** Bytes the modem side lost: hold buffer full, or nobody listening. */
   modemRxLost: number;
-  /** Times `host.write` threw "output full". */
-  txFullThrows: number;
+  /** Times `host.write` refused data for want of TX space ("output full"). */
+  txFullRefusals: number;
   /** When the first host byte started on the wire / the last one arrived (null: none yet). */
   txFirstAt: number | null;
   txLastAt: number | null;
@@ -196,7 +196,7 @@ function fragmentSizer(policy: FragmentPolicy | undefined): (available: number) 
 
 class MockUart {
   readonly stats: UartStats = {
-    txBytes: 0, rxBytes: 0, rxLost: 0, modemRxLost: 0, txFullThrows: 0,
+    txBytes: 0, rxBytes: 0, rxLost: 0, modemRxLost: 0, txFullRefusals: 0,
     txFirstAt: null, txLastAt: null, rxFirstAt: null, rxLastAt: null, rxFifoPeak: 0,
   };
   readonly transcript: TranscriptEntry[] = [];
@@ -273,7 +273,7 @@ class MockUart {
         if (uart.rxFifo.length > 0) uart.postReadable();
       },
       read: (buffer: Uint8Array): number => uart.hostRead(buffer),
-      write: (data: Uint8Array | ArrayBuffer): void => uart.hostWrite(data),
+      write: (data: Uint8Array | ArrayBuffer): boolean => uart.hostWrite(data),
       get readable() {
         return uart.rxFifo.length;
       },
@@ -307,21 +307,22 @@ class MockUart {
 
   // ---- host → modem ----
 
-  private hostWrite(data: Uint8Array | ArrayBuffer): void {
+  private hostWrite(data: Uint8Array | ArrayBuffer): boolean {
     if (!(data instanceof Uint8Array) && !(data instanceof ArrayBuffer)) {
       throw new TypeError("HostSerial.write: data must be a Uint8Array or an ArrayBuffer");
     }
     const bytes = toBytes(data);
     if (bytes.length > this.txFifo.free) {
-      this.stats.txFullThrows++;
-      throw new Error("output full");
+      this.stats.txFullRefusals++;
+      return false;
     }
-    if (bytes.length === 0) return;
+    if (bytes.length === 0) return true;
     this.txFifo.push(bytes, 0, bytes.length);
     if (this.record) this.transcript.push({ dir: "tx", at: this.scheduler.now(), bytes: bytes.slice() });
     this.txArmed = true;
     this.startTx();
     this.checkWritable();
+    return true;
   }
 
   /** Moves the next byte (all queued bytes at an infinite rate) from the TX FIFO onto the wire. */

@@ -84,6 +84,7 @@ hostile("non-ASCII names are sent as RFC 2047 encoded words, never raw", async (
   const sent: string[] = [];
   serial.write = (data: Uint8Array) => {
     sent.push(String.fromCharCode(...data));
+    return true;
   };
   const run = client.send(smtp, message).catch(() => {});
   // The first commands go out; check every byte written is printable ASCII or CR.

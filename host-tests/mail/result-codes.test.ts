@@ -15,7 +15,7 @@ class Responder extends FeedSerial {
   constructor(private readonly reply: (line: string) => string | null) {
     super();
   }
-  override write(data: Uint8Array): void {
+  override write(data: Uint8Array): boolean {
     for (const b of data) {
       if (b !== 13) {
         this.line += String.fromCharCode(b);
@@ -25,6 +25,7 @@ class Responder extends FeedSerial {
       this.line = "";
       Promise.resolve().then(() => this.feed(answer));
     }
+    return true;
   }
 }
 

@@ -62,7 +62,7 @@ globalThis.lineFlood = function (lib, lines) {
       }
       return n;
     },
-    write() {},
+    write() { return true; },
   };
   const engine = new lib.AtEngine({ serial, timers: stubTimers(), syncOnStart: false });
   let sum = 0;

@@ -79,9 +79,9 @@ export interface OutboxOpenReport {
 }
 
 export class OutboxFullError extends Error {
+  override readonly name: string = "OutboxFullError";
   constructor(size: number, maxBytes: number, pending: number) {
     super(`outbox full: ${size} of ${maxBytes} bytes used by ${pending} undelivered events; deliver some first`);
-    this.name = "OutboxFullError";
   }
 }
 

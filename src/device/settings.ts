@@ -47,9 +47,9 @@ export const SECRET_PLACEHOLDER = "CHANGE-ME";
 export const SECRET_KEYS: readonly string[] = ["apnPassword", "smtpPassword", "pop3Password", "commandSecret"];
 
 export class SettingsError extends Error {
+  override readonly name: string = "SettingsError";
   constructor(key: string, message: string) {
     super(`config.${key}: ${message}`);
-    this.name = "SettingsError";
   }
 }
 

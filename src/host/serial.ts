@@ -52,14 +52,15 @@ export class HostSerial implements SerialPort {
     return n;
   }
 
-  write(data: Uint8Array): void {
-    if (data.length > WRITE_WINDOW - this.inFlight) throw new Error("output full");
+  write(data: Uint8Array): boolean {
+    if (data.length > WRITE_WINDOW - this.inFlight) return false;
     this.inFlight += data.length;
     // The engine reuses its staging buffer: copy before handing the bytes to the OS.
     this.port.write(Buffer.from(data), () => {
       this.inFlight -= data.length;
       this.listener?.onWritable(WRITE_WINDOW - this.inFlight);
     });
+    return true;
   }
 
   /** Follows a baud change made on the modem with AT+IPR. */

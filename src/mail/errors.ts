@@ -45,17 +45,18 @@ export const CLASSIC_RESULTS: ReadonlyMap<string, string> = new Map([
 ]);
 
 export class MailError extends Error {
+  override readonly name: string = "MailError";
   /** Which exchange failed: "smtp" or "pop3". */
   readonly protocol: "smtp" | "pop3";
   constructor(protocol: "smtp" | "pop3", message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.protocol = protocol;
-    this.name = "MailError";
   }
 }
 
 /** `+SMTPSEND: <code>` other than 1, or a classic `+SMTP: <error>`. */
 export class SmtpError extends MailError {
+  override readonly name: string = "SmtpError";
   /** The numeric code (sim7000 dialect) or 0. */
   readonly code: number;
   /** The classic dialect's result text, or "". */
@@ -67,12 +68,12 @@ export class SmtpError extends MailError {
     this.code = code;
     this.result = result;
     this.meaning = meaning;
-    this.name = "SmtpError";
   }
 }
 
 /** `+POP3IN/+POP3OUT: <code>` other than 1, a negative server answer, or a classic `+POP3: <error>`. */
 export class Pop3Error extends MailError {
+  override readonly name: string = "Pop3Error";
   readonly code: number;
   readonly result: string;
   readonly meaning: string;
@@ -82,27 +83,26 @@ export class Pop3Error extends MailError {
     this.code = code;
     this.result = result;
     this.meaning = meaning;
-    this.name = "Pop3Error";
   }
 }
 
 /** The POP3 server answered -ERR (`+POP3xxx: 0`): e.g. no such message. */
 export class Pop3NegativeError extends MailError {
+  override readonly name: string = "Pop3NegativeError";
   readonly command: string;
   constructor(command: string, detail = "") {
     super("pop3", `the POP3 server refused ${command}${detail ? `: ${detail}` : ""}`);
     this.command = command;
-    this.name = "Pop3NegativeError";
   }
 }
 
 /** A message or parameter was refused before anything was written to the modem. */
 export class MailParameterError extends MailError {
+  override readonly name: string = "MailParameterError";
   readonly field: string;
   constructor(protocol: "smtp" | "pop3", field: string, problem: string) {
     super(protocol, `${field}: ${problem}`);
     this.field = field;
-    this.name = "MailParameterError";
   }
 }
 
@@ -111,10 +111,10 @@ export class MailParameterError extends MailError {
  * Thrown before any AT command that carries it.
  */
 export class InsecureCredentialsError extends MailError {
+  override readonly name: string = "InsecureCredentialsError";
   readonly reason: string;
   constructor(protocol: "smtp" | "pop3", reason: string) {
     super(protocol, `refusing to send the ${protocol.toUpperCase()} password in clear text: ${reason} (requireSecureCredentials)`);
     this.reason = reason;
-    this.name = "InsecureCredentialsError";
   }
 }

@@ -4,28 +4,28 @@ export type ModemStep =
   | "sync" | "echo" | "baud" | "sim" | "signal" | "attach" | "apn" | "bearer" | "time" | "probe" | "restart";
 
 export class ModemError extends Error {
+  override readonly name: string = "ModemError";
   readonly step: ModemStep;
   constructor(step: ModemStep, message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.step = step;
-    this.name = "ModemError";
   }
 }
 
 /** The modem has no email AT commands (or answers them all with a failure). */
 export class NoEmailSupportError extends ModemError {
+  override readonly name: string = "NoEmailSupportError";
   constructor(detail: string) {
     super("probe", `this modem firmware has no usable email AT commands: ${detail}`);
-    this.name = "NoEmailSupportError";
   }
 }
 
 /** The network released the bearer (`+SAPBR <cid>: DEACT`) while email work was running. */
 export class BearerLostError extends ModemError {
+  override readonly name: string = "BearerLostError";
   readonly cid: number;
   constructor(cid: number) {
     super("bearer", `the network released bearer ${cid} (+SAPBR ${cid}: DEACT)`);
     this.cid = cid;
-    this.name = "BearerLostError";
   }
 }

@@ -10,6 +10,7 @@ import {
   AtTimeoutError,
   ModemResetError,
   type ModemResetKind,
+  SerialWriteError,
 } from "./errors.ts";
 import { Framer, type FramerSink } from "./framer.ts";
 import { MatchTable } from "./match.ts";
@@ -519,10 +520,15 @@ export class AtEngine implements SerialListener, FramerSink {
           this.staged = size;
         }
         if (this.staged > this.writable) break;
+        let accepted: boolean;
         try {
-          this.serial.write(this.stagingViews[31 - Math.clz32(this.staged)]);
-        } catch {
-          // "output full": nothing was sent; try again on the next onWritable.
+          accepted = this.serial.write(this.stagingViews[31 - Math.clz32(this.staged)]);
+        } catch (error) {
+          this.abortAll(new SerialWriteError(error));
+          return;
+        }
+        if (!accepted) {
+          // Output full: nothing was sent; try again on the next onWritable.
           this.writable = 0;
           break;
         }

@@ -1,29 +1,30 @@
 // Typed errors of the transport layer. Each says what happened in words a user can act on.
 
 export class AtError extends Error {
+  override readonly name: string = "AtError";
   /** Stable machine-readable kind, e.g. "timeout", "modem-reset". */
   readonly kind: string;
   constructor(kind: string, message: string) {
     super(message);
     this.kind = kind;
-    this.name = "AtError";
   }
 }
 
 /** The modem did not answer a command in time. */
 export class AtTimeoutError extends AtError {
+  override readonly name: string = "AtTimeoutError";
   readonly command: string;
   readonly timeoutMs: number;
   constructor(command: string, timeoutMs: number) {
     super("timeout", `no answer from the modem to ${command} within ${timeoutMs} ms`);
     this.command = command;
     this.timeoutMs = timeoutMs;
-    this.name = "AtTimeoutError";
   }
 }
 
 /** The modem answered ERROR, +CME ERROR or +CMS ERROR. */
 export class AtCommandError extends AtError {
+  override readonly name: string = "AtCommandError";
   readonly command: string;
   /** The modem's error line, e.g. "ERROR" or "+CME ERROR: 10". */
   readonly reply: string;
@@ -31,7 +32,6 @@ export class AtCommandError extends AtError {
     super("command-error", `the modem refused ${command}: ${reply}`);
     this.command = command;
     this.reply = reply;
-    this.name = "AtCommandError";
   }
 }
 
@@ -46,36 +46,44 @@ const RESET_WORDS: Record<ModemResetKind, string> = {
 
 /** A reset or power-down report aborted work in flight. */
 export class ModemResetError extends AtError {
+  override readonly name: string = "ModemResetError";
   readonly reset: ModemResetKind;
   constructor(reset: ModemResetKind) {
     super("modem-reset", RESET_WORDS[reset]);
     this.reset = reset;
-    this.name = "ModemResetError";
+  }
+}
+
+/** The serial port refused a write for another reason than "output full" (e.g. a closed port). */
+export class SerialWriteError extends AtError {
+  override readonly name: string = "SerialWriteError";
+  constructor(cause: unknown) {
+    super("serial-write", `writing to the modem's serial port failed: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
 }
 
 /** More commands were submitted than the queue holds. */
 export class AtQueueFullError extends AtError {
+  override readonly name: string = "AtQueueFullError";
   constructor(capacity: number) {
     super("queue-full", `the AT command queue is full (${capacity} commands)`);
-    this.name = "AtQueueFullError";
   }
 }
 
 /** A parameter cannot be put on the wire safely (would break quoting or inject a command). */
 export class AtParameterError extends AtError {
+  override readonly name: string = "AtParameterError";
   readonly field: string;
   constructor(field: string, problem: string) {
     super("bad-parameter", `${field}: ${problem}`);
     this.field = field;
-    this.name = "AtParameterError";
   }
 }
 
 /** Work was cancelled by the caller or by the engine closing. */
 export class AtAbortedError extends AtError {
+  override readonly name: string = "AtAbortedError";
   constructor(reason: string) {
     super("aborted", reason);
-    this.name = "AtAbortedError";
   }
 }

@@ -10,10 +10,12 @@ export interface SerialPort {
   /** ECMA-419 `read(buffer)`: copies up to `buffer.byteLength` available bytes, returns the count. */
   read(buffer: Uint8Array): number | undefined;
   /**
-   * ECMA-419 `write(buffer)`: queues all of `data` or throws ("output full") when it is larger
-   * than the free transmit space last reported by `onWritable`. Nothing partial is sent.
+   * ECMA-419 `write(buffer)`: queues all of `data` and returns true, or returns false when it
+   * is larger than the free transmit space ("output full": nothing was sent; wait for
+   * `onWritable`). The binding turns its platform's output-full exception into `false`; any
+   * other failure throws, and the engine fails the work in flight with it.
    */
-  write(data: Uint8Array): void;
+  write(data: Uint8Array): boolean;
 }
 
 /** Receives the serial instance's callbacks. */
