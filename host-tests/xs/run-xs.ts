@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { deviceStackSlots, deviceXsnapWorker } from "./device-xsnap.mjs";
 
 export interface XsStep {
   name: string;
@@ -20,6 +21,8 @@ export interface XsJob {
   /** Files evaluated in order before the steps (e.g. dist/xs/simmail-core.js). */
   scripts: string[];
   steps: XsStep[];
+  /** JavaScript stack in slots. Default: the device's (manifest.json `creation.stack`). */
+  stack?: number;
 }
 
 export interface XsMeterUsage {
@@ -73,6 +76,9 @@ interface ChildOutput extends XsRunResult {
  * `timeoutMs` or the child process breaks down.
  */
 export function runInXs(job: XsJob, timeoutMs = 60_000): Promise<XsRunResult> {
+  // Built (once, outside the timeout) before the child starts.
+  const worker = deviceXsnapWorker();
+  const stack = job.stack ?? deviceStackSlots();
   return new Promise((resolve, reject) => {
     // Its own process group: a timeout kills the xsnap worker under it too.
     const child = spawn(process.execPath, [CHILD], { stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -109,16 +115,16 @@ export function runInXs(job: XsJob, timeoutMs = 60_000): Promise<XsRunResult> {
     });
     // A child that dies before reading its job is reported by the close handler.
     child.stdin.on("error", () => undefined);
-    child.stdin.end(JSON.stringify(job));
+    child.stdin.end(JSON.stringify({ ...job, worker, stack }));
   });
 }
 
 /**
  * Plain JS for the XS drivers (Node evaluates them too): a serial that hands the engine the
- * chunk last given to it, and timers that never fire.
+ * chunk last given to it and takes every write (`onWrite(bytes)` sees it), and timers that never fire.
  */
 export const STUB_PORTS_JS = `
-function stubSerial(write) {
+function stubSerial(onWrite) {
   let pending = new Uint8Array(0);
   return {
     give(bytes) { pending = bytes; return bytes.length; },
@@ -128,7 +134,7 @@ function stubSerial(write) {
       pending = pending.subarray(n);
       return n;
     },
-    write,
+    write(bytes) { onWrite(bytes); return true; },
   };
 }
 function stubTimers() {

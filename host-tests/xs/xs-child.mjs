@@ -2,7 +2,8 @@
 // xsnap's Node API needs SES lockdown (@endo/init), which must never happen in a test runner.
 // Started by run-xs.ts; by hand: `node host-tests/xs/xs-child.mjs job.json` (or the job on stdin).
 //
-// Job:    { scripts: string[] (files evaluated in order), steps: [{ name, code, gc? }] }
+// Job:    { scripts: string[] (files evaluated in order), steps: [{ name, code, gc? }],
+//           worker?: path of an xsnap worker that takes SIMMAIL_XS_STACK (device-xsnap.mjs), stack?: slots }
 // Result: { steps: [{ name, reports, prints, meterUsage, heapAfterGc }], prints, failure? }
 //         on stdout, as one JSON text. The run stops at the first script or step that fails.
 //
@@ -10,7 +11,10 @@
 //   report(value)  sends a JSON value back (the step's `reports`)
 //   print(...), trace(...)  text for the result's `prints`
 //   gc()           a full garbage collection
-// xsnap's host extras a Moddable device lacks are removed before the scripts run (HIDDEN).
+// The Moddable conditions are imposed: xsnap's host extras a Moddable device lacks are removed
+// (HIDDEN), every built-in reachable from the global object is frozen, as a Moddable build
+// freezes them (the global object itself stays extensible), and with `worker` the stack is the
+// device's (`stack` slots) instead of xsnap's 4096.
 // After each evaluation xsnap runs every pending promise job before answering, so a step's
 // async work is done when its result is read. A step whose completion value is a promise
 // waits for it: a rejection fails the step, and so does a promise still pending once no job
@@ -50,6 +54,22 @@ const PRELUDE = `(() => {
   });
   define("print", (...values) => send({ kind: "print", text: values.map(String).join(" ") }));
   define("trace", (...values) => send({ kind: "print", text: values.map(String).join("") }));
+  // Moddable freezes the built-ins: e.g. assigning an Error subclass's "name" throws there.
+  const seen = new WeakSet();
+  const freeze = (value) => {
+    if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value)) return;
+    seen.add(value);
+    Object.freeze(value);
+    freeze(Object.getPrototypeOf(value));
+    for (const key of Reflect.ownKeys(value)) {
+      const property = Object.getOwnPropertyDescriptor(value, key);
+      freeze(property.value);
+      freeze(property.get);
+      freeze(property.set);
+    }
+  };
+  seen.add(g);
+  for (const key of Reflect.ownKeys(g)) freeze(Object.getOwnPropertyDescriptor(g, key).value);
   define("__xsHarnessRun", (code, collectAfter) => {
     // xsnap runs timers only once no promise job is left, and steps cannot make timers.
     if (collectAfter) afterJobs(collect);
@@ -82,6 +102,8 @@ function validateJob(job) {
     }
     if (step.gc !== undefined && typeof step.gc !== "boolean") throw new Error(`job.steps[${index}].gc must be a boolean`);
   });
+  if (job.worker !== undefined && typeof job.worker !== "string") throw new Error("job.worker must be a file path");
+  if (job.stack !== undefined && !(Number.isInteger(job.stack) && job.stack > 0)) throw new Error("job.stack must be a positive whole number of slots");
   return job;
 }
 
@@ -123,7 +145,11 @@ async function run(job) {
     os: os.type(),
     // The worker's own stdout and stderr are read here: this process's stdout carries the result.
     spawn: (command, args, options) => {
-      const child = spawn(command, args, { ...options, stdio: options.stdio.map((fd, index) => (index === 1 || index === 2 ? "pipe" : fd)) });
+      const env = job.stack === undefined ? options.env : { ...options.env, SIMMAIL_XS_STACK: String(job.stack) };
+      const child = spawn(job.worker ?? command, args, {
+        ...options,
+        env,
+        stdio: options.stdio.map((fd, index) => (index === 1 || index === 2 ? "pipe" : fd)) });
       child.stdout.setEncoding("utf8").on("data", keepOutput);
       child.stderr.setEncoding("utf8").on("data", keepOutput);
       return child;
