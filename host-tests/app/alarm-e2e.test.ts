@@ -15,7 +15,7 @@ const e2e = suite("app: the alarm mailer end to end");
 
 e2e.before(async () => {
   servers = await startMailServers({
-    users: mailUsers(["alarm", "ops", "ann", "ben", "cid", "dan"]),
+    users: mailUsers(["alarm", "ops", "ann", "ben", "cid", "dan", "eve"]),
   });
 });
 e2e.after(async () => {
@@ -30,10 +30,25 @@ e2e("an input edge becomes an alarm mail with the day's log attached", async () 
   assert.ok(await until(() => steps.includes("mail-sent")), `mail sent (${app.lastError})`);
   const [raw] = await servers.waitForMessages("ann", 1);
   const mail = await simpleParser(raw);
-  assert.match(mail.subject ?? "", /^Pump house: ALARM door/);
+  assert.is(mail.subject, "Pump house: door: ALARM", "the input's default text already says ALARM");
   assert.is(mail.attachments.length, 1);
   assert.match(mail.attachments[0].content.toString("utf8"), /door: ALARM/);
   assert.is(app.outbox.depth, 0, "delivered events left the outbox");
+  await app.stop();
+});
+
+e2e("an input with its own texts: the alarm subject puts ALARM in front, the all-clear subject is the text alone", async () => {
+  const { app, door, steps, until } = setupAlarm(servers, "eve", {
+    config: { pop3: null, inputs: [{ name: "door", alarmWhen: 1, debounceMs: 50, alarmText: "Door opened", normalText: "Door closed" }] },
+  });
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  door.level = 1;
+  assert.ok(await until(() => app.mailsSent === 1), `alarm mail sent (${app.lastError})`);
+  door.level = 0;
+  assert.ok(await until(() => app.mailsSent === 2), `all-clear mail sent (${app.lastError})`);
+  const subjects = await Promise.all((await servers.waitForMessages("eve", 2)).map(async (raw) => (await simpleParser(raw)).subject));
+  assert.equal(subjects, ["Pump house: ALARM: Door opened", "Pump house: Door closed"]);
   await app.stop();
 });
 
@@ -133,7 +148,7 @@ e2e("a flood of 35 junk mails: a poll reads at most 10, an alarm raised mid-poll
   door.level = 1;
   assert.ok(await until(() => steps.includes("mail-sent")), `alarm mail sent (${app.lastError})`);
   const [raw] = await servers.waitForMessages("dan", 1);
-  assert.match((await simpleParser(raw)).subject ?? "", /^Pump house: ALARM door/, (await simpleParser(raw)).subject);
+  assert.is((await simpleParser(raw)).subject, "Pump house: door: ALARM");
   assert.ok(app.commandsRefused < 10, `the alarm went out before the first poll's ten mails were read (${app.commandsRefused} read)`);
   assert.is((await servers.messages("alarm")).length, FLOOD - app.commandsRefused, "the unread mails wait in the mailbox");
 

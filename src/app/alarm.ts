@@ -432,8 +432,7 @@ export class AlarmApp {
     const alarms = events.filter((e) => e.alarm);
     const first = alarms[0] ?? events[0];
     const more = events.length > 1 ? ` (+${events.length - 1} more)` : "";
-    const kind = alarms.length > 0 ? "ALARM" : first.type === "test" ? "TEST" : "event";
-    const subject = `${this.config.siteName}: ${kind} ${first.text}${more}`;
+    const subject = `${this.config.siteName}: ${subjectText(first)}${more}`;
     const body = [
       `${this.config.siteName} (${this.config.deviceId}) reports ${events.length} event${events.length === 1 ? "" : "s"}:`,
       "",
@@ -631,6 +630,21 @@ export class AlarmApp {
   private progress(what: string): void {
     this.onProgress?.(what);
   }
+}
+
+/**
+ * The event as a subject names it: its text, with ALARM or TEST in front unless the text says so
+ * already, as the inputs' default texts do ("door: ALARM", "door: test").
+ */
+function subjectText(event: StoredEvent): string {
+  const kind = event.alarm ? "ALARM" : event.type === "test" ? "TEST" : null;
+  if (kind === null || containsWord(event.text, kind)) return event.text;
+  return `${kind}: ${event.text}`;
+}
+
+/** Whether `word` (upper case) appears in `text` as a whole word, in any case. */
+function containsWord(text: string, word: string): boolean {
+  return text.toUpperCase().split(/[^A-Z0-9]+/).includes(word);
 }
 
 function describe(error: unknown): string {
