@@ -105,7 +105,7 @@ e2e("a signed DISARM from an allowed sender is obeyed once, deleted and answered
 e2e("maxMailsPerPoll below 1 is refused when the app is made (a poll that reads nothing would spin)", () => {
   for (const maxMailsPerPoll of [0, -1, 1.5]) {
     const base = alarmConfig(servers, "dan");
-    assert.throws(() => setupAlarm(servers, "dan", { config: { pop3: { ...base.pop3!, maxMailsPerPoll } } }), /maxMailsPerPoll must be a whole number of at least 1/);
+    assert.throws(() => setupAlarm(servers, "dan", { config: { pop3: { ...base.pop3!, maxMailsPerPoll } } }), /^AlarmConfig\.pop3\.maxMailsPerPoll \(config\.commandMailsPerPoll\): must be a whole number from 1 to 100 /);
   }
 });
 

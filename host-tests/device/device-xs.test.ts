@@ -88,7 +88,7 @@ test("settings and stores behave the same under XS as under Node", async () => {
       { name: "generic", serial: { baud: 115_200, port: 2, receive: 16, transmit: 17 }, powerKey: null, led: { pin: 2, activeLevel: 1 }, storage: "/simmail/", modem: "modem on UART 2 (rx 16, tx 17) at 115200 baud, dialect sim7000" },
       { name: "lin", serial: { baud: 115_200, device: "/tmp/simmail-modem" }, powerKey: null, led: { pin: 2, activeLevel: 1 }, storage: "/tmp/simmail/", modem: "modem on /tmp/simmail-modem at 115200 baud, dialect sim7000" },
     ]);
-    assert.is(settings.reports[3], 'config.smtpPort: must be a whole number from 1 to 65535, not "smtp"');
+    assert.is(settings.reports[3], 'config.smtpPort: must be a whole number from 1 to 65535 (AT+SMTPSRV port, spec 3.2.3), not "smtp"');
     assert.equal(stores.reports, [6, { n: 6, first: "abcdef", after: "new", armed: [1], missing: null }]);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

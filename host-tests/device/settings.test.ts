@@ -1,35 +1,10 @@
 // Device settings (src/device/settings.ts) from the repo's manifest.json and board presets,
 // merged the way mcconfig merges them, and from command-line overrides (always strings).
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { describeSettings, readSettings, SECRET_KEYS, SettingsError } from "../../src/device/settings.ts";
-
-const root = join(import.meta.dirname, "..", "..");
-const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8"));
-
-function preset(board: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(root, "boards", `${board}.json`), "utf8")).config;
-}
-
-/**
- * mc/config as mcconfig builds it: included manifests first (the file module's root, the board
- * preset), then this manifest's config, then its platform's, then `key=value` arguments.
- */
-function mcConfig(platform: "esp32" | "lin", overrides: Record<string, string> = {}, board = "lilygo-t-sim7000g"): Record<string, unknown> {
-  const included = platform === "esp32" ? { file: { root: "/" }, ...preset(board) } : { file: { root: "/tmp/" } };
-  return { ...included, ...manifest.config, ...(manifest.platforms[platform].config ?? {}), ...overrides };
-}
-
-const COMMANDS = {
-  pop3Host: "pop.example.net",
-  pop3User: "alarm",
-  pop3Password: "pop-password-42",
-  commandAllowlist: "ops@example.net, boss@example.net",
-  commandSecret: "0123456789abcdef0123456789abcdef",
-};
+import { COMMANDS, manifest, mcConfig, preset } from "./mc-config.ts";
 
 function settingsError(config: Record<string, unknown>): SettingsError {
   try {
@@ -61,7 +36,7 @@ defaults("the LilyGO preset gives its pin map and the app defaults", () => {
     maxEventsPerMail: 20, gatherMs: 2000, retryBaseMs: 30_000, retryMaxMs: 1_800_000, jitter: 0.2,
     mailsPerHour: 10, heartbeatIntervalMs: 86_400_000, heartbeatAtMinute: 480, timezoneOffsetMinutes: 0,
   });
-  assert.equal(app.inputs[2], { name: "Test", alarmWhen: 0, test: true });
+  assert.equal(app.inputs[2], { name: "Test", alarmWhen: 0, debounceMs: 50, test: true });
 });
 
 defaults("the generic preset has no PWRKEY or DTR and uses UART 2 on 16/17", () => {
@@ -125,18 +100,19 @@ overrides("command-line values arrive as strings and are converted", () => {
   assert.equal(settings.inputPins, [{ name: "Door", pin: 32, pull: "up" }]);
   assert.equal(pop3, {
     host: "pop.example.net", port: 110, user: "alarm", password: "pop-password-42", pollIntervalMs: 300_000, maxMailsPerPoll: 10,
-    allowlist: ["ops@example.net", "boss@example.net"], secret: COMMANDS.commandSecret, windowSeconds: 600,
+    allowlist: ["ops@example.net", "boss@example.net"], secret: COMMANDS.commandSecret, windowSeconds: 600, security: "none",
   });
 });
 
 overrides("mistakes are reported with the key and what it must be", () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
-    [{ smtpPort: "smtp" }, /^config\.smtpPort: must be a whole number from 1 to 65535, not "smtp"$/],
+    [{ smtpPort: "smtp" }, /^config\.smtpPort: must be a whole number from 1 to 65535 \(AT\+SMTPSRV port, spec 3\.2\.3\), not "smtp"$/],
     [{ modemUart: "0" }, /^config\.modemUart: must be a whole number from 1 to 2/],
-    [{ mailTo: "" }, /^config\.mailTo: must name at least one recipient/],
+    [{ mailTo: "" }, /^config\.mailTo: is required$/],
+    [{ mailTo: " , " }, /^config\.mailTo: must name 1 to 5 addresses \(AT\+SMTPRCPT index 0-4, src\/modem\/limits\.ts\), not 0$/],
     [{ mailTo: "operator" }, /^config\.mailTo: "operator" is not an email address/],
     [{ skipNetworkTime: "yes" }, /^config\.skipNetworkTime: must be true or false/],
-    [{ ...COMMANDS, commandMailsPerPoll: "0" }, /^config\.commandMailsPerPoll: must be a whole number from 1 to 100, not "0"$/],
+    [{ ...COMMANDS, commandMailsPerPoll: "0" }, /^config\.commandMailsPerPoll: must be a whole number from 1 to 100 \(simmail's guard: .*\), not "0"$/],
     [{ heartbeatAt: "8h" }, /^config\.heartbeatAt: must be a time of day as HH:MM or "none"/],
     [{ timezoneOffsetMinutes: "50" }, /multiple of 15/],
     [{ modemDialect: "sim800" }, /^config\.modemDialect: must be "sim7000" or "classic"/],
@@ -145,7 +121,7 @@ overrides("mistakes are reported with the key and what it must be", () => {
     [{ inputs: "door on 32" }, /^config\.inputs: must be a JSON array/],
     [{ inputs: '[{"name":"Door","pin":32,"alarmwhen":1}]' }, /^config\.inputs\[0\]: has an unknown field "alarmwhen"/],
     [{ inputs: '[{"name":"Door"}]' }, /^config\.inputs\[0\]\.pin: is required/],
-    [{ inputs: '[{"name":"Door","pin":"x"}]' }, /^config\.inputs\[0\]\.pin: must be a whole number from 0 to 48, not "x"/],
+    [{ inputs: '[{"name":"Door","pin":"x"}]' }, /^config\.inputs\[0\]\.pin: must be a GPIO number from 0 to 48 \(ESP32 GPIO numbers, up to 48 on the ESP32-S3\) or -1 for none, not "x"$/],
     [{ inputs: '[{"name":"Door","pin":32,"alarmWhen":"high"}]' }, /^config\.inputs\[0\]\.alarmWhen: must be a whole number from 0 to 1/],
     [{ inputs: '[{"pin":32}]' }, /^config\.inputs\[0\]\.name: is required/],
     [{ inputs: '[{"name":"Door","pin":32,"pull":"high"}]' }, /^config\.inputs\[0\]\.pull: must be "up", "down" or "none"/],
@@ -153,7 +129,7 @@ overrides("mistakes are reported with the key and what it must be", () => {
     [{ storageDirectory: "../etc" }, /^config\.storageDirectory: must be a plain directory name/],
     [{ ...COMMANDS, commandSecret: "CHANGE-ME" }, /^config\.commandSecret: still holds the placeholder/],
     [{ ...COMMANDS, commandSecret: "short" }, /^config\.commandSecret: remote commands: the secret is 5 bytes long/],
-    [{ ...COMMANDS, commandAllowlist: "" }, /^config\.commandAllowlist: must name at least one sender/],
+    [{ ...COMMANDS, commandAllowlist: "" }, /^config\.commandAllowlist: must name at least one sender when pop3Host is set$/],
     [{ ...COMMANDS, pop3Password: "" }, /^config\.pop3Password: is required/],
   ];
   for (const [override, expected] of cases) {

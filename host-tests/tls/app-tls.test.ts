@@ -78,10 +78,10 @@ test("device settings: the security keys reach the app config, bad values name t
   assert.is(app.pop3!.security, "starttls");
   assert.is(app.requireSecureCredentials, true);
   const defaults = readSettings(base).app;
-  assert.is(defaults.smtp.security, undefined, "none unless set");
+  assert.is(defaults.smtp.security, "none", "none unless set");
   assert.is(defaults.requireSecureCredentials, false);
   assert.throws(() => readSettings({ ...base, smtpSecurity: "ssl" }), /^config\.smtpSecurity: must be "none", "tls" or "starttls", not "ssl"$/);
-  assert.throws(() => readSettings({ ...base, smtpTlsVersion: "1.2" }), /^config\.smtpTlsVersion: must be one of ssl3\.0, tls1\.0, tls1\.1, tls1\.2, all/);
+  assert.throws(() => readSettings({ ...base, smtpTlsVersion: "1.2" }), /^config\.smtpTlsVersion: must be "ssl3\.0", "tls1\.0", "tls1\.1", "tls1\.2" or "all", not "1\.2"$/);
   assert.throws(() => readSettings({ ...base, requireSecureCredentials: "yes" }), /^config\.requireSecureCredentials: must be true or false/);
 });
 

@@ -9,7 +9,7 @@ import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
 import { BearerLostError, ModemError } from "../modem/errors.ts";
 import { probeEmail, type TlsCapabilities } from "../modem/probe.ts";
 import { MailError, MailParameterError } from "../mail/errors.ts";
-import type { Address, ByteSource, MailMessage } from "../mail/message.ts";
+import type { ByteSource, MailMessage } from "../mail/message.ts";
 import { SmtpClient } from "../mail/smtp.ts";
 import { Pop3Client } from "../mail/pop3.ts";
 import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
@@ -17,8 +17,9 @@ import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts
 import { HeaderReader } from "../mail/codec/header-reader.ts";
 import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
 import { eventLine } from "./event-log-text.ts";
-import { InputMonitor, type InputDefinition } from "./inputs.ts";
-import { SenderPolicy, type SenderDecision, type SenderPolicyOptions } from "./sender-policy.ts";
+import { InputMonitor } from "./inputs.ts";
+import { SenderPolicy, type SenderDecision } from "./sender-policy.ts";
+import { ALARM_DEFAULTS, checkAlarmConfig, type AlarmConfig } from "./alarm-config.ts";
 import { CommandLedger, CommandVerifier, isUid, secretFromText, type RemoteCommand } from "./remote-command.ts";
 import { NetworkWallClock, seededRandom } from "./wall-clock.ts";
 import { StatusPattern, type LedState } from "./status-led.ts";
@@ -26,62 +27,7 @@ import type {
   ClockPort, Crypto, Deadline, DigitalInputPort, KeyValueStore, LogStore, StatusLed, TimerPort,
 } from "./ports.ts";
 
-export interface AlarmConfig {
-  /** Bound into command tokens and shown in mails: 1-64 of A-Z a-z 0-9 . _ - */
-  deviceId: string;
-  /** Shown in subjects, e.g. "Pump house". */
-  siteName: string;
-  modem: {
-    dialect?: Dialect;
-    apn?: string;
-    apnUser?: string;
-    apnPassword?: string;
-    cid?: number;
-    ntpServer?: string;
-    timezoneQuarters?: number;
-    /** Skip AT+CNTP (the modem clock is already right, e.g. the simulator's). */
-    skipTime?: boolean;
-  };
-  smtp: {
-    host: string;
-    port?: number;
-    user?: string;
-    password?: string;
-    from: Address;
-    to: Address[];
-    cc?: Address[];
-    timeoutSeconds?: number;
-    /** Transport security (AT+EMAILSSL; needs a firmware that has it). Default "none". */
-    security?: Security;
-    tlsVersion?: TlsVersion;
-    sni?: string;
-  };
-  /** Remote commands; null: none are read. */
-  pop3: {
-    host: string;
-    port?: number;
-    user: string;
-    password: string;
-    pollIntervalMs?: number;
-    /** Mails read per poll (default 10); more are read by the next poll, right after any sending. */
-    maxMailsPerPoll?: number;
-    allowlist: string[];
-    secret: string;
-    windowSeconds?: number;
-    security?: Security;
-    tlsVersion?: TlsVersion;
-    sni?: string;
-  } | null;
-  /**
-   * Refuse to send the SMTP or POP3 password unless that session uses TLS (a mail that cannot
-   * go out stays in the outbox). Default false: a plain SIM7000 firmware has no TLS.
-   */
-  requireSecureCredentials?: boolean;
-  inputs: Array<Omit<InputDefinition, "port">>;
-  sender?: Omit<SenderPolicyOptions, "random">;
-  /** Longest wait between bring-up attempts. Default 5 min. */
-  maxBringUpBackoffMs?: number;
-}
+export type { AlarmConfig } from "./alarm-config.ts";
 
 export interface AlarmPlatform {
   serial: SerialPort;
@@ -112,7 +58,6 @@ export interface AlarmStatus {
 
 const ARMED_KEY = "armed";
 const MIN_BACKOFF_MS = 5_000;
-const DEFAULT_MAILS_PER_POLL = 10;
 /** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
 const RESTART_BOOT_MS = 5_000;
 
@@ -154,6 +99,7 @@ export class AlarmApp {
   private running: Promise<void> | null = null;
 
   constructor(config: AlarmConfig, platform: AlarmPlatform) {
+    checkAlarmConfig(config); // before anything is opened: a config that could never send is refused
     this.config = config;
     this.platform = platform;
     const { timers, clock, crypto } = platform;
@@ -195,10 +141,6 @@ export class AlarmApp {
       this.classicSmtp = new ClassicSmtpClient(this.engine);
     }
     const pop3 = config.pop3;
-    const perPoll = pop3?.maxMailsPerPoll;
-    if (perPoll !== undefined && !(Number.isInteger(perPoll) && perPoll >= 1)) {
-      throw new RangeError(`AlarmConfig.pop3.maxMailsPerPoll must be a whole number of at least 1, not ${perPoll}`);
-    }
     this.verifier = pop3 === null ? null : new CommandVerifier({
       crypto,
       secret: secretFromText(pop3.secret),
@@ -277,7 +219,7 @@ export class AlarmApp {
         if (this.verifier !== null && now >= this.nextPollAt) {
           const mailsLeft = await this.pollCommands();
           // Mails left behind are read right after whatever the sender has to do first.
-          this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? 300_000);
+          this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? ALARM_DEFAULTS.pollIntervalMs);
           continue;
         }
         const until = Math.min(decision.until ?? Infinity, this.verifier !== null ? this.nextPollAt : Infinity);
@@ -341,7 +283,7 @@ export class AlarmApp {
     } catch (error) {
       this.bringUpFailures++;
       this.fail(`modem bring-up failed: ${describe(error)}`);
-      const base = Math.min(MIN_BACKOFF_MS * 2 ** (this.bringUpFailures - 1), this.config.maxBringUpBackoffMs ?? 300_000);
+      const base = Math.min(MIN_BACKOFF_MS * 2 ** (this.bringUpFailures - 1), this.config.maxBringUpBackoffMs ?? ALARM_DEFAULTS.maxBringUpBackoffMs);
       const seed = this.platform.crypto.randomBytes(1)[0] / 255;
       await this.sleep(base * (0.8 + 0.4 * seed));
     }
@@ -410,9 +352,9 @@ export class AlarmApp {
 
   private async deliver(message: MailMessage): Promise<void> {
     const smtp = this.config.smtp;
-    const server = { host: smtp.host, port: smtp.port ?? 25, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
+    const server = { host: smtp.host, port: smtp.port ?? ALARM_DEFAULTS.smtpPort, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
     if (this.smtp !== null) {
-      await this.smtp.send({ server, cid: this.config.modem.cid ?? 1, timeoutSeconds: smtp.timeoutSeconds ?? 30, ...this.security(smtp) }, message);
+      await this.smtp.send({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, timeoutSeconds: smtp.timeoutSeconds ?? ALARM_DEFAULTS.timeoutSeconds, ...this.security(smtp) }, message);
       return;
     }
     // The classic dialect takes a one-line inline body and attaches only modem files.
@@ -484,15 +426,15 @@ export class AlarmApp {
     let mailsLeft = false;
     const pop3 = this.config.pop3!;
     const verifier = this.verifier!;
-    const server = { host: pop3.host, port: pop3.port ?? 110, user: pop3.user, password: pop3.password };
+    const server = { host: pop3.host, port: pop3.port ?? ALARM_DEFAULTS.pop3Port, user: pop3.user, password: pop3.password };
     const client = this.commandClient!;
     // Whether AT+EMAILSSL exists is known from the latest bring-up's probe.
     if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
     try {
-      await client.login({ server, cid: this.config.modem.cid ?? 1, ...this.security(pop3) });
+      await client.login({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, ...this.security(pop3) });
       // STAT, then one mail at a time: memory stays the same however full the mailbox is.
       const { count } = await client.stat();
-      const limit = Math.min(count, this.config.pop3?.maxMailsPerPoll ?? DEFAULT_MAILS_PER_POLL);
+      const limit = Math.min(count, this.config.pop3?.maxMailsPerPoll ?? ALARM_DEFAULTS.maxMailsPerPoll);
       let gaveWay = false;
       let kept = 0;
       for (let n = 1; n <= limit; n++) {

@@ -13,6 +13,7 @@
 // is returned, so neither a replay nor a lost DELE can make a command run twice.
 
 import { parseAddressList } from "../mail/codec/address.ts";
+import { addressProblem } from "../mail/message.ts";
 import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import { crc32 } from "./crc32.ts";
 import { readU32, writeU32 } from "./outbox-format.ts";
@@ -75,10 +76,21 @@ export interface CommandVerifierOptions {
   windowSeconds?: number;
 }
 
-const DEFAULT_WINDOW_SECONDS = 600;
+/** The default window, and how long a ledger keeps nonces unless told otherwise: the widest window it allows. */
+export const DEFAULT_WINDOW_SECONDS = 600;
 const NONCE_DIGITS = 16;
 const MAC_DIGITS = 64;
-const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Device ids go into the signed text between "|" separators: letters, digits and . _ - only. */
+export const DEVICE_ID_MAX_LENGTH = 64;
+const DEVICE_ID = /^[A-Za-z0-9._-]+$/;
+
+/** The one device-id rule: why `deviceId` cannot be bound into command tokens, or null. */
+export function deviceIdProblem(deviceId: unknown): string | null {
+  if (typeof deviceId !== "string" || deviceId.length < 1 || deviceId.length > DEVICE_ID_MAX_LENGTH || !DEVICE_ID.test(deviceId)) {
+    return `must be 1-${DEVICE_ID_MAX_LENGTH} of A-Z a-z 0-9 . _ -`;
+  }
+  return null;
+}
 
 /** Secret text from the config as bytes (UTF-8); refuses secrets too short to be secret. */
 export function secretFromText(text: string): Uint8Array {
@@ -125,7 +137,7 @@ export class CommandVerifier {
     if (!Array.isArray(options.allowlist)) throw new TypeError("CommandVerifier: allowlist must be a list of addresses");
     this.allowlist = new Set(options.allowlist.map((entry, i) => {
       const address = typeof entry === "string" ? entry.trim().toLowerCase() : "";
-      if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) throw new TypeError(`CommandVerifier: allowlist entry ${i + 1} ("${String(entry)}") is not an email address`);
+      if (addressProblem(address) !== null) throw new TypeError(`CommandVerifier: allowlist entry ${i + 1} ("${String(entry)}") is not an email address`);
       return address;
     }));
     const window = options.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
@@ -450,7 +462,8 @@ export function isUid(uid: unknown): uid is string {
 }
 
 function checkDeviceId(deviceId: string): void {
-  if (typeof deviceId !== "string" || !DEVICE_ID.test(deviceId)) throw new TypeError(`remote commands: device id "${String(deviceId)}" must be 1-64 of A-Z a-z 0-9 . _ -`);
+  const problem = deviceIdProblem(deviceId);
+  if (problem !== null) throw new TypeError(`remote commands: device id "${String(deviceId)}" ${problem}`);
 }
 
 function limit(name: string, value: number, max: number): number {

@@ -1,16 +1,25 @@
 // The device's settings, read from Moddable's `mc/config` (the manifest's "config", the board
 // preset's, then `mcconfig ... key=value` / `xs-dev --config.key=value`). The keys are flat
 // because `mcconfig` only sets top-level keys, and a value from the command line is always a
-// string, so every reader here accepts the JSON type or its text. docs/DEVICE.md lists them.
+// string. Every key's type, range and default is in the settings schema
+// (src/app/settings-schema.ts): each is read and checked by its rule first, then the rules that
+// tie keys together (a POP3 host needs a user, two pins cannot share a GPIO, the security
+// planner's) are checked here. docs/DEVICE.md lists the keys.
 //
-// Errors name the key and what was expected; they never quote the value of a secret key.
+// Errors name the key, what was expected and where the limit comes from; they never quote the
+// value of a secret key.
 
-import type { AlarmConfig } from "../app/alarm.ts";
-import { secretFromText } from "../app/remote-command.ts";
+import type { AlarmConfig } from "../app/alarm-config.ts";
 import type { Dialect } from "../modem/modem.ts";
 import type { Address } from "../mail/message.ts";
-import { TLS_VERSIONS, type Security, type TlsVersion } from "../mail/security.ts";
+import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
+import { SECRET_KEYS, SETTINGS } from "../app/settings-schema.ts";
+import {
+  readValue, SECRET_PLACEHOLDER, securityProblem, SettingProblem, SettingsError, type InputEntry, type SettingValue,
+} from "../app/settings-values.ts";
 import type { DtrOptions, PowerKeyOptions, Pull } from "./io.ts";
+
+export { SECRET_KEYS, SettingsError };
 
 /** How the modem's serial line is opened (see `openModemSerial` in ./ports.ts). */
 export interface SerialLink {
@@ -40,306 +49,185 @@ export interface DeviceSettings {
   storageDirectory: string;
 }
 
-/** The value `commandSecret` ships with; remote commands refuse to start with it. */
-export const SECRET_PLACEHOLDER = "CHANGE-ME";
-
-/** Keys whose values are never shown. */
-export const SECRET_KEYS: readonly string[] = ["apnPassword", "smtpPassword", "pop3Password", "commandSecret"];
-
-export class SettingsError extends Error {
-  override readonly name: string = "SettingsError";
-  constructor(key: string, message: string) {
-    super(`config.${key}: ${message}`);
-  }
-}
-
 type Raw = Readonly<Record<string, unknown>>;
 
-function shown(raw: Raw, key: string): string {
-  if (SECRET_KEYS.includes(key)) return "(secret)";
-  const value = raw[key];
-  return typeof value === "string" ? `"${value}"` : String(value);
-}
+/** Every key of the schema, read and checked by its own rule. */
+class Values {
+  private readonly values = new Map<string, SettingValue>();
 
-function isUnset(value: unknown): boolean {
-  return value === undefined || value === null || value === "";
-}
-
-function text(raw: Raw, key: string, fallback?: string): string {
-  const value = raw[key];
-  if (isUnset(value)) {
-    if (fallback === undefined) throw new SettingsError(key, "is required");
-    return fallback;
-  }
-  if (typeof value !== "string" && typeof value !== "number") throw new SettingsError(key, `must be text, not ${shown(raw, key)}`);
-  return String(value);
-}
-
-function optionalText(raw: Raw, key: string): string | undefined {
-  const value = text(raw, key, "");
-  return value === "" ? undefined : value;
-}
-
-function integer(raw: Raw, key: string, min: number, max: number, fallback?: number): number {
-  const value = raw[key];
-  if (isUnset(value)) {
-    if (fallback === undefined) throw new SettingsError(key, "is required");
-    return fallback;
-  }
-  const number = typeof value === "number" ? value : typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isInteger(number) || number < min || number > max) throw new SettingsError(key, `must be a whole number from ${min} to ${max}, not ${shown(raw, key)}`);
-  return number;
-}
-
-function optionalInteger(raw: Raw, key: string, min: number, max: number): number | undefined {
-  return isUnset(raw[key]) ? undefined : integer(raw, key, min, max);
-}
-
-function decimal(raw: Raw, key: string, min: number, max: number, fallback: number): number {
-  const value = raw[key];
-  if (isUnset(value)) return fallback;
-  const number = typeof value === "number" ? value : typeof value === "string" && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(number >= min && number <= max)) throw new SettingsError(key, `must be a number from ${min} to ${max}, not ${shown(raw, key)}`);
-  return number;
-}
-
-function flag(raw: Raw, key: string, fallback: boolean): boolean {
-  const value = raw[key];
-  if (isUnset(value)) return fallback;
-  if (value === true || value === 1 || value === "true" || value === "1") return true;
-  if (value === false || value === 0 || value === "false" || value === "0") return false;
-  throw new SettingsError(key, `must be true or false, not ${shown(raw, key)}`);
-}
-
-/** A list: a JSON array of texts, or one text with the items separated by commas. */
-function list(raw: Raw, key: string): string[] {
-  const value = raw[key];
-  if (isUnset(value)) return [];
-  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
-  if (items === null) throw new SettingsError(key, `must be a list (an array, or items separated by commas), not ${shown(raw, key)}`);
-  return items.map((item, i) => {
-    if (typeof item !== "string") throw new SettingsError(key, `item ${i + 1} must be text`);
-    return item.trim();
-  }).filter((item) => item !== "");
-}
-
-/** A GPIO number, or null for "not connected" (-1 or empty). */
-function pin(raw: Raw, key: string): number | null {
-  const value = raw[key];
-  if (isUnset(value) || value === -1 || value === "-1") return null;
-  return integer(raw, key, 0, 48);
-}
-
-function level(raw: Raw, key: string, fallback: 0 | 1): 0 | 1 {
-  return integer(raw, key, 0, 1, fallback) as 0 | 1;
-}
-
-const ADDRESS = /^[^\s@<>",]+@[^\s@<>",]+$/;
-
-function address(key: string, value: string): string {
-  if (!ADDRESS.test(value)) throw new SettingsError(key, `"${value}" is not an email address`);
-  return value;
-}
-
-function addresses(raw: Raw, key: string): Address[] {
-  return list(raw, key).map((item) => ({ address: address(key, item) }));
-}
-
-/** "HH:MM" as minutes of the day, or null for "none" (heartbeat every interval from start). */
-function timeOfDay(raw: Raw, key: string, fallback: string): number | null {
-  const value = text(raw, key, fallback);
-  if (value === "none") return null;
-  const match = /^(\d{1,2}):(\d{2})$/.exec(value);
-  if (match === null || Number(match[1]) > 23 || Number(match[2]) > 59) throw new SettingsError(key, `must be a time of day as HH:MM or "none", not ${shown(raw, key)}`);
-  return Number(match[1]) * 60 + Number(match[2]);
-}
-
-const PULLS: readonly string[] = ["up", "down", "none"];
-const INPUT_FIELDS: readonly string[] = ["name", "pin", "pull", "alarmWhen", "debounceMs", "test", "alarmText", "normalText"];
-
-function inputs(raw: Raw): { app: AlarmConfig["inputs"]; pins: InputPin[] } {
-  const key = "inputs";
-  let value = raw[key];
-  if (typeof value === "string") {
-    if (value.trim() === "") value = [];
-    else {
+  constructor(raw: Raw) {
+    for (const rule of SETTINGS) {
       try {
-        value = JSON.parse(value);
-      } catch {
-        throw new SettingsError(key, 'must be a JSON array of inputs, e.g. [{"name":"Door","pin":32}]');
+        this.values.set(rule.key, readValue(rule, raw[rule.key]));
+      } catch (error) {
+        if (error instanceof SettingProblem) throw new SettingsError(rule.key + error.at, error.message);
+        throw error;
       }
     }
   }
-  if (value === undefined || value === null) value = [];
-  if (!Array.isArray(value)) throw new SettingsError(key, "must be an array of inputs");
+
+  number(key: string): number {
+    return this.values.get(key) as number;
+  }
+  /** A GPIO, a time of day or a text that may be absent. */
+  optional<T extends number | string>(key: string): T | null {
+    return this.values.get(key) as T | null;
+  }
+  text(key: string): string {
+    return this.values.get(key) as string;
+  }
+  flag(key: string): boolean {
+    return this.values.get(key) as boolean;
+  }
+  list(key: string): string[] {
+    return this.values.get(key) as string[];
+  }
+  inputs(): InputEntry[] {
+    return this.values.get("inputs") as InputEntry[];
+  }
+  /** A key that another key makes required. */
+  required(key: string, why = ""): string {
+    const value = this.optional<string>(key);
+    if (value === null) throw new SettingsError(key, `is required${why}`);
+    return value;
+  }
+}
+
+function addresses(values: Values, key: string): Address[] {
+  return values.list(key).map((address) => ({ address }));
+}
+
+/** `<prefix>Security`, `<prefix>TlsVersion`, `<prefix>Sni`, checked together by the mail layer's planner. */
+function transportSecurity(values: Values, prefix: "smtp" | "pop3", credentials: boolean, dialect: Dialect): { security: Security; tlsVersion?: TlsVersion; sni?: string } {
+  const out: { security: Security; tlsVersion?: TlsVersion; sni?: string } = { security: values.text(`${prefix}Security`) as Security };
+  const version = values.optional<string>(`${prefix}TlsVersion`);
+  if (version !== null) out.tlsVersion = version as TlsVersion;
+  const sni = values.optional<string>(`${prefix}Sni`);
+  if (sni !== null) out.sni = sni;
+  const settings: SecuritySettings = { ...out, requireSecureCredentials: values.flag("requireSecureCredentials") };
+  const refused = securityProblem(prefix, settings, credentials, dialect === "classic" ? false : undefined);
+  if (refused === null) return out;
+  if ("suffix" in refused) throw new SettingsError(`${prefix}${refused.suffix}`, refused.problem);
+  throw new SettingsError("requireSecureCredentials", `is true, but ${refused.reason} (${prefix}Security): the ${prefix.toUpperCase()} password would never be sent (src/mail/security.ts)`);
+}
+
+function inputs(values: Values): { app: AlarmConfig["inputs"]; pins: InputPin[] } {
   const app: AlarmConfig["inputs"] = [];
   const pins: InputPin[] = [];
-  value.forEach((entry: unknown, i: number) => {
-    const where = `${key}[${i}]`;
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new SettingsError(where, "must be an object with at least name and pin");
-    // The fields under their full names, so that errors say "config.inputs[0].pin".
-    const item: Record<string, unknown> = {};
-    for (const [field, fieldValue] of Object.entries(entry)) {
-      if (!INPUT_FIELDS.includes(field)) throw new SettingsError(where, `has an unknown field "${field}" (known: ${INPUT_FIELDS.join(", ")})`);
-      item[`${where}.${field}`] = fieldValue;
-    }
-    const name = text(item, `${where}.name`);
-    const pinNumber = pin(item, `${where}.pin`);
-    if (pinNumber === null) throw new SettingsError(`${where}.pin`, "is required");
-    const pull = text(item, `${where}.pull`, "up");
-    if (!PULLS.includes(pull)) throw new SettingsError(`${where}.pull`, `must be "up", "down" or "none", not "${pull}"`);
-    if (pins.some((p) => p.pin === pinNumber)) throw new SettingsError(`${where}.pin`, `GPIO ${pinNumber} is used by two inputs`);
-    const definition: AlarmConfig["inputs"][number] = { name, alarmWhen: level(item, `${where}.alarmWhen`, 0) };
-    const debounceMs = optionalInteger(item, `${where}.debounceMs`, 0, 60_000);
-    if (debounceMs !== undefined) definition.debounceMs = debounceMs;
-    if (flag(item, `${where}.test`, false)) definition.test = true;
-    const alarmText = optionalText(item, `${where}.alarmText`);
-    if (alarmText !== undefined) definition.alarmText = alarmText;
-    const normalText = optionalText(item, `${where}.normalText`);
-    if (normalText !== undefined) definition.normalText = normalText;
+  values.inputs().forEach((entry, i) => {
+    if ((entry.pin as number | null) === null) throw new SettingsError(`inputs[${i}].pin`, "is required (an input needs its GPIO)");
+    if (pins.some((p) => p.pin === entry.pin)) throw new SettingsError(`inputs[${i}].pin`, `GPIO ${entry.pin} is used by two inputs`);
+    const definition: AlarmConfig["inputs"][number] = { name: entry.name, alarmWhen: entry.alarmWhen, debounceMs: entry.debounceMs };
+    if (entry.test) definition.test = true;
+    if (entry.alarmText !== null) definition.alarmText = entry.alarmText;
+    if (entry.normalText !== null) definition.normalText = entry.normalText;
     app.push(definition);
-    pins.push({ name, pin: pinNumber, pull: pull as Pull });
+    pins.push({ name: entry.name, pin: entry.pin, pull: entry.pull as Pull });
   });
   return { app, pins };
 }
 
-function serialLink(raw: Raw): SerialLink {
-  const baud = integer(raw, "modemBaud", 1200, 4_000_000, 115_200);
-  const device = optionalText(raw, "modemDevice");
-  if (device !== undefined) {
-    if (!device.startsWith("/")) throw new SettingsError("modemDevice", `must be an absolute device path, not "${device}"`);
-    return { baud, device };
-  }
-  const port = integer(raw, "modemUart", 1, 2);
-  const receive = pin(raw, "modemReceive");
-  const transmit = pin(raw, "modemTransmit");
+function serialLink(values: Values): SerialLink {
+  const baud = values.number("modemBaud");
+  const device = values.optional<string>("modemDevice");
+  if (device !== null) return { baud, device };
+  const port = values.optional<number>("modemUart");
+  if (port === null) throw new SettingsError("modemUart", "is required (or modemDevice)");
+  const receive = values.optional<number>("modemReceive");
+  const transmit = values.optional<number>("modemTransmit");
   if (receive === null) throw new SettingsError("modemReceive", "is required (the GPIO that receives from the modem)");
   if (transmit === null) throw new SettingsError("modemTransmit", "is required (the GPIO that transmits to the modem)");
   return { baud, port, receive, transmit };
 }
 
-/** `<prefix>Security` ("none", "tls", "starttls"), `<prefix>TlsVersion`, `<prefix>Sni`: only those set. */
-function transportSecurity(raw: Raw, prefix: "smtp" | "pop3"): { security?: Security; tlsVersion?: TlsVersion; sni?: string } {
-  const out: { security?: Security; tlsVersion?: TlsVersion; sni?: string } = {};
-  const security = optionalText(raw, `${prefix}Security`);
-  if (security !== undefined) {
-    if (security !== "none" && security !== "tls" && security !== "starttls") {
-      throw new SettingsError(`${prefix}Security`, `must be "none", "tls" or "starttls", not "${security}"`);
-    }
-    out.security = security;
-  }
-  const version = optionalText(raw, `${prefix}TlsVersion`);
-  if (version !== undefined) {
-    if (!Object.prototype.hasOwnProperty.call(TLS_VERSIONS, version)) {
-      throw new SettingsError(`${prefix}TlsVersion`, `must be one of ${Object.keys(TLS_VERSIONS).join(", ")}, not "${version}"`);
-    }
-    out.tlsVersion = version as TlsVersion;
-  }
-  const sni = optionalText(raw, `${prefix}Sni`);
-  if (sni !== undefined) out.sni = sni;
-  return out;
-}
-
-function commands(raw: Raw): AlarmConfig["pop3"] {
-  const host = optionalText(raw, "pop3Host");
-  if (host === undefined) return null;
-  const secret = text(raw, "commandSecret");
+function commands(values: Values, dialect: Dialect): AlarmConfig["pop3"] {
+  const host = values.optional<string>("pop3Host");
+  if (host === null) return null;
+  const why = " when pop3Host is set";
+  const secret = values.required("commandSecret", why);
   if (secret === SECRET_PLACEHOLDER) throw new SettingsError("commandSecret", "still holds the placeholder; set a secret of 16 or more characters (e.g. 32 random hex digits) or leave pop3Host empty");
-  try {
-    secretFromText(secret);
-  } catch (error) {
-    throw new SettingsError("commandSecret", (error as Error).message); // states the length, never the secret
-  }
-  const allowlist = list(raw, "commandAllowlist").map((item) => address("commandAllowlist", item));
-  if (allowlist.length === 0) throw new SettingsError("commandAllowlist", "must name at least one sender when pop3Host is set");
+  const allowlist = values.list("commandAllowlist");
+  if (allowlist.length === 0) throw new SettingsError("commandAllowlist", `must name at least one sender${why}`);
   return {
     host,
-    port: integer(raw, "pop3Port", 1, 65_535, 110),
-    user: text(raw, "pop3User"),
-    password: text(raw, "pop3Password"),
-    pollIntervalMs: integer(raw, "commandPollSeconds", 30, 86_400, 300) * 1000,
-    maxMailsPerPoll: integer(raw, "commandMailsPerPoll", 1, 100, 10),
+    port: values.number("pop3Port"),
+    user: values.required("pop3User", why),
+    password: values.required("pop3Password", why),
+    pollIntervalMs: values.number("commandPollSeconds") * 1000,
+    maxMailsPerPoll: values.number("commandMailsPerPoll"),
     allowlist,
     secret,
-    windowSeconds: integer(raw, "commandWindowSeconds", 30, 86_400, 600),
-    ...transportSecurity(raw, "pop3"),
+    windowSeconds: values.number("commandWindowSeconds"),
+    ...transportSecurity(values, "pop3", true, dialect),
   };
 }
 
 /** Reads every setting from `mc/config` (or any object with the same keys). Throws SettingsError. */
 export function readSettings(raw: Raw): DeviceSettings {
-  const dialect = text(raw, "modemDialect", "sim7000");
-  if (dialect !== "sim7000" && dialect !== "classic") throw new SettingsError("modemDialect", `must be "sim7000" or "classic", not "${dialect}"`);
-  const timezoneOffsetMinutes = integer(raw, "timezoneOffsetMinutes", -720, 840, 0);
-  if (timezoneOffsetMinutes % 15 !== 0) throw new SettingsError("timezoneOffsetMinutes", `must be a multiple of 15, not ${timezoneOffsetMinutes}`);
-
+  const values = new Values(raw);
+  const dialect = values.text("modemDialect") as Dialect;
+  const timezoneOffsetMinutes = values.number("timezoneOffsetMinutes");
   const modem: AlarmConfig["modem"] = {
-    dialect: dialect as Dialect,
-    cid: integer(raw, "pdpContext", 1, 16, 1),
-    ntpServer: text(raw, "ntpServer", "pool.ntp.org"),
+    dialect,
+    cid: values.number("pdpContext"),
+    ntpServer: values.text("ntpServer"),
     timezoneQuarters: timezoneOffsetMinutes / 15,
-    skipTime: flag(raw, "skipNetworkTime", false),
+    skipTime: values.flag("skipNetworkTime"),
   };
-  const apn = optionalText(raw, "apn");
-  if (apn !== undefined) {
+  const apn = values.optional<string>("apn");
+  if (apn !== null) {
     modem.apn = apn;
-    const apnUser = optionalText(raw, "apnUser");
-    const apnPassword = optionalText(raw, "apnPassword");
-    if (apnUser !== undefined) modem.apnUser = apnUser;
-    if (apnPassword !== undefined) modem.apnPassword = apnPassword;
+    const apnUser = values.optional<string>("apnUser");
+    const apnPassword = values.optional<string>("apnPassword");
+    if (apnUser !== null) modem.apnUser = apnUser;
+    if (apnPassword !== null) modem.apnPassword = apnPassword;
   }
 
-  const to = addresses(raw, "mailTo");
-  if (to.length === 0) throw new SettingsError("mailTo", "must name at least one recipient");
-  const from: Address = { address: address("mailFrom", text(raw, "mailFrom")) };
-  const fromName = optionalText(raw, "mailFromName");
-  if (fromName !== undefined) from.name = fromName;
+  const from: Address = { address: values.text("mailFrom") };
+  const fromName = values.optional<string>("mailFromName");
+  if (fromName !== null) from.name = fromName;
+  const smtpUser = values.optional<string>("smtpUser");
   const smtp: AlarmConfig["smtp"] = {
-    host: text(raw, "smtpHost"),
-    port: integer(raw, "smtpPort", 1, 65_535, 587),
+    host: values.text("smtpHost"),
+    port: values.number("smtpPort"),
     from,
-    to,
-    timeoutSeconds: integer(raw, "smtpTimeoutSeconds", 5, 600, 30),
-    ...transportSecurity(raw, "smtp"),
+    to: addresses(values, "mailTo"),
+    timeoutSeconds: values.number("smtpTimeoutSeconds"),
+    ...transportSecurity(values, "smtp", smtpUser !== null, dialect),
   };
-  const cc = addresses(raw, "mailCc");
+  const cc = addresses(values, "mailCc");
   if (cc.length > 0) smtp.cc = cc;
-  const smtpUser = optionalText(raw, "smtpUser");
-  if (smtpUser !== undefined) {
+  if (smtpUser !== null) {
     smtp.user = smtpUser;
-    smtp.password = text(raw, "smtpPassword");
+    smtp.password = values.required("smtpPassword", " when smtpUser is set");
   }
 
-  const heartbeatAtMinute = timeOfDay(raw, "heartbeatAt", "08:00");
-  const { app: appInputs, pins: inputPins } = inputs(raw);
-  const deviceId = text(raw, "deviceId");
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(deviceId)) throw new SettingsError("deviceId", `must be 1-64 of A-Z a-z 0-9 . _ -, not "${deviceId}"`);
-
+  const { app: appInputs, pins: inputPins } = inputs(values);
   const app: AlarmConfig = {
-    deviceId,
-    siteName: text(raw, "siteName"),
+    deviceId: values.text("deviceId"),
+    siteName: values.text("siteName"),
     modem,
     smtp,
-    pop3: commands(raw),
-    requireSecureCredentials: flag(raw, "requireSecureCredentials", false),
+    pop3: commands(values, dialect),
+    requireSecureCredentials: values.flag("requireSecureCredentials"),
     inputs: appInputs,
     sender: {
-      maxEventsPerMail: integer(raw, "maxEventsPerMail", 1, 500, 20),
-      gatherMs: integer(raw, "gatherMs", 0, 600_000, 2_000),
-      retryBaseMs: integer(raw, "retryBaseMs", 1_000, 3_600_000, 30_000),
-      retryMaxMs: integer(raw, "retryMaxMs", 1_000, 86_400_000, 1_800_000),
-      jitter: decimal(raw, "retryJitter", 0, 1, 0.2),
-      mailsPerHour: integer(raw, "mailsPerHour", 1, 3_600, 10),
-      heartbeatIntervalMs: integer(raw, "heartbeatHours", 1, 24 * 31, 24) * 3_600_000,
-      heartbeatAtMinute,
+      maxEventsPerMail: values.number("maxEventsPerMail"),
+      gatherMs: values.number("gatherMs"),
+      retryBaseMs: values.number("retryBaseMs"),
+      retryMaxMs: values.number("retryMaxMs"),
+      jitter: values.number("retryJitter"),
+      mailsPerHour: values.number("mailsPerHour"),
+      heartbeatIntervalMs: values.number("heartbeatHours") * 3_600_000,
+      heartbeatAtMinute: values.optional<number>("heartbeatAt"),
       timezoneOffsetMinutes,
     },
-    maxBringUpBackoffMs: integer(raw, "maxBringUpBackoffMs", 5_000, 86_400_000, 300_000),
+    maxBringUpBackoffMs: values.number("maxBringUpBackoffMs"),
   };
 
-  const powerKeyPin = pin(raw, "modemPowerKey");
-  const dtrPin = pin(raw, "modemDtr");
-  const ledPin = pin(raw, "statusLed");
+  const powerKeyPin = values.optional<number>("modemPowerKey");
+  const dtrPin = values.optional<number>("modemDtr");
+  const ledPin = values.optional<number>("statusLed");
   const used = new Map<number, string>();
   const claim = (key: string, gpio: number | null | undefined): void => {
     if (gpio === null || gpio === undefined) return;
@@ -347,7 +235,7 @@ export function readSettings(raw: Raw): DeviceSettings {
     if (other !== undefined) throw new SettingsError(key, `GPIO ${gpio} is already used by ${other}`);
     used.set(gpio, key);
   };
-  const serial = serialLink(raw);
+  const serial = serialLink(values);
   claim("modemReceive", serial.receive);
   claim("modemTransmit", serial.transmit);
   claim("modemPowerKey", powerKeyPin);
@@ -355,8 +243,6 @@ export function readSettings(raw: Raw): DeviceSettings {
   claim("statusLed", ledPin);
   inputPins.forEach((input, i) => claim(`inputs[${i}].pin`, input.pin));
 
-  const storageDirectory = text(raw, "storageDirectory", "simmail");
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(storageDirectory)) throw new SettingsError("storageDirectory", `must be a plain directory name (1-32 of A-Z a-z 0-9 _ -), not "${storageDirectory}"`);
   const file = raw.file as { root?: unknown } | undefined;
   const root = typeof file?.root === "string" ? file.root : null;
   if (root === null || !root.startsWith("/") || !root.endsWith("/")) throw new SettingsError("file.root", "must be the file system root from the file module's manifest (absolute, ending in /)");
@@ -366,13 +252,13 @@ export function readSettings(raw: Raw): DeviceSettings {
     serial,
     powerKey: powerKeyPin === null ? null : {
       pin: powerKeyPin,
-      activeLevel: level(raw, "modemPowerKeyActive", 0),
-      pulseMs: integer(raw, "modemPowerKeyPulseMs", 100, 10_000, 1_200),
+      activeLevel: values.number("modemPowerKeyActive") as 0 | 1,
+      pulseMs: values.number("modemPowerKeyPulseMs"),
     },
-    dtr: dtrPin === null ? null : { pin: dtrPin, awakeLevel: level(raw, "modemDtrAwake", 0) },
-    led: ledPin === null ? null : { pin: ledPin, activeLevel: level(raw, "statusLedActive", 1) },
+    dtr: dtrPin === null ? null : { pin: dtrPin, awakeLevel: values.number("modemDtrAwake") as 0 | 1 },
+    led: ledPin === null ? null : { pin: ledPin, activeLevel: values.number("statusLedActive") as 0 | 1 },
     inputPins,
-    storageDirectory: `${root}${storageDirectory}/`,
+    storageDirectory: `${root}${values.text("storageDirectory")}/`,
   };
 }
 

@@ -11,24 +11,26 @@ import { Modem, type Dialect } from "../modem/modem.ts";
 import { ModemError } from "../modem/errors.ts";
 import { probeEmail } from "../modem/probe.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
-import { TLS_VERSIONS, type SecuritySettings, type TlsVersion } from "../mail/security.ts";
+import { TLS_VERSIONS } from "../mail/security.ts";
 import { type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import { SmtpClient } from "../mail/smtp.ts";
 import { parseAddress as parseMailbox } from "../mail/codec/address.ts";
 import { Pop3Client, type MailSink } from "../mail/pop3.ts";
 import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
+import { numberDefault, setting } from "../app/settings-schema.ts";
+import { one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
 import { HostSerial } from "./serial.ts";
 import { nodeTimers } from "./timers.ts";
 
 export const EXIT = { ok: 0, usage: 1, failure: 2, noAnswer: 3 } as const;
-
-export class UsageError extends Error {}
 
 /** "Name <addr>" or a bare address, as a mail address for the modem. */
 function parseAddress(text: string): Address {
   const { name, address } = parseMailbox(text);
   return name === "" ? { address } : { address, name };
 }
+
+const range = (key: string) => `${setting(key).range!.min}-${setting(key).range!.max}`;
 
 const USAGE = `Usage: simmail <command> --port PATH [options]
 
@@ -43,11 +45,11 @@ Commands:
 
 Common options:
   --port PATH        serial device of the modem (required except for sim)
-  --baud N           default 115200
+  --baud N           default ${numberDefault("modemBaud")}
   --dialect D        sim7000 (default) or classic
   --apn NAME         open the bearer with this APN (without it, it must already be open)
-  --cid N            bearer profile, default 1
-  --timeout S        server response timeout in seconds (AT+EMAILTO), default 30
+  --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}
+  --timeout S        server response timeout in seconds (AT+EMAILTO) ${range("smtpTimeoutSeconds")}, default ${numberDefault("smtpTimeoutSeconds")}
   --tls | --starttls TLS from the first byte (ports 465/995) or STARTTLS/STLS (AT+EMAILSSL)
   --tls-version V    ${Object.keys(TLS_VERSIONS).join(", ")} (AT+CSSLCFG="sslversion")
   --sni NAME         server name for SNI and the certificate check (AT+CSSLCFG="sni")
@@ -56,68 +58,6 @@ Common options:
   --json             machine-readable result on stdout
 
 Passwords come only from the environment: SIMMAIL_PASSWORD.`;
-
-interface Options {
-  command: string;
-  rest: string[];
-  values: Map<string, string[]>;
-  flags: Set<string>;
-}
-
-const VALUED = new Set([
-  "port", "baud", "dialect", "apn", "cid", "timeout", "smtp", "pop3", "user", "from", "to", "cc", "bcc",
-  "subject", "body", "body-file", "attach", "attach-encoding", "out", "pty", "tls-version", "sni",
-]);
-const FLAGS = new Set(["verbose", "json", "help", "tls", "starttls", "require-tls"]);
-
-export function parseArgs(argv: string[]): Options {
-  const values = new Map<string, string[]>();
-  const flags = new Set<string>();
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith("--")) {
-      rest.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (name === "password") throw new UsageError("passwords are not taken on the command line: set SIMMAIL_PASSWORD");
-    if (FLAGS.has(name)) {
-      flags.add(name);
-      continue;
-    }
-    if (!VALUED.has(name)) throw new UsageError(`unknown option --${name}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    values.set(name, [...(values.get(name) ?? []), value]);
-  }
-  return { command: rest.shift() ?? "", rest, values, flags };
-}
-
-function one(o: Options, name: string, fallback?: string): string {
-  const v = o.values.get(name);
-  if (v === undefined || v.length === 0) {
-    if (fallback !== undefined) return fallback;
-    throw new UsageError(`--${name} is required`);
-  }
-  if (v.length > 1) throw new UsageError(`--${name} given more than once`);
-  return v[0];
-}
-
-function integer(o: Options, name: string, fallback: number, min: number, max: number): number {
-  const text = one(o, name, String(fallback));
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-  return n;
-}
-
-function hostPort(text: string, name: string, defaultPort: number): { host: string; port: number } {
-  const m = /^([^:]+)(?::(\d+))?$/.exec(text);
-  if (!m) throw new UsageError(`--${name} must be HOST or HOST:PORT (got "${text}")`);
-  const port = m[2] === undefined ? defaultPort : Number(m[2]);
-  if (port < 1 || port > 65535) throw new UsageError(`--${name} port must be 1-65535`);
-  return { host: m[1], port };
-}
 
 /** A file read in place, block by block, as the attachment's byte source. */
 export class FileSource implements ByteSource {
@@ -173,28 +113,44 @@ function stderrTracer(): AtTracer {
   };
 }
 
+/** What every modem command takes from the flags, read by their settings' rules before the port opens. */
+interface Link {
+  path: string;
+  baud: number;
+  dialect: Dialect;
+  cid: number;
+  apn: string | null;
+}
+
+function link(o: Options): Link {
+  return {
+    path: one(o, "port"),
+    baud: settingFlag<number>(o, "baud")!,
+    dialect: settingFlag<string>(o, "dialect") as Dialect,
+    cid: settingFlag<number>(o, "cid")!,
+    apn: settingFlag<string>(o, "apn"),
+  };
+}
+
 interface Connection {
   serial: HostSerial;
   engine: AtEngine;
   modem: Modem;
+  link: Link;
   dialect: Dialect;
   close(): Promise<void>;
 }
 
-async function connect(o: Options): Promise<Connection> {
-  const path = one(o, "port");
-  const baud = integer(o, "baud", 115200, 300, 4_000_000);
-  const dialect = one(o, "dialect", "sim7000");
-  if (dialect !== "sim7000" && dialect !== "classic") throw new UsageError(`--dialect must be sim7000 or classic (got "${dialect}")`);
-  const serial = await HostSerial.open(path, baud).catch((e: Error) => {
+async function connect(o: Options, link: Link): Promise<Connection> {
+  const serial = await HostSerial.open(link.path, link.baud).catch((e: Error) => {
     throw new ModemError("sync", e.message);
   });
   const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
-  const modem = new Modem(engine, nodeTimers, dialect);
+  const modem = new Modem(engine, nodeTimers, link.dialect);
   return {
-    serial, engine, modem, dialect,
+    serial, engine, modem, link, dialect: link.dialect,
     async close() {
       modem.close();
       engine.close();
@@ -204,33 +160,17 @@ async function connect(o: Options): Promise<Connection> {
 }
 
 /** Bearer: open it with --apn, or check that it is already open. */
-async function ensureBearer(c: Connection, o: Options): Promise<void> {
-  const apn = o.values.get("apn")?.[0];
-  const cid = integer(o, "cid", 1, 0, 255);
+async function ensureBearer(c: Connection): Promise<void> {
+  const { apn, cid } = c.link;
   await c.modem.sync();
   if (c.dialect === "classic") {
-    if (apn !== undefined) {
+    if (apn !== null) {
       const { query } = await import("../modem/basic.ts");
       await query(c.engine, (cmd) => cmd.text.raw("AT+CGSOCKCONT=1,\"IP\",").quoted(apn, "APN").raw(',"0.0.0.0",0,0'), 5000);
     }
     return;
   }
-  await c.modem.openBearer({ cid, ...(apn !== undefined ? { apn } : {}) });
-}
-
-/** --tls / --starttls, --tls-version, --sni, --require-tls as the mail API's security settings. */
-function securityOptions(o: Options): SecuritySettings {
-  if (o.flags.has("tls") && o.flags.has("starttls")) throw new UsageError("give at most one of --tls and --starttls");
-  const settings: SecuritySettings = { security: o.flags.has("tls") ? "tls" : o.flags.has("starttls") ? "starttls" : "none" };
-  const version = o.values.get("tls-version")?.[0];
-  if (version !== undefined) {
-    if (!Object.prototype.hasOwnProperty.call(TLS_VERSIONS, version)) throw new UsageError(`--tls-version must be one of ${Object.keys(TLS_VERSIONS).join(", ")} (got "${version}")`);
-    settings.tlsVersion = version as TlsVersion;
-  }
-  const sni = o.values.get("sni")?.[0];
-  if (sni !== undefined) settings.sni = sni;
-  if (o.flags.has("require-tls")) settings.requireSecureCredentials = true;
-  return settings;
+  await c.modem.openBearer({ cid, ...(apn !== null ? { apn } : {}) });
 }
 
 function password(): string | undefined {
@@ -241,7 +181,7 @@ function password(): string | undefined {
 type Out = (human: string, json: Record<string, unknown>) => void;
 
 async function probe(o: Options, out: Out): Promise<void> {
-  const c = await connect(o);
+  const c = await connect(o, link(o));
   try {
     await c.modem.sync();
     const identity = await c.modem.identity();
@@ -249,7 +189,7 @@ async function probe(o: Options, out: Out): Promise<void> {
     const signal = await c.modem.signal();
     const attached = await c.modem.attached();
     const operator = await c.modem.operator();
-    const bearer = c.dialect === "sim7000" ? await c.modem.bearerState(integer(o, "cid", 1, 0, 255)) : null;
+    const bearer = c.dialect === "sim7000" ? await c.modem.bearerState(c.link.cid) : null;
     const clock = await c.modem.clock();
     const battery = await c.modem.battery();
     const caps = await probeEmail(c.engine, c.dialect);
@@ -271,9 +211,11 @@ async function probe(o: Options, out: Out): Promise<void> {
 }
 
 async function send(o: Options, out: Out): Promise<void> {
-  const smtp = hostPort(one(o, "smtp"), "smtp", 25);
-  const user = o.values.get("user")?.[0];
-  const server: ServerAccount = { ...smtp, ...(user !== undefined ? { user, password: password() ?? "" } : {}) };
+  const modem = link(o);
+  const user = settingFlag<string>(o, "user");
+  const server: ServerAccount = { ...serverFlag(o, "smtp"), ...(user !== null ? { user, password: password() ?? "" } : {}) };
+  const timeoutSeconds = settingFlag<number>(o, "timeout")!;
+  const security = securityOptions(o, modem.dialect, user !== null);
   const list = (name: string): Address[] => (o.values.get(name) ?? []).map(parseAddress);
   const bodyFile = o.values.get("body-file")?.[0];
   const bodyText = o.values.get("body")?.[0];
@@ -288,18 +230,15 @@ async function send(o: Options, out: Out): Promise<void> {
   const attach = o.values.get("attach")?.[0];
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
-  const dialect = one(o, "dialect", "sim7000");
   let source: FileSource | null = null;
-  if (attach !== undefined && dialect === "sim7000") {
+  if (attach !== undefined && modem.dialect === "sim7000") {
     source = new FileSource(attach);
     message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
   }
-  const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
-  const security = securityOptions(o);
-  const c = await connect(o);
+  const c = await connect(o, modem);
   const progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
   try {
-    await ensureBearer(c, o);
+    await ensureBearer(c);
     const started = Date.now();
     if (c.dialect === "classic") {
       await new ClassicSmtpClient(c.engine).send({ server, timeoutSeconds, ...security }, message, attach !== undefined ? [attach] : []);
@@ -308,7 +247,7 @@ async function send(o: Options, out: Out): Promise<void> {
       const caps = await probeEmail(c.engine);
       client.limits = caps.limits;
       client.tls = caps.tls;
-      await client.send({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds, ...security }, message, {
+      await client.send({ server, cid: c.link.cid, timeoutSeconds, ...security }, message, {
         onProgress: (done, total) => progress.update(done, total),
       });
     }
@@ -343,17 +282,19 @@ async function inbox(o: Options, out: Out): Promise<void> {
   };
   if (!["list", "headers", "read", "delete"].includes(action ?? "")) throw new UsageError("inbox needs one of: list, headers N, read N, delete N");
   const n = action === "list" ? 0 : number();
-  const pop3 = hostPort(one(o, "pop3"), "pop3", 110);
-  const server: ServerAccount = { ...pop3, user: one(o, "user"), password: password() ?? "" };
-  const timeoutSeconds = integer(o, "timeout", 30, 10, 120);
-  const security = securityOptions(o);
-  const c = await connect(o);
+  const pop3 = serverFlag(o, "pop3");
+  const user = settingFlag<string>(o, "user") ?? one(o, "user"); // required: "--user is required"
+  const server: ServerAccount = { ...pop3, user, password: password() ?? "" };
+  const modem = link(o);
+  const timeoutSeconds = settingFlag<number>(o, "timeout")!;
+  const security = securityOptions(o, modem.dialect, true);
+  const c = await connect(o, modem);
   try {
-    await ensureBearer(c, o);
+    await ensureBearer(c);
     const classic = c.dialect === "classic";
     const client = classic ? new ClassicPop3Client(c.engine) : new Pop3Client(c.engine, nodeTimers);
     if (client instanceof Pop3Client) client.tls = (await probeEmail(c.engine)).tls;
-    await client.login({ server, cid: integer(o, "cid", 1, 0, 255), timeoutSeconds, ...security });
+    await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
     try {
       if (action === "list") {
         const infos = await client.listAll();
@@ -393,8 +334,8 @@ async function inbox(o: Options, out: Out): Promise<void> {
 function sim(o: Options): Promise<number> {
   const pty = one(o, "pty");
   const script = fileURLToPath(new URL("../../host-tests/sim/main.ts", import.meta.url));
-  const args = ["--import", "tsx", script, "--pty", pty, "--dialect", one(o, "dialect", "sim7000")];
-  if (o.values.has("baud")) args.push("--baud", one(o, "baud"));
+  const args = ["--import", "tsx", script, "--pty", pty, "--dialect", settingFlag<string>(o, "dialect")!];
+  if (o.values.has("baud")) args.push("--baud", String(settingFlag<number>(o, "baud")));
   if (o.flags.has("tls")) args.push("--tls");
   const child = spawn(process.execPath, args, { stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -419,7 +360,7 @@ export function classify(error: unknown): { status: number; message: string } {
 export async function main(argv: string[]): Promise<number> {
   let options: Options;
   try {
-    options = parseArgs(argv);
+    options = parseCommandLine(argv);
   } catch (error) {
     const { status, message } = classify(error);
     process.stderr.write(`simmail: ${message}\n`);

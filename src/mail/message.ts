@@ -1,6 +1,9 @@
 // What a caller hands the mail layer, and the checks made before anything reaches the modem.
 
+import { quotingProblem } from "../transport/tx.ts";
 import { MailParameterError } from "./errors.ts";
+
+import { PORT_RANGE } from "../modem/limits.ts";
 
 export { DEFAULT_LIMITS, type EmailLimits } from "../modem/limits.ts";
 
@@ -56,40 +59,48 @@ function refuse(protocol: Protocol, field: string, problem: string): never {
 /** No quote, no control character (CR, LF, NUL ...): nothing that could end an AT string. */
 export function checkText(protocol: Protocol, field: string, value: unknown, max: number, allowUnicode = false): string {
   if (typeof value !== "string") refuse(protocol, field, "must be text");
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 34) refuse(protocol, field, 'must not contain a double quote (")');
-    if (c === 13 || c === 10) refuse(protocol, field, "must not contain a line break (CR or LF)");
-    if (c === 0) refuse(protocol, field, "must not contain a NUL character");
-    if (c < 32 || c === 127) refuse(protocol, field, `must not contain control character 0x${c.toString(16).padStart(2, "0")}`);
-    if (c > 126 && !allowUnicode) refuse(protocol, field, "must be plain ASCII");
-    if (c >= 0xd800 && c <= 0xdfff) {
-      const pair = c < 0xdc00 && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
-      if (!pair) refuse(protocol, field, "contains a lone UTF-16 surrogate (invalid Unicode)");
-      i++;
-    }
-  }
+  const problem = quotingProblem(value, allowUnicode);
+  if (problem !== null) refuse(protocol, field, problem);
   if (value.length > max) refuse(protocol, field, `is ${value.length} characters long; this modem takes at most ${max}`);
   return value;
 }
 
+/** The one address rule (local@domain): no specials in the local part, a host name after the @. */
+const ADDRESS = /^[^\s@<>(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+/** Why `value` is not a mail address the modem can take (local@domain, quotable), or null. */
+export function addressProblem(value: string): string | null {
+  const problem = quotingProblem(value);
+  if (problem !== null) return problem;
+  return ADDRESS.test(value) ? null : `"${value}" is not an email address (local@domain)`;
+}
+
 export function checkAddress(protocol: Protocol, field: string, value: unknown, max: number): string {
   const address = checkText(protocol, field, value, max);
-  if (!/^[^\s@<>(),;:\\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(address)) {
-    refuse(protocol, field, `"${address}" is not an email address (local@domain)`);
-  }
+  const problem = addressProblem(address);
+  if (problem !== null) refuse(protocol, field, problem);
   return address;
+}
+
+/** Why `value` is not a server the modem can resolve (host name or IPv4 address), or null. */
+export function hostProblem(value: string): string | null {
+  const problem = quotingProblem(value);
+  if (problem !== null) return problem;
+  return HOST.test(value) ? null : `"${value}" is not a host name or IPv4 address`;
 }
 
 export function checkHost(protocol: Protocol, field: string, value: unknown, max: number): string {
   const host = checkText(protocol, field, value, max);
-  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) refuse(protocol, field, `"${host}" is not a host name or IPv4 address`);
+  const problem = hostProblem(host);
+  if (problem !== null) refuse(protocol, field, problem);
   return host;
 }
 
 export function checkPort(protocol: Protocol, field: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
-    refuse(protocol, field, `${String(value)} is not a port number (1-65535)`);
+  const [min, max] = PORT_RANGE;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    refuse(protocol, field, `${String(value)} is not a port number (${min}-${max})`);
   }
   return value;
 }

@@ -5,6 +5,7 @@
 
 import type { AtEngine } from "../transport/engine.ts";
 import { AtCommandError } from "../transport/errors.ts";
+import { quotingProblem } from "../transport/tx.ts";
 import { query } from "../modem/basic.ts";
 import type { TlsCapabilities } from "../modem/probe.ts";
 import { InsecureCredentialsError, MailParameterError } from "./errors.ts";
@@ -33,6 +34,8 @@ export interface SecuritySettings {
 }
 
 const MODE: Record<Security, number> = { none: 0, tls: 1, starttls: 2 };
+/** The security values a setting can take (the settings schema lists these). */
+export const SECURITY_MODES = Object.keys(MODE) as Security[];
 
 /** Detail of code 63 on a TLS session: the spec has no TLS code, so a failed handshake lands there. */
 export const TLS_HINT = "or the TLS handshake failed: certificate not trusted, name (SNI) not in it, or no common TLS version";
@@ -90,7 +93,8 @@ export function planSecurity(protocol: "smtp" | "pop3", settings: SecuritySettin
     version = TLS_VERSIONS[versionName];
   }
   const sni = settings.sni ?? null;
-  if (sni !== null && (typeof sni !== "string" || sni.length > SNI_MAX_LENGTH || !/^[\x21-\x7e]*$/.test(sni) || sni.includes('"'))) {
+  // A name has no spaces; what else may go in quotes is the one quoting rule's to say.
+  if (sni !== null && (typeof sni !== "string" || sni.length > SNI_MAX_LENGTH || sni.includes(" ") || quotingProblem(sni) !== null)) {
     throw new MailParameterError(protocol, "SNI", `must be up to ${SNI_MAX_LENGTH} printable ASCII characters without spaces or quotes`);
   }
   if ((version !== null || sni !== null) && mode === 0) {

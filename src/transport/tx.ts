@@ -97,15 +97,33 @@ export class CommandBuffer {
   }
 }
 
+/**
+ * The one quoting rule: why `value` cannot go between the quotes of an AT string parameter, or
+ * null when it can. SIMCom strings have no escapes, so a quote, CR, LF or NUL would end the
+ * parameter or the command. `unicode`: text the mail layer encodes before quoting it (display
+ * names): non-ASCII is allowed there, but must be valid UTF-16.
+ */
+export function quotingProblem(value: string, unicode = false): string | null {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === QUOTE) return 'must not contain a double quote (")';
+    if (c === 13 || c === 10) return "must not contain a line break (CR or LF)";
+    if (c === 0) return "must not contain a NUL character";
+    if (c < 32 || c === 127) return `must not contain control character 0x${c.toString(16).padStart(2, "0")}`;
+    if (c > 126 && !unicode) return "must be plain ASCII";
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const pair = c < 0xdc00 && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+      if (!pair) return "contains a lone UTF-16 surrogate (invalid Unicode)";
+      i++;
+    }
+  }
+  return null;
+}
+
 /** Throws an AtParameterError naming `field` when `value` cannot be sent inside quotes. */
 export function checkQuotable(value: string, field: string): void {
   if (typeof value !== "string") throw new AtParameterError(field, "must be text");
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === QUOTE) throw new AtParameterError(field, 'must not contain a double quote (")');
-    if (c === 13 || c === 10) throw new AtParameterError(field, "must not contain a line break (CR or LF)");
-    if (c === 0) throw new AtParameterError(field, "must not contain a NUL character");
-    if (c < 32 || c === 127) throw new AtParameterError(field, `must not contain control character 0x${c.toString(16).padStart(2, "0")}`);
-    if (c > 126) throw new AtParameterError(field, "must be plain ASCII (non-ASCII text is sent hex-encoded by the mail layer)");
-  }
+  const problem = quotingProblem(value);
+  if (problem === null) return;
+  throw new AtParameterError(field, problem === "must be plain ASCII" ? `${problem} (non-ASCII text is sent hex-encoded by the mail layer)` : problem);
 }
