@@ -134,9 +134,12 @@ held.push(new core.SmtpClient(engine));
 group = "Pop3Client";
 held.push(new core.Pop3Client(engine, timers));
 // The app keeps the POP3 client and the header reader of its command polls for good, so a
-// poll holds no buffer beyond these.
+// poll holds no buffer beyond these. Its mail dialect (SMTP and POP3 clients) is made at the
+// first bring-up from the probe's answer, its mailbox at the first poll: made here as it does.
 group = "AlarmApp (its own engine, SMTP and POP3 clients, command header reader, outbox, inputs)";
-held.push(new app.AlarmApp(config, platform));
+const alarm = new app.AlarmApp(config, platform);
+const mail = core.openMailDialect({ dialect: "sim7000", limits: core.DEFAULT_LIMITS, tls: null, answers: {} }, alarm.modem, timers);
+held.push(alarm, mail, mail.mailbox);
 group = "";
 
 gc();

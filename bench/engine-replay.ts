@@ -69,7 +69,7 @@ export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly U
     receiveLength = 0;
     readonly counts = emptyCounts();
 
-    onUrc(id: number, line: Line): number {
+    onUrc(id: number, line: Line): Core.Verdict {
       const c = this.counts;
       switch (id) {
         case OK_ID:
@@ -102,7 +102,7 @@ export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly U
       return Verdict.NotMine;
     }
 
-    onLine(): number {
+    onLine(): Core.Verdict {
       return Verdict.NotMine;
     }
 

@@ -125,7 +125,7 @@ export async function measureWire(): Promise<WireResult> {
       };
 
       // The engine syncs with the modem once, as a device does at boot; not part of a mail.
-      await drive(core.query(engine, (c) => c.text.raw("AT"), 1000));
+      await drive(core.runStep(engine, new core.Step({ request: "AT", timeoutMs: 1000 })));
 
       const smtp = new core.SmtpClient(engine);
       const source = new PatternSource();

@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# Makes sure Dovecot's POP3 server is installed for host-tests/servers (the tests start their
-# own private Dovecot from a generated config; the system service is never used).
-# Quiet and exit 0 when /usr/sbin/dovecot already exists; installs dovecot-pop3d when running
-# as root with apt-get; otherwise says what to install and exits 1.
+# Makes sure Dovecot's POP3 server can run for host-tests/servers (the tests, the simulator and
+# the demo start their own private Dovecot, as root, from a generated config; the system service
+# is never used). `npm test` and `npm start` run it first.
+#   exit 0  Dovecot is there and this is root (quiet), or it was just installed with apt-get
+#   exit 2  it cannot run or be installed here; one line on stderr says what to do
+#   exit 1  the installation failed
+# SIMMAIL_DOVECOT names the binary (default /usr/sbin/dovecot, the only place apt-get puts it).
 set -euo pipefail
 
-if [ -x /usr/sbin/dovecot ]; then
-  exit 0
-fi
+default=/usr/sbin/dovecot
+dovecot=${SIMMAIL_DOVECOT:-$default}
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-dovecot: /usr/sbin/dovecot is missing." >&2
-  echo "  Install Dovecot's POP3 server as root, e.g. on Debian/Ubuntu:" >&2
-  echo "    apt-get install dovecot-pop3d" >&2
-  echo "  (the mail-server tests run Dovecot themselves as root from a private config)." >&2
-  exit 1
+if [ -x "$dovecot" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    exit 0
+  fi
+  echo "ensure-dovecot: $dovecot is installed, but simmail runs its private Dovecot as root; run as root" >&2
+  exit 2
+fi
+if [ "$dovecot" != "$default" ]; then
+  echo "ensure-dovecot: SIMMAIL_DOVECOT=$dovecot does not exist (apt-get would install $default)" >&2
+  exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ensure-dovecot: $default is missing and this is not root; as root: apt-get install dovecot-pop3d" >&2
+  exit 2
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-dovecot: $default is missing and there is no apt-get; install Dovecot's POP3 server with this system's package manager" >&2
+  exit 2
 fi
 
 echo "ensure-dovecot: installing dovecot-pop3d with apt-get" >&2
@@ -31,8 +45,10 @@ fi
 remove_policy() { if [ "$own_policy" -eq 1 ]; then rm -f "$policy"; fi; }
 trap remove_policy EXIT
 
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends dovecot-pop3d >/dev/null
+if ! apt-get update -qq >/dev/null || ! apt-get install -y -qq --no-install-recommends dovecot-pop3d >/dev/null; then
+  echo "ensure-dovecot: apt-get could not install dovecot-pop3d (see its messages above)" >&2
+  exit 1
+fi
 
 # Belt and braces: if a service manager still started the system dovecot, stop it so it holds
 # no ports and leaves no process behind (the tests never use it).
@@ -44,8 +60,8 @@ if [ -f /run/dovecot/master.pid ] && kill -0 "$(cat /run/dovecot/master.pid)" 2>
   kill "$(cat /run/dovecot/master.pid)"
 fi
 
-if [ ! -x /usr/sbin/dovecot ]; then
-  echo "ensure-dovecot: dovecot-pop3d installed but /usr/sbin/dovecot is still missing" >&2
+if [ ! -x "$default" ]; then
+  echo "ensure-dovecot: dovecot-pop3d installed but $default is still missing" >&2
   exit 1
 fi
-echo "ensure-dovecot: dovecot $(/usr/sbin/dovecot --version) installed" >&2
+echo "ensure-dovecot: dovecot $("$default" --version) installed" >&2

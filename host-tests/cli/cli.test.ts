@@ -130,16 +130,24 @@ cli("on a TTY a long transfer shows a progress bar; without one it does not", as
   assert.match(tty, /sent to 1 recipient/);
 });
 
-cli("sim starts a simulated modem with mail servers on a pty that probe can use", async () => {
+cli("sim starts a simulated modem with mail servers on a pty that probe can use; send and inbox speak its classic dialect", async () => {
   const path = join(work, "second-modem");
   const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   try {
-    const summary = await firstJsonLine<{ dialect: string; users: unknown[] }>(child, "simmail sim");
+    const summary = await firstJsonLine<SimInfo & { dialect: string; users: unknown[] }>(child, "simmail sim");
     assert.is(summary.dialect, "classic");
     assert.ok(summary.users.length > 0, "credentials printed");
     const probe = await simmail(["probe", "--port", path, "--dialect", "classic"]);
     assert.is(probe.status, 0, probe.stderr);
     assert.match(probe.stdout, /email:\s+classic dialect/);
+    const common = ["--port", path, "--dialect", "classic", "--apn", "internet"];
+    const sent = await simmail(["send", ...common, "--smtp", `${summary.smtp.host}:${summary.smtp.port}`, "--user", "alarm",
+      "--from", "alarm@simmail.test", "--to", "bob@simmail.test", "--subject", "classic", "--body", "one line"], "alarm-secret");
+    assert.is(sent.status, 0, sent.stderr);
+    assert.match(sent.stdout, /sent to 1 recipient/);
+    const list = await simmail(["inbox", ...common, "--pop3", `${summary.pop3.host}:${summary.pop3.port}`, "--user", "bob", "list"], "bob-secret");
+    assert.is(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^1\t\d+\t-$/m, "sizes listed; no UIDL in this dialect");
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));

@@ -1,4 +1,5 @@
-// Builds manifest.json with the Moddable SDK when $MODDABLE points at one: the repo's build
+// Builds manifest.json with the Moddable SDK ($MODDABLE, else ../shared/moddable beside the repo
+// when it exists; see moddable-sdk.ts): the repo's build
 // (build/build.mjs, which bundles src/device/main.ts), then `mcconfig -m -p lin -t build` into a
 // temporary directory, then checks the image: mc.so exists, every Moddable module the bundle
 // imports was compiled into it, and the generated mc/config passes readSettings. For esp32 it
@@ -8,8 +9,7 @@
 // Until src/device/main.ts exists, a small stand-in entry (generated in the temporary directory,
 // never in the repo) reads the settings and opens every device binding instead.
 //
-// Without $MODDABLE, or ../shared/moddable beside the repo, the suite has one test that says so in
-// its name and checks that it is so.
+// Without an SDK the suite has one test that says so in its name and checks that it is so.
 
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -19,11 +19,10 @@ import { build } from "esbuild";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readSettings } from "../../src/device/settings.ts";
+import { locateModdable, missingHostPackages, sdkEnv } from "./moddable-sdk.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
-/** $MODDABLE, else the SDK copy beside the repo (../shared/moddable) when it is there. */
-const sharedSdk = join(repo, "..", "shared", "moddable");
-const moddable = process.env.MODDABLE ?? (existsSync(join(sharedSdk, "build", "bin", "lin", "release", "mcconfig")) ? sharedSdk : undefined);
+const sdk = locateModdable();
 const test = suite("manifest.json with the Moddable SDK");
 
 /** Every file under `dir` (recursively). */
@@ -34,7 +33,7 @@ function walk(dir: string): string[] {
   });
 }
 
-function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
   const result = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 << 20 });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
   if (result.status !== 0) {
@@ -104,19 +103,21 @@ async function project(scratch: string): Promise<{ dir: string; bundle: string }
   return { dir, bundle };
 }
 
-if (!moddable) {
-  test("skipped: MODDABLE not set and no ../shared/moddable (set it to a built Moddable SDK to build manifest.json)", () => {
-    assert.ok(!process.env.MODDABLE && !existsSync(sharedSdk), "MODDABLE is really unset and there is no SDK beside the repo");
-    console.log("\n  manifest-build: skipped: MODDABLE not set and no ../shared/moddable, manifest.json was not built");
+if (!sdk.found) {
+  test(`skipped: no Moddable SDK (${sdk.reason})`, () => {
+    assert.not.ok(locateModdable().found, "there is really no SDK");
+    console.log(`\n  manifest-build: skipped: ${sdk.reason}; manifest.json was not built`);
   });
 } else {
-  const bin = join(moddable, "build/bin/lin/release");
-  const env = { MODDABLE: moddable, PATH: `${bin}:${process.env.PATH ?? ""}`, MAKEFLAGS: "-j4" };
+  const bin = sdk.bin;
+  const env = { ...sdkEnv(sdk), MAKEFLAGS: "-j4" };
   let scratch = "";
   let built: { dir: string; bundle: string } | null = null;
 
   test.before(async () => {
-    if (!existsSync(join(bin, "mcconfig"))) throw new Error(`MODDABLE is set but ${bin}/mcconfig does not exist: build the SDK's tools for lin first`);
+    if (!existsSync(join(bin, "mcconfig"))) throw new Error(`the Moddable SDK at ${sdk.path} (from ${sdk.from}) has no ${bin}/mcconfig: build its tools for lin first`);
+    const missing = missingHostPackages(sdk, { mcsim: false });
+    if (missing.length > 0) throw new Error(`building for lin needs these Debian packages: ${missing.join(", ")} (apt-get install them; .ci/run does)`);
     scratch = mkdtempSync(join(tmpdir(), "simmail-mcconfig-"));
     built = await project(scratch);
   });

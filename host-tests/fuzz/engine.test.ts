@@ -51,7 +51,7 @@ class FuzzCommand extends AtCommand {
     this.text.raw(`AT+F${"PRIDXSTR"[kind]}=`).int(id);
     if (kind === Kind.Prompt) this.text.raw(",").int(payload.length);
     this.text.end();
-    this.okIsFinal = kind !== Kind.Result && kind !== Kind.Trailing;
+    this.awaitsResult = kind === Kind.Result || kind === Kind.Trailing;
     this.rawLines = kind === Kind.Raw;
     if (kind === Kind.Prompt) this.prompt = ascii("DOWNLOAD");
     if (kind !== Kind.Plain && kind !== Kind.Raw) {
@@ -62,7 +62,7 @@ class FuzzCommand extends AtCommand {
       ]);
     }
   }
-  override onMatch(id: number, line: Line): number {
+  override onMatch(id: number, line: Line): Verdict {
     if (id === TAG) {
       const tag = line.int();
       if (Number.isNaN(tag)) {
@@ -70,7 +70,7 @@ class FuzzCommand extends AtCommand {
         return Verdict.Fail;
       }
       this.tags.push(tag);
-      return this.kind === Kind.Result ? this.result() : Verdict.Continue;
+      return this.kind === Kind.Result ? Verdict.Result : Verdict.Continue;
     }
     if (id === LENGTH && this.kind === Kind.Data) {
       const tag = line.int();
@@ -86,10 +86,10 @@ class FuzzCommand extends AtCommand {
     if (id === TAKE && this.kind === Kind.Trailing) return Verdict.TakeLine;
     return Verdict.NotMine;
   }
-  override onLine(line: Line): number {
+  override onLine(line: Line): Verdict {
     if (this.kind === Kind.Trailing) {
       this.tags.push(line.int());
-      return this.result();
+      return Verdict.Result;
     }
     // Raw lines: every one is this command's text output.
     if (line.startsWith(TAG_PREFIX)) this.tags.push(line.after(TAG_PREFIX).int());
@@ -98,7 +98,7 @@ class FuzzCommand extends AtCommand {
   override onData(buf: Uint8Array, offset: number, length: number): void {
     for (let i = 0; i < length; i++) this.data.push(buf[offset + i]);
   }
-  override onPrompt(): number {
+  override onPrompt(): Verdict {
     this.sendLength = this.payload.length;
     return Verdict.Send;
   }
@@ -118,23 +118,21 @@ class CountingUrc implements UrcHandler {
   readonly table = new MatchTable([{ text: "+URC", id: 0 }, { text: "+POP3READ: 3,", id: 1 }]);
   receiveLength = 0;
   seen = 0;
-  onUrc(): number {
+  onUrc(): Verdict {
     this.seen++;
     return Verdict.Continue;
   }
-  onLine(): number {
+  onLine(): Verdict {
     return Verdict.NotMine;
   }
   onData(): void {}
 }
 
 interface EngineInternals {
-  queue: unknown[];
-  queueCount: number;
+  queue: { records: unknown[]; count: number };
   readBuf: Uint8Array;
-  staging: Uint8Array;
-  stagingViews: Uint8Array[];
-  urcHandlers: unknown[];
+  tx: { staging: Uint8Array; stagingViews: Uint8Array[] };
+  urcs: { handlers: unknown[] };
   phase: number;
   current: AtCommand | null;
   framer: { lineLength: number; lineBuf: Uint8Array; remaining: number };
@@ -143,11 +141,11 @@ interface EngineInternals {
 /** Checks the fixed bounds of everything the engine holds; `shape` is taken at construction. */
 function checkBounds(engine: AtEngine, shape: ReturnType<typeof shapeOf>, clock: VirtualClock): void {
   const inner = engine as unknown as EngineInternals;
-  assert.ok(inner.queueCount >= 0 && inner.queueCount <= shape.queue.length, `queue holds ${inner.queueCount}`);
-  assert.ok(inner.queue === shape.queue && inner.queue.length === shape.queueLength, "queue never replaced or grown");
-  assert.ok(inner.readBuf === shape.readBuf && inner.staging === shape.staging, "read and staging buffers never replaced");
-  assert.is(inner.stagingViews.length, shape.views);
-  assert.is(inner.urcHandlers.length, shape.urcs);
+  assert.ok(inner.queue.count >= 0 && inner.queue.count <= shape.queue.length, `queue holds ${inner.queue.count}`);
+  assert.ok(inner.queue.records === shape.queue && inner.queue.records.length === shape.queueLength, "queue never replaced or grown");
+  assert.ok(inner.readBuf === shape.readBuf && inner.tx.staging === shape.staging, "read and staging buffers never replaced");
+  assert.is(inner.tx.stagingViews.length, shape.views);
+  assert.is(inner.urcs.handlers.length, shape.urcs);
   const framer = inner.framer;
   assert.ok(framer.lineBuf === shape.lineBuf && framer.lineBuf.length === shape.lineCapacity, "line buffer never replaced");
   assert.ok(framer.lineLength >= 0 && framer.lineLength <= shape.lineCapacity, `line buffer holds ${framer.lineLength}`);
@@ -158,8 +156,8 @@ function checkBounds(engine: AtEngine, shape: ReturnType<typeof shapeOf>, clock:
 function shapeOf(engine: AtEngine, lineCapacity: number, timers: number) {
   const inner = engine as unknown as EngineInternals;
   return {
-    queue: inner.queue, queueLength: inner.queue.length, readBuf: inner.readBuf, staging: inner.staging,
-    views: inner.stagingViews.length, urcs: inner.urcHandlers.length, lineBuf: inner.framer.lineBuf, lineCapacity, timers,
+    queue: inner.queue.records, queueLength: inner.queue.records.length, readBuf: inner.readBuf, staging: inner.tx.staging,
+    views: inner.tx.stagingViews.length, urcs: inner.urcs.handlers.length, lineBuf: inner.framer.lineBuf, lineCapacity, timers,
   };
 }
 

@@ -3,8 +3,7 @@
 
 import * as assert from "uvu/assert";
 import { firmwareRig } from "../sim/firmware-rig.ts";
-import { Modem } from "../../src/index.ts";
-import { query } from "../../src/modem/basic.ts";
+import { Modem, openClassicBearer } from "../../src/index.ts";
 import type { Dialect } from "./corpus.ts";
 
 export function rig(dialect: Dialect) {
@@ -20,7 +19,7 @@ export function rig(dialect: Dialect) {
   async function bringUp(): Promise<void> {
     await run(modem.sync());
     if (dialect === "sim7000") await run(modem.openBearer({ apn: "internet", cid: 1 }));
-    else await run(query(engine, (c) => c.text.raw('AT+CGSOCKCONT=1,"IP","internet","0.0.0.0",0,0'), 5000));
+    else await run(openClassicBearer(engine, "internet"));
   }
   return { clock, sim, engine, modem, run, sentSinceLastCall, bringUp };
 }

@@ -19,16 +19,30 @@ export interface CliRun {
 
 /** Runs `bin/simmail` with `password` as SIMMAIL_PASSWORD (none: the variable unset). */
 export function runSimmail(args: string[], password?: string): Promise<CliRun> {
+  const env = { ...process.env };
+  delete env.SIMMAIL_PASSWORD;
+  if (password !== undefined) env.SIMMAIL_PASSWORD = password;
+  return runProcess(process.execPath, [join(ROOT, "bin/simmail"), ...args], { env });
+}
+
+export interface RunOptions {
+  /** The whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user and group (needs root). */
+  uid?: number;
+  gid?: number;
+}
+
+/** Runs `command` in the repository's root and collects what it prints. */
+export function runProcess(command: string, args: string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.SIMMAIL_PASSWORD;
-    if (password !== undefined) env.SIMMAIL_PASSWORD = password;
-    const child = spawn(process.execPath, [join(ROOT, "bin/simmail"), ...args], { env, cwd: ROOT });
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: ROOT, uid: options.uid, gid: options.gid });
     let stdout = "";
     let stderr = "";
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => ((stdout += c), (output += c)));
     child.stderr.setEncoding("utf8").on("data", (c: string) => ((stderr += c), (output += c)));
+    child.once("error", (error) => ((stderr += `${error.message}\n`), (output += `${error.message}\n`)));
     child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr, output }));
   });
 }

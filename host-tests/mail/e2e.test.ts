@@ -9,7 +9,7 @@ import type { SimOptions } from "../sim/modem.ts";
 import { firmwareRig } from "../sim/firmware-rig.ts";
 import { PatternSource } from "../flows/replay-driver.ts";
 import {
-  ClassicPop3Client, ClassicSmtpClient, MessageReader, Modem, Pop3Client, Pop3Error, Pop3NegativeError,
+  ClassicPop3Client, ClassicSmtpClient, openClassicBearer, MessageReader, Modem, Pop3Client, Pop3Error, Pop3NegativeError,
   SmtpClient, SmtpError, type MailMessage,
 } from "../../src/index.ts";
 
@@ -140,8 +140,7 @@ e2e("POP3 failures: wrong password, closed port, negative answers", async () => 
 
 e2e("classic dialect: refused login and bad recipient come back as typed errors", async () => {
   const { run, engine } = rig({ dialect: "classic" });
-  const { query } = await import("../../src/modem/basic.ts");
-  await run(query(engine, (c) => c.text.raw('AT+CGSOCKCONT=1,"IP","internet","0.0.0.0",0,0'), 5000));
+  await run(openClassicBearer(engine, "internet"));
   const smtp = new ClassicSmtpClient(engine);
   const error = await run(failure(smtp.send({ server: { ...smtpOf("alarm"), password: "wrong" } }, { from: { address: "alarm@simmail.test" }, to: [{ address: "erin@simmail.test" }], subject: "s", body: "b" })));
   assert.instance(error, SmtpError, error.message);

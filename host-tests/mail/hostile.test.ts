@@ -108,6 +108,12 @@ hostile("classic dialect refuses bodies with line breaks and binary attachments"
   }
   assert.instance(error, MailParameterError);
   assert.is(serial.written, 0);
+  // An attachment is a file in the modem's file system: given as bytes, it is refused too.
+  const withBytes = { ...base(), attachment: { name: "log.txt", source: { size: 1, read: () => 0, rewind() {} } } };
+  const refused = await client.send(smtp, withBytes).then(() => null, (e: unknown) => e);
+  assert.instance(refused, MailParameterError);
+  assert.is((refused as MailParameterError).field, "attachment");
+  assert.is(serial.written, 0);
 });
 
 hostile("POP3 account fields are checked before login", async () => {

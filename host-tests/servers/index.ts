@@ -1,5 +1,6 @@
 // Real mail servers for host tests, the simulator and the demo: an `smtp-server` SMTP listener
-// that delivers into maildirs, and a private Dovecot serving those maildirs over POP3.
+// that delivers into maildirs, and a private Dovecot serving those maildirs over POP3 (or, where
+// Dovecot cannot run, the small Node POP3 server in pop3.ts).
 // Every startMailServers() call gets its own temp dir, loopback ports and accounts.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { maildirFiles } from "./maildir.ts";
+import { MaildirPop3Server } from "./pop3.ts";
 
 export interface MailUser { name: string; password: string; address: string }
 
@@ -29,8 +32,14 @@ export interface TestPki {
   names: string[];
 }
 
+/** Which POP3 server serves the maildirs. */
+export type Pop3Server = "dovecot" | "node";
+
 export interface MailServers {
   host: "127.0.0.1"; smtpPort: number; pop3Port: number;
+  pop3Server: Pop3Server;
+  /** With `pop3: "auto"`, why Dovecot could not run here (e.g. "not root"); otherwise null. */
+  pop3Fallback: string | null;
   /** The accounts (SMTP AUTH and POP3 log in with `name` and `password`). */
   users: MailUser[];
   /** Mail domain of the default accounts, e.g. 'simmail.test'. */
@@ -65,12 +74,19 @@ export interface MailServersOptions {
   smtpAuthRequired?: boolean;
   /** Default 'simmail.test'. */
   domain?: string;
-  /** Default false. True adds the TLS listeners (see MailServers.tls); the plain ones stay as they are. */
+  /** Default false. True adds the TLS listeners (see MailServers.tls); the plain ones stay as they are. Needs Dovecot. */
   tls?: boolean;
+  /**
+   * Default "dovecot" (needs root and Dovecot). "node": the Node POP3 server of pop3.ts, which
+   * needs neither. "auto": Dovecot where it can run, else the Node one (see `pop3Fallback`).
+   */
+  pop3?: Pop3Server | "auto";
 }
 
 const HOST = "127.0.0.1";
-const DOVECOT = "/usr/sbin/dovecot";
+/** SIMMAIL_DOVECOT names another binary (scripts/ensure-dovecot.sh reads it too). */
+const DOVECOT = process.env.SIMMAIL_DOVECOT || "/usr/sbin/dovecot";
+const INSTALL_DOVECOT = "as root: apt-get install dovecot-pop3d, or run scripts/ensure-dovecot.sh";
 const OPENSSL = "/usr/bin/openssl";
 const DEFAULT_DOMAIN = "simmail.test";
 const DEFAULT_USER_NAMES = ["alarm", "alice", "bob", "carol", "dave"];
@@ -93,15 +109,15 @@ export async function startMailServers(options: MailServersOptions = {}): Promis
   }
   const users = options.users ?? mailUsers(DEFAULT_USER_NAMES, "-secret", domain);
   validateUsers(users);
-  if (process.getuid?.() !== 0) {
-    throw new Error("startMailServers: must run as root (Dovecot runs as root with mail_uid=mail, maildirs are chowned to mail)");
+  const withTls = options.tls ?? false;
+  const choice = options.pop3 ?? "dovecot";
+  const problem = choice === "node" ? null : await dovecotProblem();
+  if (problem !== null && (choice === "dovecot" || withTls)) {
+    throw new Error(`startMailServers: Dovecot${withTls ? " (for TLS)" : ""} cannot run here: ${problem}`);
   }
-  try {
-    await fs.access(DOVECOT);
-  } catch {
-    throw new Error(`startMailServers: ${DOVECOT} not found; run scripts/ensure-dovecot.sh (installs dovecot-pop3d)`);
-  }
-  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true, options.tls ?? false);
+  if (choice === "node" && withTls) throw new Error("startMailServers: the Node POP3 server has no TLS; TLS needs Dovecot");
+  const pop3Server: Pop3Server = choice === "node" || problem !== null ? "node" : "dovecot";
+  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true, withTls, pop3Server, problem);
   try {
     await servers.start();
   } catch (error) {
@@ -109,6 +125,18 @@ export async function startMailServers(options: MailServersOptions = {}): Promis
     throw error;
   }
   return servers;
+}
+
+/** Why Dovecot cannot run here, with what to do about it; null when it can. */
+export async function dovecotProblem(): Promise<string | null> {
+  // Dovecot runs as root with mail_uid=mail, and the maildirs are chowned to mail.
+  if (process.getuid?.() !== 0) return "not root (simmail runs its private Dovecot as root)";
+  try {
+    await fs.access(DOVECOT, fs.constants.X_OK);
+  } catch {
+    return `${DOVECOT} not found (${INSTALL_DOVECOT})`;
+  }
+  return null;
 }
 
 function validateUsers(users: MailUser[]): void {
@@ -253,16 +281,21 @@ class RunningMailServers implements MailServers {
   private readonly smtpListeners: SMTPServer[] = [];
   private dovecot: ChildProcess | undefined;
   private dovecotStderr = "";
-  private mailIds: SystemIds = { uid: 0, gid: 0 };
+  private nodePop3: MaildirPop3Server | undefined;
+  /** Who owns the maildirs: mail for Dovecot (mail_uid = mail); null leaves them to this process's user. */
+  private mailIds: SystemIds | null = null;
   private stopping: Promise<void> | undefined;
 
-  constructor(readonly users: MailUser[], readonly domain: string, private readonly smtpAuthRequired: boolean, private readonly withTls: boolean) {}
+  constructor(readonly users: MailUser[], readonly domain: string, private readonly smtpAuthRequired: boolean, private readonly withTls: boolean,
+    readonly pop3Server: Pop3Server, readonly pop3Fallback: string | null) {}
 
   async start(): Promise<void> {
-    const mailUser = await lookupUser("mail");
-    const mailGid = await lookupGroupId("mail");
-    if (!mailUser || mailGid === undefined) throw new Error("startMailServers: system user/group 'mail' not found");
-    this.mailIds = { uid: mailUser.uid, gid: mailGid };
+    if (this.pop3Server === "dovecot") {
+      const mailUser = await lookupUser("mail");
+      const mailGid = await lookupGroupId("mail");
+      if (!mailUser || mailGid === undefined) throw new Error("startMailServers: system user/group 'mail' not found");
+      this.mailIds = { uid: mailUser.uid, gid: mailGid };
+    }
 
     this.dir = await fs.mkdtemp(join(tmpdir(), "simmail-servers-"));
     // Paths end up unquoted in dovecot.conf and in mail_location, where '%' would be expanded.
@@ -283,7 +316,18 @@ class RunningMailServers implements MailServers {
       this.smtpsPort = await this.startSmtp("implicit-tls");
       this.smtpStarttlsPort = await this.startSmtp("starttls");
     }
-    await this.startDovecot();
+    if (this.pop3Server === "dovecot") await this.startDovecot();
+    else await this.startNodePop3();
+  }
+
+  private async startNodePop3(): Promise<void> {
+    const mailboxes = this.users.map((user) => ({ name: user.name, password: user.password, maildir: this.maildir(user.name) }));
+    this.nodePop3 = new MaildirPop3Server(mailboxes, `simmail POP3 (Node) ${randomBytes(6).toString("hex")} ready.`);
+    this.pop3Port = await this.nodePop3.listen(HOST);
+  }
+
+  private async chownToMail(path: string): Promise<void> {
+    if (this.mailIds !== null) await fs.chown(path, this.mailIds.uid, this.mailIds.gid);
   }
 
   private maildir(user: string): string {
@@ -299,7 +343,7 @@ class RunningMailServers implements MailServers {
     const maildir = join(home, "Maildir");
     for (const path of [home, maildir, join(maildir, "new"), join(maildir, "cur"), join(maildir, "tmp")]) {
       await fs.mkdir(path, { mode: 0o700 });
-      await fs.chown(path, this.mailIds.uid, this.mailIds.gid);
+      await this.chownToMail(path);
     }
   }
 
@@ -312,14 +356,14 @@ class RunningMailServers implements MailServers {
     const name = `${Math.floor(micros / 1_000_000)}.M${micros % 1_000_000}P${process.pid}Q${deliverySequence}.simmail`;
     const temporary = join(maildir, "tmp", name);
     await fs.writeFile(temporary, bytes, { mode: 0o600 });
-    await fs.chown(temporary, this.mailIds.uid, this.mailIds.gid);
+    await this.chownToMail(temporary);
     await fs.rename(temporary, join(maildir, "new", name));
     return name;
   }
 
   async messages(user: string): Promise<Buffer[]> {
     const maildir = this.maildir(user);
-    // Dovecot may move a file from new/ to cur/ (or delete it) between readdir and readFile.
+    // The POP3 server may move a file from new/ to cur/ (or delete it) between readdir and readFile.
     for (let attempt = 1; ; attempt++) {
       try {
         return await readMaildir(maildir);
@@ -558,6 +602,7 @@ ${unchrooted}`;
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.all(this.smtpListeners.map((smtp) => new Promise<void>((resolve) => smtp.close(() => resolve()))));
+      await this.nodePop3?.close();
       await this.stopDovecot();
       if (this.dir) await fs.rm(this.dir, { recursive: true, force: true });
     })();
@@ -565,17 +610,9 @@ ${unchrooted}`;
   }
 }
 
-/** The messages in a maildir's new/ and cur/, in delivery order (the Q<sequence> in their names). */
+/** The messages in a maildir's new/ and cur/, in delivery order. */
 async function readMaildir(maildir: string): Promise<Buffer[]> {
-  const files: Array<{ path: string; sequence: number }> = [];
-  for (const folder of ["new", "cur"]) {
-    for (const name of await fs.readdir(join(maildir, folder))) {
-      const sequence = /Q(\d+)\./.exec(name);
-      files.push({ path: join(maildir, folder, name), sequence: sequence ? Number(sequence[1]) : Number.MAX_SAFE_INTEGER });
-    }
-  }
-  files.sort((a, b) => a.sequence - b.sequence);
-  return Promise.all(files.map((file) => fs.readFile(file.path)));
+  return Promise.all((await maildirFiles(maildir)).map((path) => fs.readFile(path)));
 }
 
 /** Resolves once `port` answers with this instance's own greeting (not some other listener's). */

@@ -10,7 +10,7 @@ import { simpleParser, type AddressObject } from "mailparser";
 import { startMailServers, type MailServers, type MailServersOptions } from "./index.ts";
 
 const execFileAsync = promisify(execFile);
-const test = suite("mail servers (smtp-server + Dovecot POP3)");
+const test = suite("mail servers (smtp-server + Dovecot POP3, and the Node POP3 fallback)");
 
 // Dovecot's master takes about a second to shut down, so instances a test is done with are
 // stopped in the background and all awaited once at the end.
@@ -125,6 +125,14 @@ class Pop3Client {
     const content = raw.subarray(0, raw.length - 3).toString("latin1"); // drop ".\r\n"
     const unstuffed = content.replace(/(^|\r\n)\./g, "$1");
     return { status, body: Buffer.from(unstuffed, "latin1") };
+  }
+
+  /** Several single-line commands in one write, and their status lines in order. */
+  async pipelined(lines: string[]): Promise<string[]> {
+    this.socket.write(lines.map((line) => `${line}\r\n`).join(""));
+    const answers: string[] = [];
+    for (let index = 0; index < lines.length; index++) answers.push(await this.readLine());
+    return answers;
   }
 
   async login(user: string, password: string): Promise<string> {
@@ -253,8 +261,10 @@ test("with smtpAuthRequired false an unauthenticated client may send", () =>
     assert.not.ok("authUser" in (servers.envelopes[0] ?? {}));
   }));
 
-test("POP3: STAT, LIST, UIDL, RETR (dot-unstuffed, byte-exact), DELE and QUIT against Dovecot", () =>
-  withServers({}, async (servers) => {
+const POP3_SERVERS = [["dovecot", "POP3 (Dovecot)"], ["node", "POP3 (the Node fallback)"]] as const;
+for (const [pop3, label] of POP3_SERVERS) {
+test(`${label}: STAT, LIST, UIDL, RETR (dot-unstuffed, byte-exact), DELE and QUIT`, () =>
+  withServers({ pop3 }, async (servers) => {
     await smtpTransport(servers, credentials(servers, "alarm")).sendMail({
       from: "alarm@simmail.test",
       to: "alice@simmail.test",
@@ -304,8 +314,8 @@ test("POP3: STAT, LIST, UIDL, RETR (dot-unstuffed, byte-exact), DELE and QUIT ag
     });
   }));
 
-test("POP3 numbers messages in delivery order when deliveries share a millisecond or the clock steps back", () =>
-  withServers({}, async (servers) => {
+test(`${label} numbers messages in delivery order when deliveries share a millisecond or the clock steps back`, () =>
+  withServers({ pop3 }, async (servers) => {
     // Dovecot orders new maildir files by the time in their names, then by the rest as text.
     const realNow = Date.now;
     const start = realNow();
@@ -327,8 +337,8 @@ test("POP3 numbers messages in delivery order when deliveries share a millisecon
     });
   }));
 
-test("POP3 answers -ERR to a wrong password or an unknown user", () =>
-  withServers({}, async (servers) => {
+test(`${label} answers -ERR to a wrong password or an unknown user`, () =>
+  withServers({ pop3 }, async (servers) => {
     await servers.deliver("bob", "Subject: keep\r\n\r\nkeep\r\n");
     for (const [user, password] of [["bob", "not-bobs"], ["nobody", "bob-secret"]] as const) {
       const { client } = await Pop3Client.open(servers.pop3Port);
@@ -341,6 +351,46 @@ test("POP3 answers -ERR to a wrong password or an unknown user", () =>
       assert.ok((await client.command("STAT")).startsWith("+OK 1 "));
     });
   }));
+
+test(`${label}: CAPA, TOP, RSET, NOOP, pipelined commands, and -ERR for bad numbers and commands out of state`, () =>
+  withServers({ pop3 }, async (servers) => {
+    const first = "From: x@simmail.test\r\nSubject: top\r\n\r\nline 1\r\n.line 2\r\nline 3\r\n";
+    await servers.deliver("carol", first);
+    await servers.deliver("carol", "Subject: bare LF\n\nbody\n");
+    const { client } = await Pop3Client.open(servers.pop3Port);
+    const capa = await client.multiline("CAPA");
+    assert.ok(capa.status.startsWith("+OK"), capa.status);
+    for (const capability of ["TOP", "UIDL", "USER"]) assert.ok(capa.body.toString().split("\r\n").includes(capability), `CAPA lists ${capability}`);
+    assert.ok((await client.command("STAT")).startsWith("-ERR"), "no STAT before login");
+    assert.ok((await client.command("PASS carol-secret")).startsWith("-ERR"), "no PASS before USER");
+    assert.ok((await client.login("carol", "carol-secret")).startsWith("+OK"));
+    assert.ok((await client.command("USER carol")).startsWith("-ERR"), "no USER after login");
+
+    const top = await client.multiline("TOP 1 1");
+    assert.ok(top.status.startsWith("+OK"), top.status);
+    assert.is(top.body.toString(), "From: x@simmail.test\r\nSubject: top\r\n\r\nline 1\r\n");
+    assert.is((await client.multiline("TOP 1 2")).body.toString(), "From: x@simmail.test\r\nSubject: top\r\n\r\nline 1\r\n.line 2\r\n", "dot-stuffed and unstuffed");
+    const bare = "Subject: bare LF\r\n\r\nbody\r\n";
+    assert.is(await client.command("LIST 2"), `+OK 2 ${bare.length}`, "sizes count CRLF line ends");
+    assert.is((await client.multiline("RETR 2")).body.toString(), bare, "bare LFs go out as CRLF");
+
+    for (const bad of ["RETR 0", "RETR 3", "RETR x", "DELE 9", "TOP 1", "LIST 3"]) assert.ok((await client.command(bad)).startsWith("-ERR"), bad);
+    assert.ok((await client.command("FROB")).startsWith("-ERR"), "an unknown command");
+    assert.ok((await client.command("DELE 1")).startsWith("+OK"));
+    assert.ok((await client.command("RETR 1")).startsWith("-ERR"), "a deleted message is gone from the session");
+    assert.is(await client.command("STAT"), `+OK 1 ${bare.length}`);
+    assert.ok((await client.command("RSET")).startsWith("+OK"));
+    assert.is(await client.command("STAT"), `+OK 2 ${first.length + bare.length}`, "RSET undeletes");
+    assert.ok((await client.command("NOOP")).startsWith("+OK"));
+
+    // Three commands in one write: answered in order.
+    const [noop, list, stat] = await client.pipelined(["NOOP", "LIST 1", "STAT"]);
+    assert.ok(noop?.startsWith("+OK"), noop);
+    assert.equal([list, stat], [`+OK 1 ${first.length}`, `+OK 2 ${first.length + bare.length}`]);
+    assert.ok((await client.quit()).startsWith("+OK"));
+    assert.is((await servers.messages("carol")).length, 2, "QUIT after RSET deletes nothing");
+  }));
+}
 
 test("two instances started together share nothing", async () => {
   const [first, second] = await Promise.all([
@@ -432,6 +482,7 @@ test("unknown mailbox names and bad options give specific errors", async () => {
     [{ users: [{ name: "x", password: "p", address: "x@a.test" }, { name: "X", password: "q", address: "y@a.test" }] }, /duplicate name/],
     [{ users: [{ name: "x", password: "p", address: "x@a.test" }, { name: "y", password: "q", address: "X@a.test" }] }, /duplicate address/],
     [{ domain: "bad domain" }, /invalid domain/],
+    [{ pop3: "node", tls: true }, /the Node POP3 server has no TLS/],
   ];
   for (const [options, expected] of cases) {
     assert.match((await rejection(startMailServers(options))).message, expected);

@@ -6,10 +6,10 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
 import {
-  ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, probeEmail, query, SmtpClient,
+  ClassicPop3Client, ClassicSmtpClient, Modem, Pop3Client, openClassicBearer, openMailDialect, probeEmail, runStep, SmtpClient, Step,
 } from "../../src/index.ts";
 import { bufferSource, CollectSink } from "../kit/mail-io.ts";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
 import { firmwareRig } from "./firmware-rig.ts";
 import type { Dialect } from "./modem.ts";
 import { seededBytes } from "./test-support.ts";
@@ -20,7 +20,7 @@ const test = suite("sim: the firmware's clients against the simulator");
 let servers: MailServers;
 
 test.before(async () => {
-  servers = await startMailServers();
+  servers = await startMailServers({ users: mailUsers(["alarm", "alice", "bob", "carol", "dave", "erin", "fred"]) });
 });
 
 test.after(async () => {
@@ -97,8 +97,8 @@ test("classic: a mail with a file from the modem's file system, headers, retriev
   try {
     sim.fs.write("C:/User/log.txt", "10:00 pump on\r\n10:05 pump off\r\n");
     await drive("probe", probeEmail(engine, "classic"));
-    await drive("socket context", query(engine, (c) => c.text.raw('AT+CGSOCKCONT=1,"IP","internet","0.0.0.0",0,0'), 5000));
-    await drive("cd", query(engine, (c) => c.text.raw("AT+FSCD=C:/User"), 5000));
+    await drive("socket context", openClassicBearer(engine, "internet"));
+    await drive("cd", runStep(engine, new Step({ request: "AT+FSCD=C:/User", timeoutMs: 5000 })));
     const smtp = new ClassicSmtpClient(engine);
     await drive("send", smtp.send(
       { server: { host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret" } },
@@ -122,6 +122,40 @@ test("classic: a mail with a file from the modem's file system, headers, retriev
     assert.equal(sim.fs.list("C:/Email/800106000000").files, ["EMAIL000.TXT", "log.txt"]);
   } finally {
     sim.close();
+  }
+});
+
+test("both dialects through the one interface: the probe picks it; attachments as the flags say; UIDs where it has them", async () => {
+  for (const dialect of ["sim7000", "classic"] as const) {
+    const { clock, sim, engine, drive } = setup(dialect);
+    const modem = new Modem(engine, clock);
+    try {
+      sim.fs.write("C:/User/log.txt", "10:00 pump on\r\n");
+      await drive("sync", modem.sync());
+      const mail = openMailDialect(await drive("probe", probeEmail(engine, dialect)), modem, { deadline: (cb) => sim.scheduler.deadline(cb) });
+      assert.is(mail.name, dialect);
+      await drive("bearer", mail.openBearer({ apn: "internet", cid: 1 }));
+      if (mail.can.attachments === "modem-file") await drive("cd", runStep(engine, new Step({ request: "AT+FSCD=C:/User", timeoutMs: 5000 })));
+      const attachment = mail.can.attachments === "bytes" ? { name: "log.txt", source: bufferSource(Buffer.from("10:00 pump on\r\n")) } : { name: "log.txt" };
+      const recipient = dialect === "sim7000" ? "erin" : "fred";
+      await drive("send", mail.send(
+        { server: { host: "mail.simmail.test", port: servers.smtpPort, user: "alarm", password: "alarm-secret" }, cid: 1 },
+        { from: { address: "alarm@simmail.test" }, to: [{ address: `${recipient}@simmail.test` }], subject: dialect, body: "one line", attachment },
+      ));
+      const [delivered] = await servers.waitForMessages(recipient, 1);
+      assert.is((await simpleParser(delivered)).attachments[0].content.toString(), "10:00 pump on\r\n", `${dialect}: the log attached`);
+      const box = mail.mailbox;
+      await drive("login", box.login({ server: { host: "mail.simmail.test", port: servers.pop3Port, user: recipient, password: `${recipient}-secret` }, cid: 1 }));
+      const uid = await drive("uid", box.uid(1));
+      assert.is(uid === null, !mail.can.uidl, `${dialect}: a UID exactly where the dialect has UIDL`);
+      const headers = new CollectSink();
+      await drive("headers", box.headers(1, headers));
+      assert.match(headers.bytes.toString(), new RegExp(`^Subject: ${dialect}\r$`, "m"));
+      await drive("logout", box.logout());
+      mail.close();
+    } finally {
+      sim.close();
+    }
   }
 });
 

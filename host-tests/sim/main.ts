@@ -49,7 +49,9 @@ async function main(): Promise<void> {
 
   const withTls = values.tls === true;
   if (withTls && dialect !== "sim7000") fail("--tls needs the sim7000 dialect (the classic one has no TLS commands)");
-  const servers: MailServers = await startMailServers({ tls: withTls });
+  // Dovecot where it can run; elsewhere (not root, not installed) the Node POP3 server.
+  const servers: MailServers = await startMailServers({ tls: withTls, pop3: "auto" });
+  if (servers.pop3Fallback !== null) process.stderr.write(`sim: POP3 by the built-in Node server, as Dovecot cannot run here: ${servers.pop3Fallback}\n`);
   const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
   let sim: SimModem;
   let pty: PtyBridge | null = null;
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     dialect,
     baud: baud ?? 115200,
     smtp: { host: "mail.simmail.test", address: servers.host, port: servers.smtpPort },
-    pop3: { host: "mail.simmail.test", address: servers.host, port: servers.pop3Port },
+    pop3: { host: "mail.simmail.test", address: servers.host, port: servers.pop3Port, server: servers.pop3Server },
     ...(withTls ? { tls: { smtps: servers.smtpsPort, smtpStarttls: servers.smtpStarttlsPort, pop3s: servers.pop3sPort, ca: servers.tls!.caPath } } : {}),
     hostNames: HOST_NAMES,
     domain: servers.domain,

@@ -8,7 +8,6 @@ import {
   AtCommand, AtEngine, AtQueueFullError, AtTimeoutError, MatchTable, ModemResetError, Verdict, ascii,
   type Line, type UrcHandler,
 } from "../../src/transport/index.ts";
-import { InfoCommand } from "../../src/modem/basic.ts";
 import { Modem } from "../../src/modem/modem.ts";
 
 function makeEngine(clock: VirtualClock, options: Partial<ConstructorParameters<typeof AtEngine>[0]> = {}) {
@@ -18,8 +17,23 @@ function makeEngine(clock: VirtualClock, options: Partial<ConstructorParameters<
   return { serial, engine };
 }
 
+/** A command that ends with OK; info lines starting with `prefix` are kept (the text after it). */
+class InfoCommand extends AtCommand {
+  readonly info: string[] = [];
+  constructor(text: string, timeoutMs: number, prefix: string | null) {
+    super(160);
+    this.text.raw(text).end();
+    this.timeoutMs = timeoutMs;
+    if (prefix !== null) this.responses = new MatchTable([{ text: prefix, id: 0 }]);
+  }
+  override onMatch(_id: number, line: Line): Verdict {
+    this.info.push(line.rest());
+    return Verdict.Continue;
+  }
+}
+
 function cmd(text: string, timeoutMs = 1000, prefix: string | null = null): InfoCommand {
-  return new InfoCommand((c) => c.text.raw(text), timeoutMs, prefix);
+  return new InfoCommand(text, timeoutMs, prefix);
 }
 
 /** Records settlement of a run() without awaiting (virtual time drives everything). */
@@ -294,7 +308,7 @@ class DataCommand extends AtCommand {
     this.text.raw("AT+DATA").end();
     this.responses = new MatchTable([{ text: "+DATA: ", id: 0 }]);
   }
-  override onMatch(_id: number, line: Line): number {
+  override onMatch(_id: number, line: Line): Verdict {
     this.receiveLength = line.int();
     return Verdict.Receive;
   }
@@ -331,7 +345,7 @@ class PromptCommand extends AtCommand {
     this.text.raw(`AT+SMTPBODY=${payload.length}`).end();
     this.prompt = ascii("DOWNLOAD");
   }
-  override onPrompt(): number {
+  override onPrompt(): Verdict {
     this.sendLength = this.payload.length;
     return Verdict.Send;
   }

@@ -14,7 +14,7 @@ import * as assert from "uvu/assert";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { hmacSha256, sha256 } from "./sha256.ts";
-import { bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
+import { alarmRigStack, bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
 import type { SentMail } from "./xs-sim7000.ts";
 
 const SECRET = "correct horse battery staple 42";
@@ -71,6 +71,7 @@ test("AlarmApp under XS: alarm mail with the log attached, signed commands obeye
         .then((done) => { report(done); report(${counters}); return rig.nextMail(); })
         .then(report);`;
     const { steps } = await runInXs({
+      stack: alarmRigStack(),
       scripts: [bundle],
       steps: [
         {

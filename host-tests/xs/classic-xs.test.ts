@@ -28,6 +28,7 @@ globalThis.classicLogins = function (lib) {
       else if (bytes[i] !== 10) line += String.fromCharCode(bytes[i]);
     }
     later(() => engine.onWritable(128));
+    return true;
   });
   const engine = new lib.AtEngine({ serial, timers: stubTimers(), syncOnStart: false });
   const client = new lib.ClassicPop3Client(engine);

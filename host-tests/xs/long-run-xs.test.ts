@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
+import { alarmRigStack, bundleAlarmXs, runInXs, type XsStepResult } from "./run-xs.ts";
 
 const WALL_AT_ZERO = Date.UTC(2026, 11, 1, 12, 0, 0);
 /** More than the ledger keeps (32 nonces, 32 UIDLs): it is full before the heap is measured. */
@@ -47,6 +47,7 @@ const setUp = (pollIntervalMs: number) => `
 /** Set-up, a warm-up, an idle step and the measured step, each ending in a GC; checks the set-up. */
 async function runPhases(pollIntervalMs: number, warmUp: string, measuredName: string, measured: string) {
   const { steps } = await runInXs({
+    stack: alarmRigStack(),
     scripts: [await alarmBundle()],
     steps: [
       { name: "set-up", code: setUp(pollIntervalMs) },

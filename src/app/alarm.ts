@@ -7,12 +7,11 @@ import { AtEngine, type AtTracer } from "../transport/engine.ts";
 import { AtCommandError, AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
 import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
 import { BearerLostError, ModemError } from "../modem/errors.ts";
-import { probeEmail, type TlsCapabilities } from "../modem/probe.ts";
+import { probeEmail } from "../modem/probe.ts";
+import type { DialectCapabilities, MailDialect } from "../mail/dialect.ts";
+import { openMailDialect } from "../mail/dialects.ts";
 import { MailError, MailParameterError } from "../mail/errors.ts";
 import type { ByteSource, MailMessage } from "../mail/message.ts";
-import { SmtpClient } from "../mail/smtp.ts";
-import { Pop3Client } from "../mail/pop3.ts";
-import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
 import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
 import { HeaderReader } from "../mail/codec/header-reader.ts";
 import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
@@ -78,13 +77,9 @@ export class AlarmApp {
   onProgress: ((what: string) => void) | null = null;
 
   private readonly dialect: Dialect;
-  private readonly smtp: SmtpClient | null;
-  /** From the last probe (undefined before the first; null: no AT+EMAILSSL). */
-  private tlsCapabilities: TlsCapabilities | null | undefined = undefined;
-  private readonly classicSmtp: ClassicSmtpClient | null;
+  /** The mail dialect, picked from the first bring-up's probe; it serves every mail and poll. */
+  private mail: MailDialect | null = null;
   private readonly verifier: CommandVerifier | null;
-  /** One POP3 client for every poll: a client per poll would leave a timer behind each time. */
-  private readonly commandClient: Pop3Client | ClassicPop3Client | null;
   /** One reader for every command mail's From and Subject (the poll never reads a body). */
   private readonly commandHeaders: HeaderReader | null;
   private readonly led: StatusPattern | null;
@@ -133,13 +128,6 @@ export class AlarmApp {
     this.modem = new Modem(this.engine, timers, this.dialect);
     this.engine.onModemReset = (error) => this.modemLost(error.message);
     this.modem.onBearerLost = (error) => this.modemLost(error.message);
-    if (this.dialect === "sim7000") {
-      this.smtp = new SmtpClient(this.engine);
-      this.classicSmtp = null;
-    } else {
-      this.smtp = null;
-      this.classicSmtp = new ClassicSmtpClient(this.engine);
-    }
     const pop3 = config.pop3;
     this.verifier = pop3 === null ? null : new CommandVerifier({
       crypto,
@@ -149,7 +137,6 @@ export class AlarmApp {
       ledger: new CommandLedger(platform.store),
       ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
     });
-    this.commandClient = pop3 === null ? null : this.dialect === "sim7000" ? new Pop3Client(this.engine, timers) : new ClassicPop3Client(this.engine);
     this.commandHeaders = pop3 === null ? null : new HeaderReader({ fields: ["From", "Subject"] });
     this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
     this.sleepTimer = timers.deadline(() => this.poke());
@@ -173,7 +160,7 @@ export class AlarmApp {
     this.modem.close();
     await this.running?.catch(() => {});
     this.inputs.close();
-    if (this.commandClient instanceof Pop3Client) this.commandClient.close();
+    this.mail?.close();
     this.sleepTimer.close();
     this.led?.close();
   }
@@ -258,9 +245,14 @@ export class AlarmApp {
         await this.sleepFully(RESTART_BOOT_MS);
         await this.modem.sync();
       }
+      // The probe picks the dialect, which opens the bearer: it comes first (it needs no network).
+      const capabilities = await probeEmail(this.engine, this.dialect);
+      const mail = (this.mail ??= openMailDialect(capabilities, this.modem, this.platform.timers));
+      mail.adopt(capabilities);
       const options: BringUpOptions = {
         skipTime: modemConfig.skipTime === true,
         onStep: (step, detail) => this.trace(`modem ${step}: ${detail}`),
+        bearer: (bearer) => mail.openBearer(bearer),
       };
       for (const key of ["apn", "apnUser", "apnPassword", "cid", "ntpServer", "timezoneQuarters"] as const) {
         if (modemConfig[key] !== undefined) (options as Record<string, unknown>)[key] = modemConfig[key];
@@ -268,13 +260,6 @@ export class AlarmApp {
       const status = await this.modem.bringUp(options);
       const clock = status.clock ?? (await this.modem.clock());
       if (clock !== null && this.wall.now() === null) this.setTime(clock.epochMs);
-      if (this.smtp !== null) {
-        const capabilities = await probeEmail(this.engine);
-        this.smtp.limits = capabilities.limits;
-        this.smtp.tls = capabilities.tls;
-        this.tlsCapabilities = capabilities.tls;
-      }
-      this.smtp?.forget();
       this.modemReady = true;
       this.bringUpFailures = 0;
       this.trace(`modem ready: ${status.operator || "network"}, ${status.bearerIp}`);
@@ -353,13 +338,8 @@ export class AlarmApp {
   private async deliver(message: MailMessage): Promise<void> {
     const smtp = this.config.smtp;
     const server = { host: smtp.host, port: smtp.port ?? ALARM_DEFAULTS.smtpPort, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
-    if (this.smtp !== null) {
-      await this.smtp.send({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, timeoutSeconds: smtp.timeoutSeconds ?? ALARM_DEFAULTS.timeoutSeconds, ...this.security(smtp) }, message);
-      return;
-    }
-    // The classic dialect takes a one-line inline body and attaches only modem files.
-    const { attachment: _attachment, ...inline } = message;
-    await this.classicSmtp!.send({ server, ...this.security(smtp) }, { ...inline, body: message.body.replace(/\r?\n/g, " | ") });
+    const mail = this.mail!;
+    await mail.send({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, timeoutSeconds: smtp.timeoutSeconds ?? ALARM_DEFAULTS.timeoutSeconds, ...this.security(smtp) }, fitted(message, mail.can));
   }
 
   private envelope(subject: string, body: string, attachment?: { name: string; source: ByteSource }): MailMessage {
@@ -427,9 +407,8 @@ export class AlarmApp {
     const pop3 = this.config.pop3!;
     const verifier = this.verifier!;
     const server = { host: pop3.host, port: pop3.port ?? ALARM_DEFAULTS.pop3Port, user: pop3.user, password: pop3.password };
-    const client = this.commandClient!;
-    // Whether AT+EMAILSSL exists is known from the latest bring-up's probe.
-    if (client instanceof Pop3Client) client.tls = this.tlsCapabilities;
+    const mail = this.mail!;
+    const client = mail.mailbox;
     try {
       await client.login({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, ...this.security(pop3) });
       // STAT, then one mail at a time: memory stays the same however full the mailbox is.
@@ -444,12 +423,11 @@ export class AlarmApp {
           break;
         }
         // A server's UID outside the spec (empty, overlong) cannot go in the ledger; the nonce still can.
-        const answer = client instanceof Pop3Client ? await client.uid(n) : undefined;
-        const uid = answer !== undefined && isUid(answer) ? answer : undefined;
+        const answer = mail.can.uidl ? await client.uid(n) : null;
+        const uid = answer !== null && isUid(answer) ? answer : undefined;
         const headers = this.commandHeaders!;
         headers.reset();
-        if (client instanceof Pop3Client) await client.top(n, 0, headers);
-        else await client.headers(n, headers);
+        await client.headers(n, headers);
         headers.end();
         const verdict = verifier.verify({
           from: headers.raw("From") ?? "",
@@ -587,6 +565,18 @@ function subjectText(event: StoredEvent): string {
 /** Whether `word` (upper case) appears in `text` as a whole word, in any case. */
 function containsWord(text: string, word: string): boolean {
   return text.toUpperCase().split(/[^A-Z0-9]+/).includes(word);
+}
+
+/**
+ * The mail as the dialect can carry it: where the body goes inline, its lines joined by " | ";
+ * where attachments are the modem's own files, the log (bytes from flash) is left out.
+ */
+function fitted(message: MailMessage, can: DialectCapabilities): MailMessage {
+  if (!can.inlineBody && can.attachments === "bytes") return message;
+  const { attachment, ...rest } = message;
+  const fit: MailMessage = can.inlineBody ? { ...rest, body: rest.body.replace(/\r?\n/g, " | ") } : rest;
+  if (attachment !== undefined && can.attachments === "bytes") fit.attachment = attachment;
+  return fit;
 }
 
 function describe(error: unknown): string {

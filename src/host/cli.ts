@@ -9,14 +9,14 @@ import { AtEngine, type AtTracer } from "../transport/engine.ts";
 import { AtError, AtParameterError, AtTimeoutError } from "../transport/errors.ts";
 import { Modem, type Dialect } from "../modem/modem.ts";
 import { ModemError } from "../modem/errors.ts";
-import { probeEmail } from "../modem/probe.ts";
+import { probeEmail, type EmailCapabilities } from "../modem/probe.ts";
+import type { MailDialect } from "../mail/dialect.ts";
+import { openMailDialect } from "../mail/dialects.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
 import { TLS_VERSIONS } from "../mail/security.ts";
 import { type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
-import { SmtpClient } from "../mail/smtp.ts";
 import { parseAddress as parseMailbox } from "../mail/codec/address.ts";
-import { Pop3Client, type MailSink } from "../mail/pop3.ts";
-import { ClassicPop3Client, ClassicSmtpClient } from "../mail/classic.ts";
+import type { MailSink } from "../mail/pop3.ts";
 import { numberDefault, setting } from "../app/settings-schema.ts";
 import { one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
 import { HostSerial } from "./serial.ts";
@@ -137,7 +137,9 @@ interface Connection {
   engine: AtEngine;
   modem: Modem;
   link: Link;
+  /** The dialect asked for; the probe confirms it before `mail` is made. */
   dialect: Dialect;
+  mail: MailDialect | null;
   close(): Promise<void>;
 }
 
@@ -149,28 +151,32 @@ async function connect(o: Options, link: Link): Promise<Connection> {
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
   const modem = new Modem(engine, nodeTimers, link.dialect);
-  return {
-    serial, engine, modem, link, dialect: link.dialect,
+  const connection: Connection = {
+    serial, engine, modem, link, dialect: link.dialect, mail: null,
     async close() {
+      connection.mail?.close();
       modem.close();
       engine.close();
       await serial.close();
     },
   };
+  return connection;
 }
 
-/** Bearer: open it with --apn, or check that it is already open. */
-async function ensureBearer(c: Connection): Promise<void> {
+/** The modem's dialect, picked from the probe (which checks that its email commands are there). */
+async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabilities: EmailCapabilities }> {
+  const capabilities = await probeEmail(c.engine, c.dialect);
+  c.mail = openMailDialect(capabilities, c.modem, nodeTimers);
+  return { mail: c.mail, capabilities };
+}
+
+/** Sync, the dialect, then its bearer: opened with --apn, or checked to be open. */
+async function ensureBearer(c: Connection): Promise<MailDialect> {
   const { apn, cid } = c.link;
   await c.modem.sync();
-  if (c.dialect === "classic") {
-    if (apn !== null) {
-      const { query } = await import("../modem/basic.ts");
-      await query(c.engine, (cmd) => cmd.text.raw("AT+CGSOCKCONT=1,\"IP\",").quoted(apn, "APN").raw(',"0.0.0.0",0,0'), 5000);
-    }
-    return;
-  }
-  await c.modem.openBearer({ cid, ...(apn !== null ? { apn } : {}) });
+  const { mail } = await openDialect(c);
+  await mail.openBearer({ cid, ...(apn !== null ? { apn } : {}) });
+  return mail;
 }
 
 function password(): string | undefined {
@@ -189,16 +195,16 @@ async function probe(o: Options, out: Out): Promise<void> {
     const signal = await c.modem.signal();
     const attached = await c.modem.attached();
     const operator = await c.modem.operator();
-    const bearer = c.dialect === "sim7000" ? await c.modem.bearerState(c.link.cid) : null;
+    const { mail, capabilities: caps } = await openDialect(c);
+    const bearer = await mail.bearerState(c.link.cid);
     const clock = await c.modem.clock();
     const battery = await c.modem.battery();
-    const caps = await probeEmail(c.engine, c.dialect);
     const human = [
       `modem:    ${identity.model} (${identity.revision})`,
       `SIM:      ${sim}`,
       `signal:   ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`,
       `network:  ${attached ? "attached" : "not attached"}${operator ? `, ${operator}` : ""}`,
-      bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : "bearer:   (classic dialect: AT+CGSOCKCONT)",
+      bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : `bearer:   not queried (the ${mail.name} dialect has no bearer query)`,
       `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
       `battery:  ${battery.percent}% ${battery.millivolts} mV`,
       `email:    ${caps.dialect} dialect; subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
@@ -230,34 +236,29 @@ async function send(o: Options, out: Out): Promise<void> {
   const attach = o.values.get("attach")?.[0];
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
-  let source: FileSource | null = null;
-  if (attach !== undefined && modem.dialect === "sim7000") {
-    source = new FileSource(attach);
-    message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
-  }
   const c = await connect(o, modem);
-  const progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
+  let source: FileSource | null = null;
+  let progress: Progress | null = null;
   try {
-    await ensureBearer(c);
-    const started = Date.now();
-    if (c.dialect === "classic") {
-      await new ClassicSmtpClient(c.engine).send({ server, timeoutSeconds, ...security }, message, attach !== undefined ? [attach] : []);
-    } else {
-      const client = new SmtpClient(c.engine);
-      const caps = await probeEmail(c.engine);
-      client.limits = caps.limits;
-      client.tls = caps.tls;
-      await client.send({ server, cid: c.link.cid, timeoutSeconds, ...security }, message, {
-        onProgress: (done, total) => progress.update(done, total),
-      });
+    const mail = await ensureBearer(c);
+    if (attach !== undefined && mail.can.attachments === "bytes") {
+      source = new FileSource(attach);
+      message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
+    } else if (attach !== undefined) {
+      message.attachment = { name: attach }; // a file in the modem's own file system
     }
+    progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
+    const started = Date.now();
+    await mail.send({ server, cid: c.link.cid, timeoutSeconds, ...security }, message, {
+      onProgress: (done, total) => progress?.update(done, total),
+    });
     progress.end();
     const recipients = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
     out(`sent to ${recipients} recipient${recipients === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
       sent: true, recipients, attachmentBytes: source?.size ?? 0,
     });
   } finally {
-    progress.end();
+    progress?.end();
     source?.close();
     await c.close();
   }
@@ -290,22 +291,19 @@ async function inbox(o: Options, out: Out): Promise<void> {
   const security = securityOptions(o, modem.dialect, true);
   const c = await connect(o, modem);
   try {
-    await ensureBearer(c);
-    const classic = c.dialect === "classic";
-    const client = classic ? new ClassicPop3Client(c.engine) : new Pop3Client(c.engine, nodeTimers);
-    if (client instanceof Pop3Client) client.tls = (await probeEmail(c.engine)).tls;
+    const mail = await ensureBearer(c);
+    const client = mail.mailbox;
     await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
     try {
       if (action === "list") {
         const infos = await client.listAll();
-        const uids = client instanceof Pop3Client ? await client.uidlAll() : [];
+        const uids = mail.can.uidl ? await client.uidlAll() : [];
         const rows = infos.map((m) => ({ ...m, uid: uids.find((u) => u.number === m.number)?.uid ?? null }));
         out(rows.length === 0 ? "no mail" : rows.map((r) => `${r.number}\t${r.size}\t${r.uid ?? "-"}`).join("\n"), { messages: rows });
       } else if (action === "headers") {
         const chunks: Buffer[] = [];
         const sink = new WriteSink((b) => chunks.push(b));
-        if (client instanceof Pop3Client) await client.top(n, 0, sink);
-        else await client.headers(n, sink);
+        await client.headers(n, sink);
         const text = Buffer.concat(chunks).toString("utf8");
         out(text.replace(/\r\n/g, "\n").replace(/\n+$/, ""), { number: n, headers: text });
       } else if (action === "read") {

@@ -5,65 +5,55 @@
 import type { Line } from "../transport/bytes.ts";
 import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
-import { MatchTable } from "../transport/match.ts";
-import { query } from "../modem/basic.ts";
-import { displayName, writeParties, writeServer } from "./envelope.ts";
+import { runStep, steps, wholeNumber, type Step, type StepArgument } from "../transport/step.ts";
+import {
+  checkEnvelope, checkMessageNumber, checkPop3Account, writePop3Account, writeParties, writeServer, writeSubject,
+  type EnvelopeLimits, type Pop3AccountLimits,
+} from "./envelope.ts";
 import { planSecurity, type SecuritySettings } from "./security.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
 import { MailError, MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
-import {
-  checkAddress, checkHost, checkPort, checkSubject, checkText,
-  type MailMessage, type ServerAccount,
-} from "./message.ts";
+import { checkText, type MailMessage, type ServerAccount } from "./message.ts";
 import type { MailSink, MessageInfo } from "./pop3.ts";
 
 /** The application note's limits: subject 512 and body 5120 ASCII characters, 10 files. */
 export const CLASSIC_LIMITS = { subject: 512, body: 5120, attachments: 10, field: 64 };
+const FIELD = CLASSIC_LIMITS.field;
+/** Every envelope field takes 64 characters; the note gives no bound on a recipient list. */
+const ENVELOPE_LIMITS: EnvelopeLimits = {
+  smtpServer: FIELD, smtpUser: FIELD, smtpPassword: FIELD, senderAddress: FIELD, senderName: FIELD,
+  recipientAddress: FIELD, recipientName: FIELD, recipientsPerList: Number.MAX_SAFE_INTEGER,
+};
+const ACCOUNT_LIMITS: Pop3AccountLimits = { pop3Server: FIELD, pop3User: FIELD, pop3Password: FIELD };
 
-const RESULT = 0;
+/** Results are `+SMTP: <text>` / `+POP3: <text>` lines, before or after OK. */
+const RESULT = { ends: "result", timeoutMs: 30_000, server: true } as const;
+/** POP3 text output: every line up to OK, unless a `+POP3: <error>` comes instead. */
+const TEXT = { text: true, lines: ["+POP3: "], timeoutMs: 30_000, server: true } as const;
+const CLASSIC = steps({
+  // The application note's socket PDP context (profile 1), which its email commands use.
+  bearer: { request: 'AT+CGSOCKCONT=1,"IP","<APN>","0.0.0.0",0,0', timeoutMs: 5000 },
+  body: { request: 'AT+SMTPBODY="<body>"', timeoutMs: 5000 },
+  clearFiles: { request: "AT+SMTPFILE", timeoutMs: 5000 },
+  file: { request: 'AT+SMTPFILE=<index>,"<attachment name>"', timeoutMs: 5000 },
+  // "+SMTP: OK" (session open) comes first; the outcome follows after OK.
+  send: { ...RESULT, request: "AT+SMTPSEND", lines: ["+SMTP: "], progress: ["+SMTP: OK$"] },
+  stopSmtp: { request: "AT+SMTPSTOP", timeoutMs: 10_000 },
+  login: { ...RESULT, request: "AT+POP3IN", lines: ["+POP3: "] },
+  // `+POP3: <count> <size>` and `+POP3: <n>, <size>`: spaces separate fields too.
+  stat: { ...RESULT, request: "AT+POP3NUM", lines: ["+POP3: "], spaced: true },
+  size: { ...RESULT, request: "AT+POP3LIST=<message number>", lines: ["+POP3: "], spaced: true },
+  headers: { ...TEXT, request: "AT+POP3HDR=<message number>" },
+  // `+POP3: SUCCESS`, then the path the mail was saved under on its own line.
+  fetch: { ...RESULT, request: "AT+POP3GET=<message number>", lines: ["+POP3: "], continued: { positive: "SUCCESS", fields: 2 } },
+  read: { ...TEXT, request: "AT+POP3READ" },
+  readSaved: { ...TEXT, request: 'AT+POP3READ=0,"<saved mail path>"' },
+  delete: { ...RESULT, request: "AT+POP3DEL=<message number>", lines: ["+POP3: "] },
+  logout: { ...RESULT, request: "AT+POP3OUT", lines: ["+POP3: "] },
+  stopPop3: { request: "AT+POP3STOP", timeoutMs: 10_000 },
+});
 const CRLF = new Uint8Array([13, 10]);
-
-/** A command whose outcome is a `+SMTP: ...` / `+POP3: ...` line (before or after OK). */
-class ResultCommand extends AtCommand {
-  result_ = "";
-  /** Text of the line after the result (POP3GET's saved path), when asked for. */
-  trailing = "";
-  private readonly wantsTrailing: boolean;
-
-  constructor(prefix: string, build: (cmd: AtCommand) => void, timeoutMs: number, trailing = false) {
-    super(48);
-    build(this);
-    this.text.end();
-    this.okIsFinal = false;
-    this.timeoutMs = timeoutMs;
-    this.wantsTrailing = trailing;
-    this.responses = new MatchTable([{ text: prefix, id: RESULT }]);
-  }
-
-  override onMatch(_id: number, line: Line): number {
-    this.result_ = line.rest().trim();
-    if (this.wantsTrailing && this.result_ === "SUCCESS") return Verdict.TakeLine;
-    return this.result();
-  }
-
-  override onLine(line: Line): number {
-    this.trailing = line.text().trim();
-    return this.result();
-  }
-}
-
-/** AT+SMTPSEND: "+SMTP: OK" (session open) comes first; the outcome follows after OK. */
-class SmtpSendCommand extends ResultCommand {
-  constructor(timeoutMs: number) {
-    super("+SMTP: ", (c) => c.text.raw("AT+SMTPSEND"), timeoutMs);
-  }
-
-  override onMatch(id: number, line: Line): number {
-    if (line.rest().trim() === "OK") return Verdict.Continue;
-    return super.onMatch(id, line);
-  }
-}
 
 /** POP3 text output (POP3HDR, POP3READ): every line up to OK goes to the sink with its CRLF. */
 class TextOutputCommand extends AtCommand {
@@ -73,11 +63,17 @@ class TextOutputCommand extends AtCommand {
   /** Blank lines are held back: the one just before OK is framing, not mail. */
   private heldBlankLines = 0;
 
-  constructor(timeoutMs: number) {
+  constructor() {
     super(80);
     this.rawLines = true;
+  }
+
+  /** Readies the reused command for a `TEXT` step. */
+  use(step: Step, args: StepArgument[], timeoutMs: number, sink: MailSink): void {
+    step.write(this.text, args);
+    this.responses = step.table;
     this.timeoutMs = timeoutMs;
-    this.responses = new MatchTable([{ text: "+POP3: ", id: RESULT }]);
+    this.sink = sink;
   }
 
   override prepare(): void {
@@ -87,14 +83,14 @@ class TextOutputCommand extends AtCommand {
     this.heldBlankLines = 0;
   }
 
-  override onMatch(_id: number, line: Line): number {
+  override onMatch(_id: number, line: Line): Verdict {
     // A `+POP3: <error>` instead of mail text ends the output with a failure.
     this.outcome = line.rest().trim();
     this.error = new Pop3Error(0, this.outcome);
     return Verdict.Fail;
   }
 
-  override onLine(line: Line): number {
+  override onLine(line: Line): Verdict {
     const sink = this.sink!;
     if (line.length === 0) {
       this.heldBlankLines++;
@@ -114,6 +110,11 @@ class TextOutputCommand extends AtCommand {
   }
 }
 
+/** Sets the socket PDP context the email commands use (the bearer comes up with the first session). */
+export async function openClassicBearer(engine: AtEngine, apn: string): Promise<void> {
+  await runStep(engine, CLASSIC.bearer, [apn]);
+}
+
 /** The application note has no TLS commands: only "none", and the refusal switch. */
 type ClassicSecurity = Pick<SecuritySettings, "security" | "requireSecureCredentials">;
 
@@ -130,57 +131,35 @@ export class ClassicSmtpClient {
     this.engine = engine;
   }
 
-  /** Sends one mail; attachments are file names in the modem's current directory. */
+  /**
+   * Sends one mail. Attachments are files in the modem's current directory: the message's
+   * attachment names one (it has no bytes), `attachments` more.
+   */
   async send(settings: ClassicSmtpSettings, message: MailMessage, attachments: string[] = []): Promise<void> {
     const plan = this.check(settings, message, attachments);
     const engine = this.engine;
     const server = settings.server;
     await writeServer(engine, server);
     await writeParties(engine, message.from.address, plan.fromName, plan.recipients);
-    await query(engine, (c) => c.text.raw("AT+SMTPSUB=").quoted(plan.subject, "subject"), 5000);
-    await query(engine, (c) => c.text.raw("AT+SMTPBODY=").quoted(message.body, "body"), 5000);
-    await query(engine, (c) => c.text.raw("AT+SMTPFILE"), 5000);
-    for (let i = 0; i < attachments.length; i++) {
-      const name = attachments[i];
-      await query(engine, (c) => c.text.raw("AT+SMTPFILE=").int(i + 1).raw(",").quoted(name, "attachment name"), 5000);
-    }
-    const sendTimeout = ((settings.timeoutSeconds ?? 30) + 30) * 1000;
-    const send = new SmtpSendCommand(sendTimeout);
-    await engine.run(send);
-    if (send.result_ !== "SUCCESS") {
-      const [result, detail] = splitBadRecipient(send.result_);
-      throw new SmtpError(0, result, detail);
+    await writeSubject(engine, plan.subject);
+    await runStep(engine, CLASSIC.body, [message.body]);
+    await runStep(engine, CLASSIC.clearFiles);
+    for (let i = 0; i < plan.files.length; i++) await runStep(engine, CLASSIC.file, [i + 1, plan.files[i]]);
+    const result = (await runStep(engine, CLASSIC.send, [], (settings.timeoutSeconds ?? 30) * 1000)).result!.text;
+    if (result !== "SUCCESS") {
+      const [outcome, detail] = splitBadRecipient(result);
+      throw new SmtpError(0, outcome, detail);
     }
   }
 
   /** AT+SMTPSTOP: closes the SMTP session at once. */
   async abort(): Promise<void> {
-    await query(this.engine, (c) => c.text.raw("AT+SMTPSTOP"), 10_000);
+    await runStep(this.engine, CLASSIC.stopSmtp);
   }
 
+  /** `files`: the attachment's name (a file in the modem's file system), then `attachments`. */
   private check(settings: ClassicSmtpSettings, message: MailMessage, attachments: string[]) {
-    const max = CLASSIC_LIMITS.field;
-    const server = settings.server;
-    checkHost("smtp", "SMTP server", server.host, max);
-    if (server.port !== undefined) checkPort("smtp", "SMTP port", server.port);
-    if (server.user !== undefined) {
-      checkText("smtp", "SMTP user", server.user, max);
-      checkText("smtp", "SMTP password", server.password ?? "", max);
-    }
-    checkAddress("smtp", "sender address", message.from?.address, max);
-    const name = (field: string, value: string | undefined) => displayName(field, value, max);
-    const fromName = name("sender name", message.from.name);
-    const recipients = [message.to ?? [], message.cc ?? [], message.bcc ?? []].map((list, type) => {
-      const kind = ["To", "Cc", "Bcc"][type];
-      return list.map((r, i) => ({
-        address: checkAddress("smtp", `${kind} recipient ${i + 1} address`, r?.address, max),
-        name: name(`${kind} recipient ${i + 1} name`, r?.name),
-      }));
-    });
-    if (recipients[0].length + recipients[1].length + recipients[2].length === 0) {
-      throw new MailParameterError("smtp", "recipients", "at least one To, Cc or Bcc recipient is needed");
-    }
-    checkSubject("smtp", message.subject);
+    const { fromName, recipients } = checkEnvelope(settings.server, message, ENVELOPE_LIMITS);
     const subject = isAscii(message.subject) ? message.subject : encodeHeaderWord(message.subject);
     checkText("smtp", "subject", subject, CLASSIC_LIMITS.subject);
     if (typeof message.body !== "string") throw new MailParameterError("smtp", "body", "must be text");
@@ -188,15 +167,17 @@ export class ClassicSmtpClient {
       throw new MailParameterError("smtp", "body", "this modem dialect takes the body inline in quotes: it cannot carry line breaks");
     }
     checkText("smtp", "body", message.body, CLASSIC_LIMITS.body);
-    if (message.attachment !== undefined) {
-      throw new MailParameterError("smtp", "attachment", "this modem dialect attaches files from its own file system: pass their names instead");
+    const attachment = message.attachment;
+    if (attachment !== undefined && attachment.source !== undefined) {
+      throw new MailParameterError("smtp", "attachment", "this modem dialect attaches files from its own file system: give the file's name, not its bytes");
     }
-    if (attachments.length > CLASSIC_LIMITS.attachments) {
-      throw new MailParameterError("smtp", "attachments", `${attachments.length} given; this modem takes at most ${CLASSIC_LIMITS.attachments}`);
+    const files = attachment === undefined ? attachments : [attachment.name, ...attachments];
+    if (files.length > CLASSIC_LIMITS.attachments) {
+      throw new MailParameterError("smtp", "attachments", `${files.length} given; this modem takes at most ${CLASSIC_LIMITS.attachments}`);
     }
-    attachments.forEach((a, i) => checkText("smtp", `attachment ${i + 1} name`, a, max));
-    planSecurity("smtp", settings, null, server.user !== undefined);
-    return { fromName, recipients, subject };
+    files.forEach((a, i) => checkText("smtp", `attachment ${i + 1} name`, a, FIELD));
+    planSecurity("smtp", settings, null, settings.server.user !== undefined);
+    return { fromName, recipients, subject, files };
   }
 }
 
@@ -214,42 +195,37 @@ export interface ClassicPop3Settings extends ClassicSecurity {
 export class ClassicPop3Client {
   readonly engine: AtEngine;
   loggedIn = false;
-  private readonly output: TextOutputCommand;
-  private timeoutMs = 60_000;
+  private readonly output = new TextOutputCommand();
+  /** The server timeout the results and text outputs wait for, on top of their own. */
+  private serverMs = 30_000;
 
   constructor(engine: AtEngine) {
     this.engine = engine;
-    this.output = new TextOutputCommand(60_000);
   }
 
   async login(settings: ClassicPop3Settings): Promise<void> {
-    const max = CLASSIC_LIMITS.field;
     const server = settings.server;
-    checkHost("pop3", "POP3 server", server.host, max);
-    if (server.port !== undefined) checkPort("pop3", "POP3 port", server.port);
-    const user = checkText("pop3", "POP3 user", server.user ?? "", max);
-    const password = checkText("pop3", "POP3 password", server.password ?? "", max);
-    if (user === "") throw new MailParameterError("pop3", "POP3 user", "is missing");
+    const { user, password } = checkPop3Account(server, ACCOUNT_LIMITS);
     planSecurity("pop3", settings, null, true);
-    this.timeoutMs = ((settings.timeoutSeconds ?? 30) + 30) * 1000;
-    await query(this.engine, (c) => c.text.raw("AT+POP3SRV=").quoted(server.host, "POP3 server").raw(",").quoted(user, "POP3 user").raw(",").quoted(password, "POP3 password", true).raw(",").int(server.port ?? 110), 5000);
-    await this.success((c) => c.text.raw("AT+POP3IN"));
+    this.serverMs = (settings.timeoutSeconds ?? 30) * 1000;
+    await writePop3Account(this.engine, server, user, password);
+    await this.success(CLASSIC.login);
     this.loggedIn = true;
   }
 
   /** `+POP3: <count> <size>`. */
   async stat(): Promise<{ count: number; size: number }> {
-    const cmd = await this.result((c) => c.text.raw("AT+POP3NUM"));
-    const [count, size] = cmd.result_.split(/[\s,]+/).map(Number);
-    if (!Number.isInteger(count)) throw new Pop3Error(0, cmd.result_);
-    return { count, size };
+    const result = await this.result(CLASSIC.stat);
+    const count = wholeNumber(result.fields[0] ?? "");
+    if (Number.isNaN(count)) throw new Pop3Error(0, result.text);
+    return { count, size: wholeNumber(result.fields[1] ?? "") };
   }
 
   /** `+POP3: <n>, <size>`. */
   async list(n: number): Promise<number> {
-    const cmd = await this.result((c) => c.text.raw("AT+POP3LIST=").int(positive(n)));
-    const [, size] = cmd.result_.split(/[\s,]+/).map(Number);
-    if (!Number.isInteger(size)) throw new Pop3NegativeError(`LIST ${n}`, cmd.result_);
+    const result = await this.result(CLASSIC.size, checkMessageNumber(n));
+    const size = wholeNumber(result.fields[1] ?? "");
+    if (Number.isNaN(size)) throw new Pop3NegativeError(`LIST ${n}`, result.text);
     return size;
   }
 
@@ -260,53 +236,57 @@ export class ClassicPop3Client {
     return out;
   }
 
-  /** AT+POP3HDR=<n>: the header lines. */
-  headers(n: number, sink: MailSink): Promise<number> {
-    return this.text((c) => c.text.raw("AT+POP3HDR=").int(positive(n)), sink);
+  /** The application note has no UIDL: mails have no unique id here. */
+  async uid(_n: number): Promise<null> {
+    return null;
   }
 
-  /** AT+POP3GET=<n> saves the mail on the modem; AT+POP3READ then prints it. Resolves with the saved path. */
+  async uidlAll(): Promise<Array<{ number: number; uid: string }>> {
+    return [];
+  }
+
+  /** AT+POP3HDR=<n>: the header lines. */
+  headers(n: number, sink: MailSink): Promise<number> {
+    return this.text(CLASSIC.headers, [checkMessageNumber(n)], sink);
+  }
+
+  /** AT+POP3GET=<n> saves the mail on the modem; AT+POP3READ then prints it. */
   async retrieve(n: number, sink: MailSink): Promise<number> {
     await this.fetch(n);
-    return this.wholeText((c) => c.text.raw("AT+POP3READ"), sink);
+    return this.wholeText(CLASSIC.read, [], sink);
   }
 
   /** AT+POP3GET=<n>: the mail is saved in the modem's file system; resolves with its path. */
   async fetch(n: number): Promise<string> {
-    const cmd = new ResultCommand("+POP3: ", (c) => c.text.raw("AT+POP3GET=").int(positive(n)), this.timeoutMs, true);
-    await this.engine.run(cmd);
-    if (cmd.result_ !== "SUCCESS") throw new Pop3Error(0, cmd.result_);
-    return cmd.trailing;
+    const result = await this.result(CLASSIC.fetch, checkMessageNumber(n));
+    if (result.fields[0] !== "SUCCESS") throw new Pop3Error(0, result.text);
+    return result.fields[1] ?? "";
   }
 
   /** AT+POP3READ=0,"<path>": a mail saved earlier. */
   readSaved(path: string, sink: MailSink): Promise<number> {
     checkText("pop3", "saved mail path", path, 128);
-    return this.wholeText((c) => c.text.raw("AT+POP3READ=0,").quoted(path, "saved mail path"), sink);
+    return this.wholeText(CLASSIC.readSaved, [path], sink);
   }
 
   async delete(n: number): Promise<void> {
-    await this.success((c) => c.text.raw("AT+POP3DEL=").int(positive(n)));
+    await this.success(CLASSIC.delete, checkMessageNumber(n));
   }
 
   async logout(): Promise<void> {
     this.loggedIn = false;
-    await this.success((c) => c.text.raw("AT+POP3OUT"));
+    await this.success(CLASSIC.logout);
   }
 
   /** AT+POP3STOP: closes the session at once. */
   async abort(): Promise<void> {
     this.loggedIn = false;
-    await query(this.engine, (c) => c.text.raw("AT+POP3STOP"), 10_000);
+    await runStep(this.engine, CLASSIC.stopPop3);
   }
 
-  private async text(build: (cmd: AtCommand) => void, sink: MailSink): Promise<number> {
+  private async text(step: Step, args: StepArgument[], sink: MailSink): Promise<number> {
     const cmd = this.output;
-    cmd.text.reset();
-    build(cmd);
-    cmd.text.end();
-    cmd.timeoutMs = this.timeoutMs;
-    cmd.sink = sink;
+    cmd.use(step, args, step.timeoutMs + this.serverMs, sink);
     try {
       await this.engine.run(cmd);
     } finally {
@@ -316,9 +296,9 @@ export class ClassicPop3Client {
   }
 
   /** Mail text must arrive whole: a line too long for the engine's line buffer is dropped by the framer, so it fails the read. */
-  private async wholeText(build: (cmd: AtCommand) => void, sink: MailSink): Promise<number> {
+  private async wholeText(step: Step, args: StepArgument[], sink: MailSink): Promise<number> {
     const before = this.engine.stats.overlongLines;
-    const delivered = await this.text(build, sink);
+    const delivered = await this.text(step, args, sink);
     const lost = this.engine.stats.overlongLines - before;
     if (lost > 0) {
       throw new MailError("pop3", `${lost} line${lost === 1 ? " was" : "s were"} longer than the AT engine's line buffer (lineCapacity) and lost: this dialect prints mail as text lines; read the mail with a larger lineCapacity`);
@@ -326,19 +306,12 @@ export class ClassicPop3Client {
     return delivered;
   }
 
-  private async result(build: (cmd: AtCommand) => void): Promise<ResultCommand> {
-    const cmd = new ResultCommand("+POP3: ", build, this.timeoutMs);
-    await this.engine.run(cmd);
-    return cmd;
+  private async result(step: Step, ...args: StepArgument[]) {
+    return (await runStep(this.engine, step, args, this.serverMs)).result!;
   }
 
-  private async success(build: (cmd: AtCommand) => void): Promise<void> {
-    const cmd = await this.result(build);
-    if (cmd.result_ !== "SUCCESS") throw new Pop3Error(0, cmd.result_);
+  private async success(step: Step, ...args: StepArgument[]): Promise<void> {
+    const result = await this.result(step, ...args);
+    if (result.text !== "SUCCESS") throw new Pop3Error(0, result.text);
   }
-}
-
-function positive(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new MailParameterError("pop3", "message number", `${n} is not a message number (1 or more)`);
-  return n;
 }

@@ -54,35 +54,38 @@ export class MailError extends Error {
   }
 }
 
-/** `+SMTPSEND: <code>` other than 1, or a classic `+SMTP: <error>`. */
-export class SmtpError extends MailError {
-  override readonly name: string = "SmtpError";
+/** What the modem reported: a result code (SIM7000 dialect) or a result text (classic), and what it means. */
+class ModemResultError extends MailError {
+  override readonly name: string = "ModemResultError";
   /** The numeric code (sim7000 dialect) or 0. */
   readonly code: number;
   /** The classic dialect's result text, or "". */
   readonly result: string;
   readonly meaning: string;
-  constructor(code: number, result = "", detail = "") {
-    const meaning = result !== "" ? CLASSIC_RESULTS.get(result.replace(/ .*@.*$/, "")) ?? "unknown result" : SMTP_CODES[code] ?? "unknown code";
-    super("smtp", `SMTP failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
+  /** `known`: the part of a result text its meaning is looked up by. */
+  constructor(protocol: "smtp" | "pop3", codes: Record<number, string>, code: number, result: string, known: string, detail: string) {
+    const meaning = result !== "" ? CLASSIC_RESULTS.get(known) ?? "unknown result" : codes[code] ?? "unknown code";
+    super(protocol, `${protocol.toUpperCase()} failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
     this.code = code;
     this.result = result;
     this.meaning = meaning;
   }
 }
 
-/** `+POP3IN/+POP3OUT: <code>` other than 1, a negative server answer, or a classic `+POP3: <error>`. */
-export class Pop3Error extends MailError {
-  override readonly name: string = "Pop3Error";
-  readonly code: number;
-  readonly result: string;
-  readonly meaning: string;
+/** `+SMTPSEND: <code>` other than 1, or a classic `+SMTP: <error>`. */
+export class SmtpError extends ModemResultError {
+  override readonly name: string = "SmtpError";
   constructor(code: number, result = "", detail = "") {
-    const meaning = result !== "" ? CLASSIC_RESULTS.get(result) ?? "unknown result" : POP3_CODES[code] ?? "unknown code";
-    super("pop3", `POP3 failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
-    this.code = code;
-    this.result = result;
-    this.meaning = meaning;
+    // "BAD RCPT a@b" means what "BAD RCPT" means.
+    super("smtp", SMTP_CODES, code, result, result.replace(/ .*@.*$/, ""), detail);
+  }
+}
+
+/** `+POP3IN/+POP3OUT: <code>` other than 1, a negative server answer, or a classic `+POP3: <error>`. */
+export class Pop3Error extends ModemResultError {
+  override readonly name: string = "Pop3Error";
+  constructor(code: number, result = "", detail = "") {
+    super("pop3", POP3_CODES, code, result, result, detail);
   }
 }
 

@@ -6,3 +6,5 @@ export * from "./pop3.ts";
 export * from "./classic.ts";
 export * from "./codec/index.ts";
 export * from "./security.ts";
+export * from "./dialect.ts";
+export * from "./dialects.ts";

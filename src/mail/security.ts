@@ -6,9 +6,15 @@
 import type { AtEngine } from "../transport/engine.ts";
 import { AtCommandError } from "../transport/errors.ts";
 import { quotingProblem } from "../transport/tx.ts";
-import { query } from "../modem/basic.ts";
+import { runStep, steps } from "../transport/step.ts";
 import type { TlsCapabilities } from "../modem/probe.ts";
 import { InsecureCredentialsError, MailParameterError } from "./errors.ts";
+
+const TLS = steps({
+  version: { request: 'AT+CSSLCFG="sslversion",<SSL context>,<TLS version>', timeoutMs: 5000 },
+  sni: { request: 'AT+CSSLCFG="sni",<SSL context>,"<SNI>"', timeoutMs: 5000 },
+  mode: { request: "AT+EMAILSSL=<mode>[,<SSL context>]", timeoutMs: 5000 },
+});
 
 /** "tls": TLS from the first byte (ports 465, 995); "starttls": STARTTLS / STLS on the plain port. */
 export type Security = "none" | "tls" | "starttls";
@@ -118,16 +124,10 @@ export function planSecurity(protocol: "smtp" | "pop3", settings: SecuritySettin
  */
 export async function writeSecurity(engine: AtEngine, plan: SecurityPlan, lastMode: number): Promise<number> {
   if (plan.mode === 0 && lastMode === 0 && !plan.modemHasTls) return 0;
-  const context = plan.context;
-  const version = plan.version;
-  if (version !== null) await query(engine, (c) => c.text.raw("AT+CSSLCFG=\"sslversion\",").int(context).raw(",").int(version), 5000);
-  const sni = plan.sni;
-  if (sni !== null) await query(engine, (c) => c.text.raw("AT+CSSLCFG=\"sni\",").int(context).raw(",").quoted(sni, "SNI"), 5000);
+  if (plan.version !== null) await runStep(engine, TLS.version, [plan.context, plan.version]);
+  if (plan.sni !== null) await runStep(engine, TLS.sni, [plan.context, plan.sni]);
   try {
-    await query(engine, (c) => {
-      c.text.raw("AT+EMAILSSL=").int(plan.mode);
-      if (plan.withContext) c.text.raw(",").int(context);
-    }, 5000);
+    await runStep(engine, TLS.mode, [plan.mode, plan.withContext ? plan.context : null]);
   } catch (error) {
     // Not probed, and the firmware has no AT+EMAILSSL (or not this form).
     if (!(error instanceof AtCommandError) || plan.mode === 0) throw error;

@@ -1,4 +1,3 @@
-export * from "./basic.ts";
 export * from "./errors.ts";
 export * from "./limits.ts";
 export * from "./modem.ts";

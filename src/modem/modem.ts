@@ -1,13 +1,42 @@
-// Modem bring-up, bearer and network time. Each step has its own timeout and a typed error.
+// Modem bring-up, bearer and network time: the conversations as one step table, each step
+// with its own timeout, each failure a typed error naming the step.
 
 import type { Line } from "../transport/bytes.ts";
-import { AtCommand, Verdict } from "../transport/command.ts";
+import { Verdict } from "../transport/command.ts";
 import type { AtEngine, UrcHandler } from "../transport/engine.ts";
 import { AtError, AtTimeoutError } from "../transport/errors.ts";
 import { MatchTable } from "../transport/match.ts";
 import type { Deadline, TimerPort } from "../transport/ports.ts";
-import { fields, query, TextCommand } from "./basic.ts";
+import { runStep, steps, type Reply, type Step, type StepArgument } from "../transport/step.ts";
 import { BearerLostError, ModemError, type ModemStep } from "./errors.ts";
+
+/** Spec sections 4 and 5.1, and the SIM7000 AT manual for the general commands. */
+const AT = steps({
+  ping: { request: "AT", text: true, timeoutMs: 1000 },
+  echoOff: { request: "ATE0", timeoutMs: 1000 },
+  baudRate: { request: "AT+IPR=<baud rate>", timeoutMs: 1000 },
+  identity: { request: "ATI", text: true, timeoutMs: 2000 },
+  revision: { request: "AT+CGMR", text: true, timeoutMs: 2000 },
+  sim: { request: "AT+CPIN?", lines: ["+CPIN:"], timeoutMs: 5000 },
+  signal: { request: "AT+CSQ", lines: ["+CSQ:"], timeoutMs: 2000 },
+  attached: { request: "AT+CGATT?", lines: ["+CGATT:"], timeoutMs: 5000 },
+  operator: { request: "AT+COPS?", lines: ["+COPS:"], timeoutMs: 5000 },
+  battery: { request: "AT+CBC", lines: ["+CBC:"], timeoutMs: 2000 },
+  clock: { request: "AT+CCLK?", lines: ["+CCLK:"], timeoutMs: 2000 },
+  pdpContext: { request: 'AT+CGDCONT=<cid>,"IP","<APN>"', timeoutMs: 5000 },
+  bearerApn: { request: 'AT+SAPBR=3,<cid>,"APN","<APN>"', timeoutMs: 5000 },
+  bearerUser: { request: 'AT+SAPBR=3,<cid>,"USER","<APN user>"', timeoutMs: 5000 },
+  bearerPassword: { request: 'AT+SAPBR=3,<cid>,"PWD","<APN password>"', secret: "APN password", timeoutMs: 5000 },
+  bearerState: { request: "AT+SAPBR=2,<cid>", lines: ["+SAPBR:"], timeoutMs: 5000 },
+  // Opening can take the network up to 85 s on SIM7000.
+  bearerOpen: { request: "AT+SAPBR=1,<cid>", timeoutMs: 85_000 },
+  bearerClose: { request: "AT+SAPBR=0,<cid>", timeoutMs: 65_000 },
+  timeBearer: { request: "AT+CNTPCID=<cid>", timeoutMs: 5000 },
+  timeServer: { request: 'AT+CNTP="<NTP server>",<time zone>', timeoutMs: 5000 },
+  // OK, then `+CNTP: <code>` once the server answered.
+  timeSync: { request: "AT+CNTP", lines: ["+CNTP:"], ends: "result", timeoutMs: 65_000 },
+  restart: { request: "AT+CFUN=1,1", timeoutMs: 10_000 },
+});
 
 export type Dialect = "sim7000" | "classic";
 
@@ -29,6 +58,8 @@ export interface BringUpOptions {
   attachTimeoutMs?: number;
   /** Called between steps, for progress reports. */
   onStep?: (step: ModemStep, detail: string) => void;
+  /** How the bearer is opened (the mail dialect's way); resolves with its IP, "" if unknown. Default AT+SAPBR. */
+  bearer?: (options: BringUpOptions) => Promise<string>;
 }
 
 export interface Signal {
@@ -81,22 +112,6 @@ export function rssiToDbm(rssi: number): number | null {
   return -113 + 2 * rssi;
 }
 
-/** AT+CNTP: OK, then `+CNTP: <code>[,"<time>"]`. */
-class NetworkTimeCommand extends AtCommand {
-  code = 0;
-  constructor(timeoutMs: number) {
-    super(12);
-    this.text.raw("AT+CNTP").end();
-    this.okIsFinal = false;
-    this.timeoutMs = timeoutMs;
-    this.responses = new MatchTable([{ text: "+CNTP:", id: 0 }]);
-  }
-  override onMatch(_id: number, line: Line): number {
-    this.code = line.int();
-    return this.result();
-  }
-}
-
 export class Modem {
   readonly engine: AtEngine;
   readonly dialect: Dialect;
@@ -121,7 +136,7 @@ export class Modem {
     this.deactHandler = {
       table: new MatchTable([{ text: "+SAPBR ", id: SAPBR_DEACT }]),
       receiveLength: 0,
-      onUrc(_id: number, line: Line): number {
+      onUrc(_id: number, line: Line): Verdict {
         // "+SAPBR 1: DEACT": the cid sits between the space and the colon.
         const cid = line.int();
         if (!line.text().endsWith("DEACT")) return Verdict.NotMine;
@@ -136,89 +151,68 @@ export class Modem {
 
   /** `AT` until `OK` (the engine syncs first), echo off, optional fixed baud rate. */
   async sync(baudRate?: number): Promise<void> {
-    await this.step("sync", () => this.engine.run(new TextCommand("AT", 1000)), "the modem does not answer AT");
-    await this.step("echo", () => query(this.engine, (c) => c.text.raw("ATE0"), 1000), "the modem refused ATE0");
-    if (baudRate !== undefined) {
-      await this.step("baud", () => query(this.engine, (c) => c.text.raw("AT+IPR=").int(baudRate, "baud rate"), 1000), `the modem refused baud rate ${baudRate}`);
-    }
+    await this.step("sync", AT.ping, "the modem does not answer AT");
+    await this.step("echo", AT.echoOff, "the modem refused ATE0");
+    if (baudRate !== undefined) await this.step("baud", AT.baudRate, `the modem refused baud rate ${baudRate}`, baudRate);
   }
 
   async identity(): Promise<{ model: string; revision: string }> {
-    const ati = new TextCommand("ATI", 2000);
-    await this.engine.run(ati);
-    const rev = new TextCommand("AT+CGMR", 2000);
-    await this.engine.run(rev);
-    return {
-      model: ati.lines.filter((l) => l !== "").join(" ").trim(),
-      revision: rev.lines.filter((l) => l !== "").join(" ").replace(/^Revision:\s*/, "").trim(),
-    };
+    const ati = await runStep(this.engine, AT.identity);
+    const rev = await runStep(this.engine, AT.revision);
+    return { model: ati.joined(), revision: rev.joined().replace(/^Revision:\s*/, "").trim() };
   }
 
   async simStatus(): Promise<string> {
-    const info = await this.step("sim", () => query(this.engine, (c) => c.text.raw("AT+CPIN?"), 5000, "+CPIN:"), "SIM status query failed");
-    return (info[0] ?? "").trim();
+    return (await this.step("sim", AT.sim, "SIM status query failed")).field(0);
   }
 
   async signal(): Promise<Signal> {
-    const info = await this.step("signal", () => query(this.engine, (c) => c.text.raw("AT+CSQ"), 2000, "+CSQ:"), "signal query failed");
-    const [rssi, ber] = fields(info[0] ?? "").map(Number);
-    return { rssi, ber, dbm: rssiToDbm(rssi) };
+    const reply = await this.step("signal", AT.signal, "signal query failed");
+    const rssi = reply.int(0);
+    return { rssi, ber: reply.int(1), dbm: rssiToDbm(rssi) };
   }
 
   async attached(): Promise<boolean> {
-    const info = await this.step("attach", () => query(this.engine, (c) => c.text.raw("AT+CGATT?"), 5000, "+CGATT:"), "attach query failed");
-    return (info[0] ?? "").trim() === "1";
+    return (await this.step("attach", AT.attached, "attach query failed")).field(0) === "1";
   }
 
   async operator(): Promise<string> {
-    const info = await query(this.engine, (c) => c.text.raw("AT+COPS?"), 5000, "+COPS:");
-    const f = fields(info[0] ?? "");
-    return f[2] ?? "";
+    return (await runStep(this.engine, AT.operator)).field(2);
   }
 
   async battery(): Promise<Battery> {
-    const info = await query(this.engine, (c) => c.text.raw("AT+CBC"), 2000, "+CBC:");
-    const [charging, percent, millivolts] = fields(info[0] ?? "").map(Number);
-    return { charging, percent, millivolts };
+    const reply = await runStep(this.engine, AT.battery);
+    return { charging: reply.int(0), percent: reply.int(1), millivolts: reply.int(2) };
   }
 
   async clock(): Promise<ModemClock | null> {
-    const info = await this.step("time", () => query(this.engine, (c) => c.text.raw("AT+CCLK?"), 2000, "+CCLK:"), "clock query failed");
-    return parseClock(info[0] ?? "");
+    // The whole text: the time holds a comma (`"yy/MM/dd,hh:mm:ss±zz"`), quoted or not.
+    return parseClock((await this.step("time", AT.clock, "clock query failed")).line(0)?.text ?? "");
   }
 
   /** AT+SAPBR=2,cid: [status, ip]; status 1 = connected. */
   async bearerState(cid = this.cid): Promise<{ status: number; ip: string }> {
-    const info = await this.step("bearer", () => query(this.engine, (c) => c.text.raw("AT+SAPBR=2,").int(cid, "cid"), 5000, "+SAPBR:"), "bearer query failed");
-    const f = fields(info[0] ?? "");
-    const status = Number(f[1]);
+    const reply = await this.step("bearer", AT.bearerState, "bearer query failed", cid);
+    const status = reply.int(1);
     this.bearerUp = status === 1;
-    return { status, ip: f[2] ?? "" };
+    return { status, ip: reply.field(2) };
   }
 
   async openBearer(options: BringUpOptions): Promise<string> {
     const cid = (this.cid = options.cid ?? 1);
-    const engine = this.engine;
     if (options.apn !== undefined) {
       const apn = options.apn;
-      await this.step("apn", () => query(engine, (c) => c.text.raw("AT+CGDCONT=").int(cid, "cid").raw(',"IP",').quoted(apn, "APN"), 5000), "APN setup (AT+CGDCONT) failed");
-      await this.step("apn", () => query(engine, (c) => c.text.raw("AT+SAPBR=3,").int(cid, "cid").raw(',"APN",').quoted(apn, "APN"), 5000), "bearer APN setup failed");
-      if (options.apnUser) {
-        const user = options.apnUser;
-        await this.step("apn", () => query(engine, (c) => c.text.raw("AT+SAPBR=3,").int(cid, "cid").raw(',"USER",').quoted(user, "APN user"), 5000), "bearer user setup failed");
-      }
-      if (options.apnPassword) {
-        const pwd = options.apnPassword;
-        await this.step("apn", () => query(engine, (c) => c.text.raw("AT+SAPBR=3,").int(cid, "cid").raw(',"PWD",').quoted(pwd, "APN password", true), 5000), "bearer password setup failed");
-      }
+      await this.step("apn", AT.pdpContext, "APN setup (AT+CGDCONT) failed", cid, apn);
+      await this.step("apn", AT.bearerApn, "bearer APN setup failed", cid, apn);
+      if (options.apnUser) await this.step("apn", AT.bearerUser, "bearer user setup failed", cid, options.apnUser);
+      if (options.apnPassword) await this.step("apn", AT.bearerPassword, "bearer password setup failed", cid, options.apnPassword);
     }
     let state = await this.bearerState(cid);
     if (state.status !== 1) {
       if (options.apn === undefined) {
         throw new ModemError("bearer", `bearer ${cid} is not open and no APN was given to open it`);
       }
-      // Opening can take the network up to 85 s on SIM7000.
-      await this.step("bearer", () => query(engine, (c) => c.text.raw("AT+SAPBR=1,").int(cid, "cid"), 85_000), `opening bearer ${cid} failed`);
+      await this.step("bearer", AT.bearerOpen, `opening bearer ${cid} failed`, cid);
       state = await this.bearerState(cid);
       if (state.status !== 1) throw new ModemError("bearer", `bearer ${cid} did not come up (status ${state.status})`);
     }
@@ -227,18 +221,16 @@ export class Modem {
   }
 
   async closeBearer(cid = this.cid): Promise<void> {
-    await this.step("bearer", () => query(this.engine, (c) => c.text.raw("AT+SAPBR=0,").int(cid, "cid"), 65_000), `closing bearer ${cid} failed`);
+    await this.step("bearer", AT.bearerClose, `closing bearer ${cid} failed`, cid);
     this.bearerUp = false;
   }
 
   /** Sets the modem clock from the network (AT+CNTPCID, AT+CNTP) and reads it back. */
   async syncTime(server = "pool.ntp.org", timezoneQuarters = 0, cid = this.cid): Promise<ModemClock> {
-    const engine = this.engine;
-    await this.step("time", () => query(engine, (c) => c.text.raw("AT+CNTPCID=").int(cid, "cid"), 5000), "AT+CNTPCID failed");
-    await this.step("time", () => query(engine, (c) => c.text.raw("AT+CNTP=").quoted(server, "NTP server").raw(",").int(timezoneQuarters, "time zone"), 5000), "AT+CNTP setup failed");
-    const ntp = new NetworkTimeCommand(65_000);
-    await this.step("time", () => engine.run(ntp), "network time failed");
-    if (ntp.code !== 1) throw new ModemError("time", `network time failed: +CNTP: ${ntp.code}`);
+    await this.step("time", AT.timeBearer, "AT+CNTPCID failed", cid);
+    await this.step("time", AT.timeServer, "AT+CNTP setup failed", server, timezoneQuarters);
+    const code = (await this.step("time", AT.timeSync, "network time failed")).int(0);
+    if (code !== 1) throw new ModemError("time", `network time failed: +CNTP: ${code}`);
     const clock = await this.clock();
     if (clock === null) throw new ModemError("time", "the modem clock answer could not be read");
     return clock;
@@ -251,7 +243,7 @@ export class Modem {
    */
   async restart(): Promise<void> {
     this.engine.expectBoot();
-    await this.step("restart", () => query(this.engine, (c) => c.text.raw("AT+CFUN=1,1"), 10_000), "the modem refused AT+CFUN=1,1");
+    await this.step("restart", AT.restart, "the modem refused AT+CFUN=1,1");
     this.bearerUp = false;
   }
 
@@ -274,7 +266,7 @@ export class Modem {
     }
     report("attach", "attached");
     const operator = await this.operator();
-    const bearerIp = await this.openBearer(options);
+    const bearerIp = await (options.bearer ?? ((o) => this.openBearer(o)))(options);
     report("bearer", bearerIp);
     let clock: ModemClock | null = null;
     if (!options.skipTime) {
@@ -313,9 +305,10 @@ export class Modem {
     });
   }
 
-  private async step<T>(step: ModemStep, action: () => Promise<T>, failure: string): Promise<T> {
+  /** Runs `at`; a failure becomes a ModemError naming `step` (a reset stays what it is). */
+  private async step(step: ModemStep, at: Step, failure: string, ...args: StepArgument[]): Promise<Reply> {
     try {
-      return await action();
+      return await runStep(this.engine, at, args);
     } catch (error) {
       if (error instanceof ModemError) throw error;
       if (error instanceof AtError && error.kind === "modem-reset") throw error;

@@ -2,38 +2,19 @@
 // has working email commands at all, and whether it can secure them with TLS (AT+EMAILSSL,
 // AT+CSSLCFG: SIM7080 and SIM800 firmwares; a plain SIM7000 firmware answers ERROR).
 
-import type { Line } from "../transport/bytes.ts";
-import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { AtCommandError } from "../transport/errors.ts";
-import { MatchTable } from "../transport/match.ts";
+import { runStep, Step, wholeNumber, type Reply } from "../transport/step.ts";
 import { DEFAULT_LIMITS, type EmailLimits } from "./limits.ts";
-import { fields, range } from "./basic.ts";
 import { NoEmailSupportError } from "./errors.ts";
 import type { Dialect } from "./modem.ts";
 
-/** A test command (`AT+X=?`): its info line, or the sign of a firmware without email. */
-class TestCommand extends AtCommand {
-  info = "";
-  emailBroken = false;
-
-  constructor(name: string) {
-    super(24);
-    this.text.raw("AT+").raw(name).raw("=?").end();
-    this.timeoutMs = 3000;
-    this.responses = new MatchTable([
-      { text: `+${name}:`, id: 0 },
-      // Some SIM7000G firmwares answer every email command with "+SMTPSEND: 65".
-      { text: "+SMTPSEND:", id: 1 },
-    ]);
-  }
-
-  override onMatch(id: number, line: Line): number {
-    if (id === 1) this.emailBroken = true;
-    else this.info = line.rest().trim();
-    return Verdict.Continue;
-  }
+/** The test command `AT+<name>=?`: its info line, or the sign of a firmware without email. */
+function testStep(name: string): Step {
+  // Some SIM7000G firmwares answer every email command with "+SMTPSEND: 65".
+  return new Step({ request: `AT+${name}=?`, lines: [`+${name}:`, "+SMTPSEND:"], timeoutMs: 3000 });
 }
+const BROKEN = 1;
 
 /** What AT+EMAILSSL=? and AT+CSSLCFG=? said. */
 export interface TlsCapabilities {
@@ -54,43 +35,57 @@ export interface EmailCapabilities {
   answers: Record<string, string>;
 }
 
-const TEST_COMMANDS = [
+/** The test commands of each dialect, made once. */
+const TESTS: Record<Dialect, Record<string, Step>> = { sim7000: {}, classic: {} };
+for (const name of [
   "EMAILCID", "EMAILTO", "SMTPSRV", "SMTPAUTH", "SMTPFROM", "SMTPRCPT", "SMTPSUB", "SMTPBODY",
   "SMTPFILE", "SMTPCS", "POP3SRV", "POP3READ",
-];
+]) TESTS.sim7000[name] = testStep(name);
+for (const name of ["SMTPSRV", "POP3SRV"]) TESTS.classic[name] = testStep(name);
+const TLS_TESTS = { EMAILSSL: testStep("EMAILSSL"), CSSLCFG: testStep("CSSLCFG") };
 
+/** A length limit: a positive whole number, else the default. */
 function number(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
+  const n = wholeNumber(value ?? "");
+  return n > 0 ? n : fallback;
+}
+
+/** Parses `(1-65535)` or `(0,1,2)` or `(0-2)` into [min, max]. */
+export function range(text: string): [number, number] | null {
+  const m = /^\(?\s*(\d+)\s*(?:[-,]\s*(?:\d+\s*,\s*)*(\d+))?\s*\)?$/.exec(text.trim());
+  if (!m) return null;
+  const min = Number(m[1]);
+  return [min, m[2] === undefined ? min : Number(m[2])];
 }
 
 /** Reads the limits of the sim7000 email commands; throws NoEmailSupportError when there are none. */
 export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000"): Promise<EmailCapabilities> {
   const answers: Record<string, string> = {};
-  const names = dialect === "sim7000" ? TEST_COMMANDS : ["SMTPSRV", "POP3SRV"];
-  for (const name of names) {
-    const cmd = new TestCommand(name);
+  const replies: Record<string, Reply> = {};
+  for (const [name, step] of Object.entries(TESTS[dialect])) {
+    let reply: Reply;
     try {
-      await engine.run(cmd);
+      reply = await runStep(engine, step);
     } catch (error) {
       if (error instanceof AtCommandError) throw new NoEmailSupportError(`AT+${name}=? answered ${error.reply}`);
       throw error;
     }
-    if (cmd.emailBroken) throw new NoEmailSupportError(`AT+${name}=? answered +SMTPSEND: 65 (email stack not working in this firmware)`);
-    answers[name] = cmd.info;
+    if (reply.line(BROKEN) !== null) throw new NoEmailSupportError(`AT+${name}=? answered +SMTPSEND: 65 (email stack not working in this firmware)`);
+    answers[name] = reply.line(0)?.text ?? "";
+    replies[name] = reply;
   }
   if (dialect !== "sim7000") return { dialect, limits: { ...DEFAULT_LIMITS }, tls: null, answers };
   const tls = await probeTls(engine, answers);
 
-  const f = (name: string) => fields(answers[name] ?? "");
+  const f = (name: string) => replies[name].line(0)?.fields ?? [];
   const d = DEFAULT_LIMITS;
   const auth = f("SMTPAUTH");
   const from = f("SMTPFROM");
   const rcpt = f("SMTPRCPT");
   const pop3 = f("POP3SRV");
   const limits: EmailLimits = {
-    cid: range(answers.EMAILCID ?? "") ?? d.cid,
-    timeout: range(answers.EMAILTO ?? "") ?? d.timeout,
+    cid: range(answers.EMAILCID) ?? d.cid,
+    timeout: range(answers.EMAILTO) ?? d.timeout,
     smtpServer: number(f("SMTPSRV")[0], d.smtpServer),
     smtpUser: number(auth[1], d.smtpUser),
     smtpPassword: number(auth[2], d.smtpPassword),
@@ -106,28 +101,28 @@ export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000")
     pop3Server: number(pop3[0], d.pop3Server),
     pop3User: number(pop3[1], d.pop3User),
     pop3Password: number(pop3[2], d.pop3Password),
-    pop3Read: (range(answers.POP3READ ?? "") ?? [1, d.pop3Read])[1],
+    pop3Read: (range(answers.POP3READ) ?? [1, d.pop3Read])[1],
   };
   return { dialect, limits, tls, answers };
 }
 
-/** Answers the optional test command `AT+<name>=?` with, or null when the firmware lacks it (ERROR). */
-async function optionalTest(engine: AtEngine, name: string, answers: Record<string, string>): Promise<string | null> {
-  const cmd = new TestCommand(name);
+/** The fields of the optional test command's answer, or null when the firmware lacks it (ERROR). */
+async function optionalTest(engine: AtEngine, name: keyof typeof TLS_TESTS, answers: Record<string, string>): Promise<string[] | null> {
+  let reply: Reply;
   try {
-    await engine.run(cmd);
+    reply = await runStep(engine, TLS_TESTS[name]);
   } catch (error) {
     if (error instanceof AtCommandError) return null;
     throw error;
   }
-  answers[name] = cmd.info;
-  return cmd.info;
+  answers[name] = reply.line(0)?.text ?? "";
+  return reply.line(0)?.fields ?? [];
 }
 
 async function probeTls(engine: AtEngine, answers: Record<string, string>): Promise<TlsCapabilities | null> {
   const emailSsl = await optionalTest(engine, "EMAILSSL", answers);
   if (emailSsl === null) return null;
-  const [modes, contexts] = fields(emailSsl);
+  const [modes, contexts] = emailSsl;
   const sslConfig = (await optionalTest(engine, "CSSLCFG", answers)) !== null;
   return { modes: range(modes ?? "") ?? [0, 2], contexts: contexts === undefined ? null : range(contexts), sslConfig };
 }

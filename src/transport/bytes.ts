@@ -32,6 +32,8 @@ const CHAR_MINUS = 45;
 const CHAR_COMMA = 44;
 const CHAR_SPACE = 32;
 const CHAR_QUOTE = 34;
+const CHAR_OPEN = 40;
+const CHAR_CLOSE = 41;
 
 /**
  * A received line, read field by field from offsets. One instance is reused for every line;
@@ -98,8 +100,14 @@ export class Line {
     return negative ? -value : value;
   }
 
-  /** Next field as a string: quoted (quotes removed) or bare up to the next comma. */
-  str(): string {
+  /**
+   * Next field as a string, then past its separator: quoted (quotes removed), a parenthesised
+   * range such as `(0-2)` or `(0,1)` kept whole, or bare up to the next comma (trailing
+   * spaces dropped). With `spaces`, a space also ends a bare field: the application note's
+   * `+POP3: 2 2134` beside its `+POP3: 1, 1050`. The one reader of reply fields: steps and
+   * the hot-path kinds all read theirs with it (numbers with `int()`).
+   */
+  str(spaces = false): string {
     this.skipSpaces();
     const buf = this.buf;
     let start = this.pos;
@@ -109,10 +117,16 @@ export class Line {
       end = start;
       while (end < this.length && buf[end] !== CHAR_QUOTE) end++;
       this.pos = end < this.length ? end + 1 : end;
+    } else if (start < this.length && buf[start] === CHAR_OPEN) {
+      end = start;
+      while (end < this.length && buf[end] !== CHAR_CLOSE) end++;
+      if (end < this.length) end++;
+      this.pos = end;
     } else {
       end = start;
-      while (end < this.length && buf[end] !== CHAR_COMMA) end++;
+      while (end < this.length && buf[end] !== CHAR_COMMA && !(spaces && buf[end] === CHAR_SPACE)) end++;
       this.pos = end;
+      while (end > start && buf[end - 1] === CHAR_SPACE) end--;
     }
     this.skipSpaces();
     if (this.pos < this.length && buf[this.pos] === CHAR_COMMA) this.pos++;

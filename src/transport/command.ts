@@ -1,5 +1,9 @@
-// One AT command and how its replies are read. Hot paths (SMTPFT, POP3READ) keep one
-// instance per kind and resubmit it, so nothing is allocated per chunk.
+// One AT command as the engine runs it: its line, the table of lines that belong to it, and
+// handlers that return a Verdict. Ordinary commands are step-table entries run by the generic
+// StepCommand (step.ts); the hot-path kinds (SMTPFT, POP3READ, SMTPBODY's payload) subclass
+// this and are resubmitted, one instance per kind, so nothing is allocated per chunk. The
+// engine's bookkeeping of a submission (generation, queued, OK seen, its promise) is the
+// engine's own: nothing of it is kept here.
 
 import type { Line } from "./bytes.ts";
 import { AtCommandError } from "./errors.ts";
@@ -22,44 +26,40 @@ export const Verdict = {
   Send: 5,
   /** Hand the next line to `onLine` whatever it looks like (a URC's trailing line). */
   TakeLine: 6,
+  /** The command's result line (`awaitsResult`): done once its OK has come too, before or after. */
+  Result: 7,
 } as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /** Something that can own the framer's next line or data phase. */
 export interface LineOwner {
   receiveLength: number;
-  onLine(line: Line): number;
+  onLine(line: Line): Verdict;
   onData(buf: Uint8Array, offset: number, length: number): void;
 }
 
 export class AtCommand implements LineOwner {
-  /** The command line, built by the caller before submitting. */
+  /** The command line, built before submitting. */
   readonly text: CommandBuffer;
   /** Lines that belong to this command (besides OK/ERROR). */
   responses: MatchTable | null = null;
   /** Longest silence allowed while the command is in flight. */
   timeoutMs = 1000;
   /**
-   * true: OK ends the command. false: OK is only the acceptance and the result comes later
-   * (`+SMTPSEND: <code>`, `+POP3IN: <code>` ...); see `result()`.
+   * false: OK ends the command. true: OK is only the acceptance; the command ends when a
+   * handler also returned `Verdict.Result` (`+SMTPSEND: <code>`, `+POP3IN: <code>` ...).
    */
-  okIsFinal = true;
+  awaitsResult = false;
   /** Bytes announcing that the modem waits for the payload (e.g. "DOWNLOAD"), or null. */
   prompt: Uint8Array | null = null;
   /** Every line goes to `onLine` (multi-line text output ending with OK). */
   rawLines = false;
 
+  /** Set by a handler before it returns Receive / Send. */
   receiveLength = 0;
   sendLength = 0;
+  /** Set by a handler before it returns Fail. */
   error: Error | null = null;
-  okSeen = false;
-  resultSeen = false;
-
-  /** Set by the engine: distinguishes submissions of a reused instance. */
-  generation = 0;
-  inFlight = false;
-
-  private resolveRun: (() => void) | null = null;
-  private rejectRun: ((error: Error) => void) | null = null;
 
   constructor(capacity = 96) {
     this.text = new CommandBuffer(capacity);
@@ -70,31 +70,25 @@ export class AtCommand implements LineOwner {
     this.receiveLength = 0;
     this.sendLength = 0;
     this.error = null;
-    this.okSeen = false;
-    this.resultSeen = false;
   }
 
   /** A line of `responses` matched (cursor after the pattern). */
-  onMatch(_id: number, _line: Line): number {
+  onMatch(_id: number, _line: Line): Verdict {
     return Verdict.Continue;
   }
 
   /** Raw lines (`rawLines`) and lines taken with TakeLine. */
-  onLine(_line: Line): number {
+  onLine(_line: Line): Verdict {
     return Verdict.NotMine;
   }
 
-  onOk(): number {
-    return this.okIsFinal || this.resultSeen ? Verdict.Done : Verdict.Continue;
-  }
-
-  onError(line: Line): number {
+  onError(line: Line): Verdict {
     this.error = new AtCommandError(this.text.describe(), line.text());
     return Verdict.Fail;
   }
 
   /** The armed prompt was seen; usually sets `sendLength` and returns Send. */
-  onPrompt(): number {
+  onPrompt(): Verdict {
     return Verdict.Continue;
   }
 
@@ -105,28 +99,4 @@ export class AtCommand implements LineOwner {
 
   /** The command ended (error null on success). Called once per submission. */
   onEnd(_error: Error | null): void {}
-
-  /** For handlers of async results: done now if OK was already seen, else after OK. */
-  protected result(): number {
-    this.resultSeen = true;
-    return this.okSeen ? Verdict.Done : Verdict.Continue;
-  }
-
-  /** Called by the engine; settles a pending `run()` promise. */
-  finish(error: Error | null): void {
-    this.inFlight = false;
-    this.onEnd(error);
-    const resolve = this.resolveRun;
-    const reject = this.rejectRun;
-    this.resolveRun = null;
-    this.rejectRun = null;
-    if (error) reject?.(error);
-    else resolve?.();
-  }
-
-  /** Used by AtEngine.run. */
-  bindPromise(resolve: () => void, reject: (error: Error) => void): void {
-    this.resolveRun = resolve;
-    this.rejectRun = reject;
-  }
 }

@@ -1,69 +1,36 @@
 // The AT command engine: one command in flight, a bounded FIFO behind it, a timeout per
 // command, URC and abort tables, back-pressured writes. Driven entirely by the serial
-// callbacks and one deadline timer; no allocation per byte, line or chunk.
+// callbacks and one deadline timer; no allocation per byte, line or chunk. Whether the link is
+// in step with the modem (sync, boot, the quiet gap) is the link-sync machine's business
+// (link-sync.ts): the engine asks it before writing a command.
+//
+//   phase           event                                  next            action
+//   --------------  -------------------------------------  --------------  ------------------------------
+//   Idle            work queued, link Ready                Writing         write the command line
+//   Idle            work queued, link out of step          Idle            the link machine sends AT
+//   Writing         last command byte accepted             Awaiting        arm prompt / raw-line modes
+//   Awaiting        a handler says Send                    SendingPayload  pull payload as space allows
+//   SendingPayload  last payload byte accepted             Awaiting
+//   Awaiting        OK (and the result, if awaited) /      Idle            end the command, start the next
+//                   ERROR / Done / Fail
+//   any but Idle    no line for timeoutMs                  Idle            AtTimeoutError; the link resyncs
+//   any             reset or power report                  Idle            ModemResetError for all work
+//   any             a write throws                         Idle            SerialWriteError for all work
 
 import { ascii, type Line } from "./bytes.ts";
 import { AtCommand, Verdict, type LineOwner } from "./command.ts";
-import {
-  AtAbortedError,
-  AtQueueFullError,
-  AtTimeoutError,
-  ModemResetError,
-  type ModemResetKind,
-  SerialWriteError,
-} from "./errors.ts";
+import { AtAbortedError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
 import { Framer, type FramerSink } from "./framer.ts";
+import { LinkSync, matchReport, Report } from "./link-sync.ts";
 import { MatchTable } from "./match.ts";
-import type { Deadline, SerialListener, SerialPort, TimerPort } from "./ports.ts";
+import type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
+import type { Deadline, SerialListener, SerialPort } from "./ports.ts";
+import { Submission, SubmissionQueue } from "./submissions.ts";
+import { Transmitter } from "./transmitter.ts";
+import { UrcHandlers, type UrcHandler } from "./urc.ts";
 
-/** Unsolicited result codes: a table and what to do with its lines. */
-export interface UrcHandler extends LineOwner {
-  readonly table: MatchTable;
-  /** A line of `table` matched (cursor after the pattern); returns a Verdict. */
-  onUrc(id: number, line: Line): number;
-}
-
-export interface AtTracer {
-  /** A command line sent (secrets masked) or a line received. */
-  line(direction: "tx" | "rx", text: string): void;
-  /** Raw payload bytes sent or received (a count, not the bytes). */
-  data(direction: "tx" | "rx", length: number): void;
-}
-
-export interface EngineOptions {
-  serial: SerialPort;
-  timers: TimerPort;
-  /** Receive line buffer; longer lines are discarded and counted. Default 256. */
-  lineCapacity?: number;
-  /** Bytes read per `read(buffer)` call. Default 128 (the ESP32 UART FIFO). */
-  readChunk?: number;
-  /** Commands waiting behind the one in flight. Default 8. */
-  queueCapacity?: number;
-  /** Free TX space assumed before the first onWritable. Default 128. */
-  initialWritable?: number;
-  /** Send `AT` until `OK` before the first command (autobauding, unknown state). Default true. */
-  syncOnStart?: boolean;
-  /** Per-attempt timeout of the sync `AT`, and how long the modem may go on talking after its OK. Default 500 ms. */
-  syncTimeoutMs?: number;
-  /** Sync attempts before giving up on the modem. Default 10. */
-  syncAttempts?: number;
-  /** Silence (not one byte) required after a sync before the next command. Default 50 ms. */
-  quietMs?: number;
-}
-
-export interface EngineStats {
-  bytesIn: number;
-  bytesOut: number;
-  lines: number;
-  strayLines: number;
-  urcs: number;
-  timeouts: number;
-  resyncs: number;
-  resets: number;
-  /** RDY lines of a modem switching on before it first answered: expected, not resets. */
-  boots: number;
-  overlongLines: number;
-}
+export type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
+export type { UrcHandler } from "./urc.ts";
 
 const OK = ascii("OK");
 const ERROR_TABLE = new MatchTable([
@@ -71,23 +38,8 @@ const ERROR_TABLE = new MatchTable([
   { text: "+CME ERROR:", id: 1 },
   { text: "+CMS ERROR:", id: 2 },
 ]);
-const ABORT_KINDS: ModemResetKind[] = ["reset", "sim-not-ready", "power-down", "under-voltage"];
-const ABORT_TABLE = new MatchTable([
-  { text: "RDY", exact: true, id: 0 },
-  { text: "+CPIN: NOT READY", exact: true, id: 1 },
-  { text: "NORMAL POWER DOWN", exact: true, id: 2 },
-  { text: "UNDER-VOLTAGE POWER DOWN", exact: true, id: 3 },
-]);
-
-const Phase = { Idle: 0, Writing: 1, Awaiting: 2, SendingPayload: 3, Quiet: 4 } as const;
-const STAGING = 128;
-
-class SyncCommand extends AtCommand {
-  constructor() {
-    super(8);
-    this.text.raw("AT").end();
-  }
-}
+const Phase = { Idle: 0, Writing: 1, Awaiting: 2, SendingPayload: 3 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
 
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
@@ -100,100 +52,73 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private readonly serial: SerialPort;
   private readonly framer: Framer;
+  private readonly tx: Transmitter;
   private readonly deadline: Deadline;
-  /** Bounds the quiet gap: a modem that never falls silent fails the sync try. */
-  private readonly quietLimit: Deadline;
+  private readonly link: LinkSync;
   private readonly readBuf: Uint8Array;
-  private readonly staging = new Uint8Array(STAGING);
-  /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
-  private readonly stagingViews: Uint8Array[] = [];
-  private readonly queue: (AtCommand | null)[];
-  private queueHead = 0;
-  private queueCount = 0;
-  private readonly urcHandlers: UrcHandler[] = [];
-  private readonly sync = new SyncCommand();
-  private readonly syncTimeoutMs: number;
-  private readonly syncAttempts: number;
-  private readonly quietMs: number;
+  private readonly queue: SubmissionQueue;
+  private readonly urcs = new UrcHandlers();
 
   private current: AtCommand | null = null;
-  private phase: number = Phase.Idle;
-  private generation = 0;
-  private deadlineGeneration = 0;
-  private writable: number;
-  private txPos = 0;
-  private payloadLeft = 0;
-  private staged = 0;
-  private pumping = false;
+  /** The record of `current` (swapped with the queue's head record as it starts). */
+  private running = new Submission();
+  private phase: Phase = Phase.Idle;
   private lineOwner: LineOwner | null = null;
   private dataOwner: LineOwner | null = null;
-  private needSync: boolean;
-  private syncTriesLeft = 0;
-  /**
-   * No answer from the modem yet since the engine started syncing or the modem powered down:
-   * it may be booting, and its RDY is what we wait for, not a reset.
-   */
-  private awaitingBoot: boolean;
-  /** A restart was ordered (expectBoot) and its RDY has not come yet. */
-  private bootOrdered = false;
   private closed = false;
 
   constructor(options: EngineOptions) {
     this.serial = options.serial;
     this.framer = new Framer(options.lineCapacity ?? 256, this);
     this.readBuf = new Uint8Array(options.readChunk ?? 128);
-    this.queue = new Array(options.queueCapacity ?? 8).fill(null);
-    this.writable = options.initialWritable ?? STAGING;
-    this.needSync = options.syncOnStart ?? true;
-    this.awaitingBoot = this.needSync;
-    this.syncTimeoutMs = options.syncTimeoutMs ?? 500;
-    this.syncAttempts = options.syncAttempts ?? 10;
-    this.quietMs = options.quietMs ?? 50;
-    this.sync.timeoutMs = this.syncTimeoutMs;
-    for (let n = 1; n <= STAGING; n *= 2) this.stagingViews.push(this.staging.subarray(0, n));
+    this.queue = new SubmissionQueue(options.queueCapacity ?? 8);
     this.deadline = options.timers.deadline(() => this.onDeadline());
-    this.quietLimit = options.timers.deadline(() => this.onQuietLimit());
+    this.tx = new Transmitter(options.serial, options.initialWritable ?? 128, this.stats, {
+      lineSent: () => this.lineSent(),
+      payloadStaged: (length) => this.tracer?.data("tx", length),
+      payloadSent: () => {
+        this.phase = Phase.Awaiting;
+      },
+      writeFailed: (error) => this.abortAll(error),
+    });
+    this.link = new LinkSync(options, {
+      sendSync: (cmd) => this.begin(cmd),
+      linkReady: () => this.startNext(),
+      syncGaveUp: () => this.syncGaveUp(),
+    }, this.stats);
   }
 
   // ---- public API -------------------------------------------------------------------
 
-  /** Queues a command; its `finish` runs when it ends. Throws when the queue is full. */
+  /** Queues a command; its `onEnd` runs when it ends. Throws when the queue is full. */
   submit(cmd: AtCommand): void {
-    if (this.closed) throw new AtAbortedError("the AT engine is closed");
-    if (cmd.inFlight) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
-    if (this.queueCount === this.queue.length) throw new AtQueueFullError(this.queue.length);
-    cmd.prepare();
-    cmd.inFlight = true;
-    this.queue[(this.queueHead + this.queueCount) % this.queue.length] = cmd;
-    this.queueCount++;
-    if (this.phase === Phase.Idle) this.startNext();
+    this.enqueue(cmd, null, null);
   }
 
   /** Queues a command and resolves when it completes (one Promise per command: not for hot loops). */
   run(cmd: AtCommand): Promise<void> {
     return new Promise((resolve, reject) => {
-      cmd.bindPromise(resolve, reject);
       try {
-        this.submit(cmd);
+        this.enqueue(cmd, resolve, reject);
       } catch (error) {
-        cmd.bindPromise(() => {}, () => {});
         reject(error);
       }
     });
   }
 
   addUrcHandler(handler: UrcHandler): void {
-    if (this.urcHandlers.indexOf(handler) < 0) this.urcHandlers.push(handler);
+    this.urcs.add(handler);
   }
 
   removeUrcHandler(handler: UrcHandler): void {
-    const i = this.urcHandlers.indexOf(handler);
-    if (i >= 0) this.urcHandlers.splice(i, 1);
+    this.urcs.remove(handler);
   }
 
   /** The next command is preceded by `AT`-until-`OK` and a quiet gap. */
   requestSync(): void {
-    this.needSync = true;
+    this.link.requestSync();
+    // A quiet gap that was running is cut short: the work waiting behind it syncs now.
+    this.startNext();
   }
 
   /**
@@ -201,7 +126,7 @@ export class AtEngine implements SerialListener, FramerSink {
    * it, is that boot rather than a reset. Expected until a RDY or a sync the modem answers.
    */
   expectBoot(): void {
-    this.bootOrdered = true;
+    this.link.expectBoot();
   }
 
   /** Fails the command in flight and everything queued with `error`. */
@@ -210,17 +135,16 @@ export class AtEngine implements SerialListener, FramerSink {
     this.framer.keepEmptyLines = false;
     this.lineOwner = null;
     this.dataOwner = null;
-    this.payloadLeft = 0;
-    this.staged = 0;
+    this.tx.stop();
     const cmd = this.current;
     this.current = null;
     this.phase = Phase.Idle;
     this.deadline.disarm();
-    this.quietLimit.disarm();
-    if (cmd && cmd !== this.sync) cmd.finish(error);
-    while (this.queueCount > 0) {
-      const next = this.dequeue();
-      next.finish(error);
+    this.link.aborted();
+    if (cmd !== null && cmd !== this.link.command) this.running.finish(error);
+    while (this.queue.count > 0) {
+      this.dequeue();
+      this.running.finish(error);
     }
   }
 
@@ -229,11 +153,11 @@ export class AtEngine implements SerialListener, FramerSink {
     this.abortAll(new AtAbortedError("the AT engine was closed"));
     this.closed = true;
     this.deadline.close();
-    this.quietLimit.close();
+    this.link.close();
   }
 
   get busy(): boolean {
-    return this.phase !== Phase.Idle || this.queueCount > 0;
+    return this.phase !== Phase.Idle || this.queue.count > 0;
   }
 
   /**
@@ -243,7 +167,7 @@ export class AtEngine implements SerialListener, FramerSink {
    */
   get exchangingData(): boolean {
     const cmd = this.current;
-    return cmd !== null && cmd !== this.sync && (cmd.prompt !== null || cmd.sendLength > 0 || this.dataOwner !== null || this.phase === Phase.SendingPayload);
+    return cmd !== null && cmd !== this.link.command && (cmd.prompt !== null || cmd.sendLength > 0 || this.dataOwner !== null || this.phase === Phase.SendingPayload);
   }
 
   // ---- serial callbacks ---------------------------------------------------------------
@@ -256,15 +180,14 @@ export class AtEngine implements SerialListener, FramerSink {
       this.stats.bytesIn += n;
       // Any byte breaks the quiet gap, not only a whole line: late LENGTH data of a timed-out
       // command can run for longer than the gap without a line end.
-      if (this.phase === Phase.Quiet) this.deadline.arm(this.quietMs);
+      this.link.heard();
       this.framer.feed(buf, 0, n);
       this.stats.overlongLines = this.framer.overlongLines;
     }
   }
 
   onWritable(count: number): void {
-    this.writable = count;
-    this.pump();
+    this.tx.onWritable(count);
   }
 
   // ---- framer sink -------------------------------------------------------------------
@@ -275,7 +198,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (this.tracer !== null) {
       // An echoed command is traced as sent: with its secrets masked.
       const cmd = this.current;
-      this.tracer.line("rx", cmd !== null && this.isEcho(cmd, line) ? cmd.text.describe() : line.text());
+      this.tracer.line("rx", cmd !== null && cmd.text.isEcho(line) ? cmd.text.describe() : line.text());
     }
 
     const owner = this.lineOwner;
@@ -284,41 +207,29 @@ export class AtEngine implements SerialListener, FramerSink {
       this.apply(owner, owner.onLine(line));
       return;
     }
-    if (this.phase === Phase.Quiet) {
-      // Late output after a sync: not for anybody, and the gap starts again.
+    if (this.link.quiet) {
+      // Late output after a sync: not for anybody (its bytes restarted the gap).
       stats.strayLines++;
-      this.deadline.arm(this.quietMs);
       return;
     }
     const cmd = this.current;
     if (cmd !== null && this.phase === Phase.Awaiting) {
       // A line begun before the command was sent cannot be its reply (only its echo).
-      if (this.framer.lineIsOld ? this.isEcho(cmd, line) : this.dispatchToCommand(cmd, line)) return;
+      if (this.framer.lineIsOld ? cmd.text.isEcho(line) : this.dispatchToCommand(cmd, line)) return;
     }
 
-    const abort = ABORT_TABLE.find(line);
-    // The RDY of a modem that is just switching on: what the first sync waits for.
-    if (abort >= 0 && ABORT_KINDS[abort] === "reset" && (this.awaitingBoot || this.bootOrdered)) {
-      stats.boots++;
-      if (this.bootOrdered) this.orderedBoot();
+    const report = matchReport(line);
+    if (report !== null) {
+      this.modemReport(report);
       return;
     }
-    if (abort >= 0) {
-      this.modemReset(ABORT_KINDS[abort]);
+    const handler = this.urcs.claim(line);
+    if (handler === null) {
+      stats.strayLines++;
       return;
     }
-    const handlers = this.urcHandlers;
-    for (let i = 0; i < handlers.length; i++) {
-      const handler = handlers[i];
-      const id = handler.table.match(line);
-      if (id < 0) continue;
-      const verdict = handler.onUrc(id, line);
-      if (verdict === Verdict.NotMine) continue;
-      stats.urcs++;
-      this.apply(handler, verdict);
-      return;
-    }
-    stats.strayLines++;
+    stats.urcs++;
+    this.apply(handler, this.urcs.verdict);
   }
 
   onData(buf: Uint8Array, offset: number, length: number): void {
@@ -339,50 +250,24 @@ export class AtEngine implements SerialListener, FramerSink {
 
   // ---- internals ---------------------------------------------------------------------
 
-  /** True when the line was the command's. */
+  /** True when the line was the command's: its echo, a line of its table, OK, an error, raw text. */
   private dispatchToCommand(cmd: AtCommand, line: Line): boolean {
-    if (this.isEcho(cmd, line)) return true;
-    if (cmd.responses !== null) {
-      const id = cmd.responses.match(line);
-      if (id >= 0) {
-        const verdict = cmd.onMatch(id, line);
-        if (verdict !== Verdict.NotMine) {
-          this.apply(cmd, verdict);
-          return true;
-        }
-      }
+    if (cmd.text.isEcho(line)) return true;
+    const id = cmd.responses === null ? -1 : cmd.responses.match(line);
+    let verdict: Verdict = id >= 0 ? cmd.onMatch(id, line) : Verdict.NotMine;
+    if (verdict === Verdict.NotMine) {
+      if (line.equals(OK)) {
+        this.running.okSeen = true;
+        verdict = !cmd.awaitsResult || this.running.resultSeen ? Verdict.Done : Verdict.Continue;
+      } else if (ERROR_TABLE.find(line) >= 0) verdict = cmd.onError(line);
+      else if (cmd.rawLines) verdict = cmd.onLine(line);
     }
-    if (line.equals(OK)) {
-      cmd.okSeen = true;
-      this.apply(cmd, cmd.onOk());
-      return true;
-    }
-    if (ERROR_TABLE.find(line) >= 0) {
-      this.apply(cmd, cmd.onError(line));
-      return true;
-    }
-    if (cmd.rawLines) {
-      const verdict = cmd.onLine(line);
-      if (verdict !== Verdict.NotMine) {
-        this.apply(cmd, verdict);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** With echo on (ATE1, the power-on default) the modem repeats the command line. */
-  private isEcho(cmd: AtCommand, line: Line): boolean {
-    const text = cmd.text;
-    let n = text.length;
-    if (n > 0 && text.bytes[n - 1] === 13) n--;
-    if (line.length !== n) return false;
-    const buf = line.buf;
-    for (let i = 0; i < n; i++) if (buf[i] !== text.bytes[i]) return false;
+    if (verdict === Verdict.NotMine) return false;
+    this.apply(cmd, verdict);
     return true;
   }
 
-  private apply(owner: LineOwner, verdict: number): void {
+  private apply(owner: LineOwner, verdict: Verdict): void {
     const cmd = this.current;
     const isCurrent = owner === cmd && cmd !== null;
     switch (verdict) {
@@ -407,205 +292,115 @@ export class AtEngine implements SerialListener, FramerSink {
         return;
       case Verdict.Send:
         if (isCurrent && cmd.sendLength > 0) {
-          this.payloadLeft = cmd.sendLength;
           this.phase = Phase.SendingPayload;
           this.deadline.arm(cmd.timeoutMs);
-          this.pump();
+          this.tx.sendPayload(cmd.sendLength);
         }
         return;
       case Verdict.TakeLine:
         this.lineOwner = owner;
         if (isCurrent) this.deadline.arm(cmd.timeoutMs);
         return;
+      case Verdict.Result:
+        if (!isCurrent) return;
+        this.running.resultSeen = true;
+        if (this.running.okSeen) this.complete(cmd, null);
+        else this.deadline.arm(cmd.timeoutMs);
+        return;
     }
   }
 
   private complete(cmd: AtCommand, error: Error | null): void {
-    // Any answer (OK, ERROR, a result) means the modem is up; only a timeout is no answer.
-    if (!(error instanceof AtTimeoutError)) this.awaitingBoot = false;
     this.deadline.disarm();
+    this.tx.stop();
     this.framer.armPrompt(null);
     this.framer.keepEmptyLines = false;
     if (this.lineOwner === cmd) this.lineOwner = null;
     this.current = null;
     this.phase = Phase.Idle;
-    if (cmd === this.sync) {
-      this.afterSync(error);
+    if (cmd === this.link.command) {
+      this.link.syncEnded(error);
       return;
     }
-    cmd.finish(error);
-    if (this.phase === Phase.Idle) this.startNext();
+    // Its onEnd may submit again (a hot-path loop's next chunk): that starts at once.
+    this.running.finish(error);
+    this.startNext();
   }
 
   private startNext(): void {
-    if (this.closed || this.queueCount === 0) return;
-    if (this.needSync) {
-      if (this.syncTriesLeft === 0) this.syncTriesLeft = this.syncAttempts;
-      this.stats.resyncs++;
-      this.sync.prepare();
-      this.sync.inFlight = true;
-      this.begin(this.sync);
+    // Also reached from inside an onEnd that submitted again: one command in flight at a time.
+    if (this.closed || this.queue.count === 0 || this.current !== null) return;
+    if (!this.link.ready) {
+      this.link.start();
       return;
     }
     this.begin(this.dequeue());
   }
 
-  private afterSync(error: Error | null): void {
-    this.sync.inFlight = false;
-    if (error === null) {
-      // The try succeeds only once the gap is quiet (onDeadline); until then it may still fail.
-      this.needSync = false;
-      this.bootOrdered = false;
-      this.phase = Phase.Quiet;
-      this.deadlineGeneration = ++this.generation;
-      this.deadline.arm(this.quietMs);
-      this.quietLimit.arm(this.syncTimeoutMs);
-      return;
-    }
-    if (error instanceof ModemResetError) return;
-    if (--this.syncTriesLeft > 0) {
-      this.startNext();
-      return;
-    }
-    // The modem never answered: fail the command that was waiting, keep syncing for the next.
+  /** The link machine's every sync try failed: the command waiting for it fails. */
+  private syncGaveUp(): void {
     const waiting = this.dequeue();
-    waiting.finish(new AtTimeoutError(`AT (sync before ${waiting.text.describe()}, ${this.syncAttempts} tries)`, this.syncTimeoutMs));
+    this.running.finish(this.link.giveUpError(waiting.text.describe()));
+    this.startNext();
+  }
+
+  private enqueue(cmd: AtCommand, resolve: (() => void) | null, reject: ((error: Error) => void) | null): void {
+    if (this.closed) throw new AtAbortedError("the AT engine is closed");
+    // A reused instance (the hot paths) may be submitted again once it ended, not before.
+    if (this.current === cmd || this.queue.holds(cmd)) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
+    if (this.queue.full) throw new AtQueueFullError(this.queue.records.length);
+    cmd.prepare();
+    this.queue.push(cmd, resolve, reject);
     this.startNext();
   }
 
   private begin(cmd: AtCommand): void {
     this.current = cmd;
-    cmd.generation = ++this.generation;
     this.phase = Phase.Writing;
-    this.txPos = 0;
-    this.deadlineGeneration = cmd.generation;
     this.deadline.arm(cmd.timeoutMs);
     this.tracer?.line("tx", cmd.text.describe());
-    this.pump();
+    this.tx.sendLine(cmd);
   }
 
+  /** The queue's head becomes `running`; the finished record takes its place. */
   private dequeue(): AtCommand {
-    const cmd = this.queue[this.queueHead]!;
-    this.queue[this.queueHead] = null;
-    this.queueHead = (this.queueHead + 1) % this.queue.length;
-    this.queueCount--;
-    return cmd;
+    this.running = this.queue.shift(this.running);
+    return this.running.cmd!;
   }
 
-  /** Moves command bytes, then payload bytes, into the UART as far as its free space allows. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.writable > 0) {
-        const cmd = this.current;
-        if (cmd === null) return;
-        if (this.staged === 0) {
-          const commandLeft = this.phase === Phase.Writing ? cmd.text.length - this.txPos : 0;
-          const left = commandLeft > 0 ? commandLeft : this.phase === Phase.SendingPayload ? this.payloadLeft : 0;
-          if (left === 0) break;
-          let n = left < this.writable ? left : this.writable;
-          if (n > STAGING) n = STAGING;
-          let size = 1;
-          while (size * 2 <= n) size *= 2;
-          if (commandLeft > 0) {
-            const bytes = cmd.text.bytes;
-            for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
-            this.txPos += size;
-          } else {
-            cmd.fillPayload(this.staging, 0, size);
-            this.payloadLeft -= size;
-            this.tracer?.data("tx", size);
-          }
-          this.staged = size;
-        }
-        if (this.staged > this.writable) break;
-        let accepted: boolean;
-        try {
-          accepted = this.serial.write(this.stagingViews[31 - Math.clz32(this.staged)]);
-        } catch (error) {
-          this.abortAll(new SerialWriteError(error));
-          return;
-        }
-        if (!accepted) {
-          // Output full: nothing was sent; try again on the next onWritable.
-          this.writable = 0;
-          break;
-        }
-        this.writable -= this.staged;
-        this.stats.bytesOut += this.staged;
-        this.staged = 0;
-      }
-      this.afterWrite();
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private afterWrite(): void {
-    const cmd = this.current;
-    if (cmd === null || this.staged > 0) return;
-    if (this.phase === Phase.Writing && this.txPos === cmd.text.length) {
-      this.phase = Phase.Awaiting;
-      this.framer.markBoundary();
-      if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
-      this.framer.keepEmptyLines = cmd.rawLines;
-    } else if (this.phase === Phase.SendingPayload && this.payloadLeft === 0) {
-      this.phase = Phase.Awaiting;
-    }
+  /** The line is out: replies may come (a line begun before now cannot be one). */
+  private lineSent(): void {
+    const cmd = this.current!;
+    this.phase = Phase.Awaiting;
+    this.framer.markBoundary();
+    if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
+    this.framer.keepEmptyLines = cmd.rawLines;
   }
 
   private onDeadline(): void {
-    if (this.phase === Phase.Quiet) {
-      if (this.deadlineGeneration !== this.generation) return;
-      this.quietLimit.disarm();
-      this.syncTriesLeft = 0;
-      this.phase = Phase.Idle;
-      this.startNext();
-      return;
-    }
     const cmd = this.current;
-    if (cmd === null || cmd.generation !== this.deadlineGeneration) return; // stale timer
+    if (cmd === null) return; // disarmed too late: nothing in flight
     this.stats.timeouts++;
     this.framer.reset();
     this.lineOwner = null;
     this.dataOwner = null;
-    this.payloadLeft = 0;
-    this.staged = 0;
-    this.needSync = true;
+    this.tx.stop();
+    this.link.requestSync();
     this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
   }
 
-  /** The modem kept talking for a whole sync timeout after the sync's OK: that try failed. */
-  private onQuietLimit(): void {
-    if (this.phase !== Phase.Quiet) return;
-    this.deadline.disarm();
-    this.phase = Phase.Idle;
-    this.needSync = true;
-    this.afterSync(new AtTimeoutError("AT (the modem did not fall quiet after it)", this.syncTimeoutMs));
-  }
-
-  /** The RDY of a restart the host ordered: the command that ordered it is done, then sync. */
-  private orderedBoot(): void {
-    this.bootOrdered = false;
-    this.needSync = true;
+  /** A reset or power report line: a boot the link expected, or the loss of all work. */
+  private modemReport(kind: ModemResetKind): void {
+    const meaning = this.link.report(kind);
+    if (meaning === Report.Boot) return;
     const cmd = this.current;
-    // The reboot can overtake the OK of the command that asked for it.
-    if (cmd !== null && cmd !== this.sync) this.complete(cmd, null);
-  }
-
-  private modemReset(kind: ModemResetKind): void {
-    this.stats.resets++;
-    this.needSync = true;
-    // Switched off: the RDY of the next power-on is expected.
-    this.awaitingBoot = kind === "power-down" || kind === "under-voltage";
-    this.syncTriesLeft = 0;
-    const error = new ModemResetError(kind);
-    if (this.current === this.sync) {
-      this.sync.inFlight = false;
-      this.current = null;
-      this.phase = Phase.Idle;
+    if (meaning === Report.OrderedBoot) {
+      // The reboot can overtake the OK of the command that asked for it.
+      if (cmd !== null && cmd !== this.link.command) this.complete(cmd, null);
+      return;
     }
+    this.stats.resets++;
+    const error = new ModemResetError(kind);
     this.abortAll(error);
     this.onModemReset?.(error);
   }

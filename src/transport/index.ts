@@ -6,4 +6,6 @@ export * from "./errors.ts";
 export * from "./tx.ts";
 export * from "./framer.ts";
 export * from "./command.ts";
+export * from "./step.ts";
+export * from "./link-sync.ts";
 export * from "./engine.ts";

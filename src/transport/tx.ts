@@ -1,6 +1,7 @@
 // Builds one AT command line into a fixed buffer. Quoted parameters are checked so that no
 // value can end the string early or start another command.
 
+import type { Line } from "./bytes.ts";
 import { AtParameterError } from "./errors.ts";
 
 const QUOTE = 34;
@@ -88,6 +89,16 @@ export class CommandBuffer {
       s += i >= this.secretStart && i < this.secretEnd ? "*" : String.fromCharCode(c);
     }
     return s;
+  }
+
+  /** With echo on (ATE1, the power-on default) the modem repeats the command line: is `line` that? */
+  isEcho(line: Line): boolean {
+    let n = this.length;
+    if (n > 0 && this.bytes[n - 1] === CR) n--;
+    if (line.length !== n) return false;
+    const buf = line.buf;
+    for (let i = 0; i < n; i++) if (buf[i] !== this.bytes[i]) return false;
+    return true;
   }
 
   private room(n: number, field: string): void {

@@ -1,0 +1,234 @@
+// The AT+POP3READ loop (spec 3.2.20): a multi-line answer (LIST, UIDL, TOP, RETR) comes by
+// byte count, chunk after chunk; the bytes pass a fixed ring and reach the caller's sink in
+// blocks, dot-stuffing undone. One reused command, one Promise for the whole answer.
+
+import type { Line } from "../transport/bytes.ts";
+import { AtCommand, Verdict } from "../transport/command.ts";
+import type { AtEngine, UrcHandler } from "../transport/engine.ts";
+import { MatchTable } from "../transport/match.ts";
+import type { Deadline, TimerPort } from "../transport/ports.ts";
+import { ByteRing } from "../transport/ring.ts";
+import { steps } from "../transport/step.ts";
+import { DotUnstuffer } from "./codec/dot-unstuff.ts";
+import { MailError, Pop3Error } from "./errors.ts";
+
+/** Receives mail bytes in blocks; `buf` is only valid during the call. */
+export interface MailSink {
+  write(buf: Uint8Array, offset: number, length: number): void;
+}
+
+/** `+POP3READ: 1|2,<cnf>`, cnf raw bytes, OK; or `+POP3OUT: <code>` when the session ended. */
+const READ = steps({
+  chunk: { request: "AT+POP3READ=<length>", lines: ["+POP3READ:", "+POP3OUT:"], timeoutMs: 40_000 },
+});
+const LOGGED_OUT = 1;
+
+/** AT+POP3READ=<n>: `+POP3READ: 1|2,<cnf>`, cnf raw bytes, OK. Reused for every chunk. */
+class ReadCommand extends AtCommand {
+  status = 0;
+  outCode = 0;
+  /** A `+POP3READ: 3,<n>` arrived while this command was in flight. */
+  dataAnnounced = false;
+  sink: ((buf: Uint8Array, offset: number, length: number) => void) | null = null;
+
+  constructor(chunk: number) {
+    super(24);
+    READ.chunk.write(this.text, [chunk]);
+    this.timeoutMs = READ.chunk.timeoutMs;
+    this.responses = READ.chunk.table;
+  }
+
+  override prepare(): void {
+    super.prepare();
+    this.status = 0;
+    this.outCode = 0;
+  }
+
+  override onMatch(id: number, line: Line): Verdict {
+    if (id === LOGGED_OUT) {
+      this.outCode = line.int();
+      this.error = new Pop3Error(this.outCode);
+      return Verdict.Fail;
+    }
+    const status = line.int();
+    const length = line.int();
+    if (status === 3) {
+      this.dataAnnounced = true;
+      return Verdict.Continue;
+    }
+    this.status = status;
+    this.receiveLength = length;
+    return length > 0 ? Verdict.Receive : Verdict.Continue;
+  }
+
+  override onData(buf: Uint8Array, offset: number, length: number): void {
+    this.sink!(buf, offset, length);
+  }
+}
+
+/**
+ * The AT+POP3READ loop for one multi-line answer: a callback state machine with one Promise
+ * for the whole answer, one reused command, a fixed ring and a fixed block buffer.
+ */
+export class MultiLineReader implements UrcHandler {
+  readonly table = new MatchTable([{ text: "+POP3READ: 3,", id: 0 }]);
+  receiveLength = 0;
+  delivered = 0;
+  private readonly engine: AtEngine;
+  private readonly cmd: ReadCommand;
+  private readonly unstuffer = new DotUnstuffer();
+  private readonly work: Uint8Array;
+  private readonly ring: ByteRing;
+  private readonly block: Uint8Array;
+  private readonly idle: Deadline;
+  private readonly idleMs: number;
+  private sink: MailSink | null = null;
+  private waitingForData = false;
+  private atStart = true;
+  private resolve: (() => void) | null = null;
+  private reject: ((error: Error) => void) | null = null;
+
+  constructor(engine: AtEngine, timers: TimerPort, chunk: number, blockSize: number) {
+    this.engine = engine;
+    this.cmd = new ReadCommand(chunk);
+    this.cmd.sink = (buf, offset, length) => this.take(buf, offset, length);
+    this.cmd.onEnd = (error) => this.chunkEnded(error);
+    this.work = new Uint8Array(256);
+    this.ring = new ByteRing(blockSize * 2);
+    this.block = new Uint8Array(blockSize);
+    this.idleMs = READ.chunk.timeoutMs;
+    this.idle = timers.deadline(() => this.fail(new Pop3Error(69, "", "no +POP3READ: 3 data announcement in time")));
+  }
+
+  read(sink: MailSink): Promise<number> {
+    this.sink = sink;
+    this.delivered = 0;
+    this.unstuffer.reset();
+    this.atStart = true;
+    this.ring.clear();
+    this.waitingForData = false;
+    this.engine.addUrcHandler(this);
+    return new Promise((resolve, reject) => {
+      this.resolve = () => resolve(this.delivered);
+      this.reject = reject;
+      this.submit();
+    });
+  }
+
+  onUrc(): Verdict {
+    if (this.resolve === null) return Verdict.NotMine;
+    if (this.waitingForData) {
+      this.waitingForData = false;
+      this.idle.disarm();
+      this.submit();
+    }
+    return Verdict.Continue;
+  }
+
+  onLine(): Verdict {
+    return Verdict.NotMine;
+  }
+
+  onData(): void {}
+
+  /** Releases the idle timer (on the device a timer holds its callback until cleared). */
+  close(): void {
+    this.idle.close();
+  }
+
+  private submit(): void {
+    this.cmd.dataAnnounced = false;
+    try {
+      this.engine.submit(this.cmd);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  /** POP3READ bytes: undo dot-stuffing into the ring, pass full blocks on. */
+  private take(buf: Uint8Array, offset: number, length: number): void {
+    // Firmwares differ on whether the "+OK ..." status line comes first: a mail, a scan
+    // listing or a UID listing never starts with "+", so its presence tells.
+    if (this.atStart && length > 0) {
+      this.atStart = false;
+      if (buf[offset] === 43) this.unstuffer.reset({ skipStatusLine: true });
+    }
+    const work = this.work;
+    while (length > 0) {
+      const n = length < work.length ? length : work.length;
+      const out = this.unstuffer.push(buf, offset, n, work, 0);
+      offset += n;
+      length -= n;
+      let written = 0;
+      while (written < out) {
+        written += this.ring.push(work, written, out - written);
+        if (this.ring.available >= this.block.length) this.flush(this.block.length);
+      }
+    }
+  }
+
+  private flush(max: number): void {
+    const n = this.ring.shift(this.block, 0, max);
+    if (n === 0) return;
+    this.delivered += n;
+    this.sink!.write(this.block, 0, n);
+  }
+
+  private chunkEnded(error: Error | null): void {
+    if (error !== null) {
+      this.fail(error);
+      return;
+    }
+    const cmd = this.cmd;
+    if (cmd.status === 2 || this.unstuffer.done) {
+      while (this.ring.available > 0) this.flush(this.block.length);
+      if (!this.unstuffer.done) {
+        this.fail(new MailError("pop3", "the modem ended the answer before the final dotline: the mail is incomplete"));
+        return;
+      }
+      this.settle();
+      return;
+    }
+    if (cmd.receiveLength > 0 || cmd.dataAnnounced) {
+      this.submit();
+      return;
+    }
+    // "+POP3READ: 1,0": nothing yet; wait for "+POP3READ: 3,<n>".
+    this.waitingForData = true;
+    this.idle.arm(this.idleMs);
+  }
+
+  private settle(): void {
+    this.engine.removeUrcHandler(this);
+    this.idle.disarm();
+    const resolve = this.resolve;
+    this.resolve = this.reject = null;
+    this.sink = null;
+    resolve?.();
+  }
+
+  private fail(error: Error): void {
+    this.engine.removeUrcHandler(this);
+    this.idle.disarm();
+    this.waitingForData = false;
+    const reject = this.reject;
+    this.resolve = this.reject = null;
+    this.sink = null;
+    reject?.(error);
+  }
+}
+
+/** Collects a small multi-line answer (LIST, UIDL) as text lines. */
+export class LineCollector implements MailSink {
+  lines: string[] = [];
+  private partial = "";
+  write(buf: Uint8Array, offset: number, length: number): void {
+    for (let i = offset; i < offset + length; i++) {
+      const c = buf[i];
+      if (c === 10) {
+        this.lines.push(this.partial.replace(/\r$/, ""));
+        this.partial = "";
+      } else this.partial += String.fromCharCode(c);
+    }
+  }
+}

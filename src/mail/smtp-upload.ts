@@ -1,0 +1,217 @@
+// The SIM7000's SMTP transfer (spec 3.2.9, 3.2.13, example 5.4): AT+SMTPSEND and every AT+SMTPFT
+// chunk, and the upload loop. The attachment streams through one fixed chunk buffer: each
+// chunk is read from the source, base64-encoded in place and written, with no allocation per
+// chunk (one reused command, one Promise for the whole attachment).
+
+import type { Line } from "../transport/bytes.ts";
+import { AtCommand, Verdict } from "../transport/command.ts";
+import type { AtEngine } from "../transport/engine.ts";
+import { steps, type Step } from "../transport/step.ts";
+import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
+import { MailError, SmtpError } from "./errors.ts";
+import type { ByteSource } from "./message.ts";
+
+/** Both end with `+SMTPFT: 1,<max>` (send more) or `+SMTPSEND: <code>`, before or after OK. */
+export const SMTP_STEPS = steps({
+  send: { request: "AT+SMTPSEND", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 10_000, server: true },
+  chunk: { request: "AT+SMTPFT=<length>", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 130_000 },
+});
+const SEND_RESULT = 0;
+
+/** AT+SMTPSEND and AT+SMTPFT=<n>: both end with `+SMTPFT: 1,<max>` (send more) or `+SMTPSEND: <code>`. */
+export class TransferCommand extends AtCommand {
+  /** Result: code of +SMTPSEND (0 = none yet) and the next allowed chunk (0 = none). */
+  sendCode = 0;
+  nextMax = 0;
+  /** Bytes asked for with AT+SMTPFT=<n>, and confirmed by +SMTPFT: 2,<cnf>. */
+  requested = 0;
+  confirmed = 0;
+  chunk: Uint8Array | null = null;
+  private chunkPos = 0;
+  /** The request's one value (the chunk length), reused: nothing is allocated per chunk. */
+  private readonly args: [number] = [0];
+
+  /** `step`: SMTP_STEPS.send or .chunk; `timeoutMs` the step's, with the server's for a send. */
+  constructor(step: Step, timeoutMs: number) {
+    super(24);
+    this.awaitsResult = true;
+    this.timeoutMs = timeoutMs;
+    this.responses = step.table;
+  }
+
+  /** The request: AT+SMTPSEND, or AT+SMTPFT=<length> with `length` bytes asked for. */
+  request(step: Step, length: number): void {
+    if (step.arity === 0) {
+      step.write(this.text, []);
+      return;
+    }
+    this.args[0] = length;
+    this.requested = length;
+    step.write(this.text, this.args);
+  }
+
+  override prepare(): void {
+    super.prepare();
+    this.sendCode = 0;
+    this.nextMax = 0;
+    this.confirmed = 0;
+    this.chunkPos = 0;
+  }
+
+  override onMatch(id: number, line: Line): Verdict {
+    if (id === SEND_RESULT) {
+      this.sendCode = line.int();
+      return Verdict.Result;
+    }
+    const state = line.int();
+    const value = line.int();
+    if (state === 2) {
+      if (!(value >= 0 && value <= this.requested)) {
+        this.error = new MailError("smtp", `the modem confirmed ${value} attachment bytes for a request of ${this.requested}`);
+        return Verdict.Fail;
+      }
+      this.confirmed = value;
+      this.sendLength = value;
+      return value > 0 ? Verdict.Send : Verdict.Continue;
+    }
+    if (state === 1) {
+      this.nextMax = value;
+      return Verdict.Result;
+    }
+    return Verdict.Continue;
+  }
+
+  override fillPayload(out: Uint8Array, offset: number, length: number): void {
+    const chunk = this.chunk!;
+    for (let i = 0; i < length; i++) out[offset + i] = chunk[this.chunkPos++];
+  }
+}
+
+/**
+ * The AT+SMTPFT loop as a callback state machine: one Promise for the whole attachment,
+ * one reused command and one chunk buffer for every chunk.
+ */
+export class AttachmentUpload {
+  private readonly engine: AtEngine;
+  private readonly cmd: TransferCommand;
+  private readonly chunk: Uint8Array;
+  private readonly encoder = new Base64Encoder();
+  private source: ByteSource | null = null;
+  private hostBase64 = false;
+  private sourceDone = false;
+  private finished = false;
+  /** Prepared bytes at the front of `chunk` not yet confirmed by the modem. */
+  private pending = 0;
+  private requested = 0;
+  private sentRaw = 0;
+  private progress: ((sent: number, total: number) => void) | undefined;
+  private resolve: ((code: number) => void) | null = null;
+  private reject: ((error: Error) => void) | null = null;
+
+  constructor(engine: AtEngine, chunkCapacity: number) {
+    this.engine = engine;
+    this.chunk = new Uint8Array(chunkCapacity);
+    this.cmd = new TransferCommand(SMTP_STEPS.chunk, SMTP_STEPS.chunk.timeoutMs);
+    this.cmd.chunk = this.chunk;
+    this.cmd.onEnd = (error) => this.chunkEnded(error);
+  }
+
+  /** Runs the loop from the first `+SMTPFT: 1,<max>`; resolves with the +SMTPSEND code. */
+  run(source: ByteSource, hostBase64: boolean, firstMax: number, progress?: (sent: number, total: number) => void): Promise<number> {
+    this.source = source;
+    this.hostBase64 = hostBase64;
+    this.sourceDone = false;
+    this.finished = false;
+    this.pending = 0;
+    this.sentRaw = 0;
+    this.progress = progress;
+    this.encoder.reset();
+    source.rewind();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.next(firstMax);
+    });
+  }
+
+  private next(max: number): void {
+    try {
+      const n = this.finished ? 0 : this.fill(max < this.chunk.length ? max : this.chunk.length);
+      if (n === 0) this.finished = true;
+      this.requested = n;
+      this.cmd.request(SMTP_STEPS.chunk, n);
+      this.engine.submit(this.cmd);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  /** Makes up to `limit` bytes ready at the front of the chunk; returns how many are ready. */
+  private fill(limit: number): number {
+    if (this.pending > 0 || this.sourceDone) return this.pending < limit ? this.pending : limit;
+    const source = this.source!;
+    const chunk = this.chunk;
+    if (!this.hostBase64) {
+      const n = source.read(chunk, 0, limit);
+      this.sentRaw += n;
+      if (n === 0) this.sourceDone = true;
+      this.pending = n;
+      return n;
+    }
+    const rawRoom = this.encoder.rawBytesFor(limit);
+    const rawOffset = limit - rawRoom;
+    let raw = 0;
+    while (raw < rawRoom) {
+      const n = source.read(chunk, rawOffset + raw, rawRoom - raw);
+      if (n === 0) {
+        this.sourceDone = true;
+        break;
+      }
+      raw += n;
+    }
+    this.sentRaw += raw;
+    let encoded = base64ExpandInPlace(chunk, rawOffset, raw, this.encoder);
+    if (this.sourceDone) encoded += this.encoder.finish(chunk, encoded);
+    this.pending = encoded;
+    return encoded;
+  }
+
+  private chunkEnded(error: Error | null): void {
+    const cmd = this.cmd;
+    if (error !== null) {
+      const detail = error instanceof MailError ? "" : `: ${error.message}`;
+      this.fail(cmd.sendCode > 1 ? new SmtpError(cmd.sendCode) : error instanceof SmtpError ? error : new MailError("smtp", `attachment transfer failed${detail}`, { cause: error }));
+      return;
+    }
+    if (this.requested > 0) {
+      const sent = cmd.confirmed < this.requested ? cmd.confirmed : this.requested;
+      // The modem may confirm less than asked: keep the rest for the next chunk.
+      if (sent < this.pending) this.chunk.copyWithin(0, sent, this.pending);
+      this.pending -= sent;
+      this.progress?.(this.sentRaw - (this.hostBase64 ? 0 : this.pending), this.source!.size);
+    }
+    if (cmd.sendCode !== 0) {
+      this.settle(cmd.sendCode);
+      return;
+    }
+    if (cmd.nextMax > 0) {
+      this.next(cmd.nextMax);
+      return;
+    }
+    this.fail(new MailError("smtp", "the modem ended an attachment chunk without +SMTPFT or +SMTPSEND"));
+  }
+
+  private settle(code: number): void {
+    const resolve = this.resolve;
+    this.resolve = this.reject = null;
+    this.source = null;
+    resolve?.(code);
+  }
+
+  private fail(error: Error): void {
+    const reject = this.reject;
+    this.resolve = this.reject = null;
+    this.source = null;
+    reject?.(error);
+  }
+}
