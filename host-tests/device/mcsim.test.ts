@@ -104,7 +104,7 @@ if (!sdk.found) {
     await run.waitForLine(/^simmail: modem ready: /, BRING_UP_MS);
     setPin(pins, INPUT_1, 0);
     const [mail] = await waitForMail(1, run);
-    assert.match(mail.subject ?? "", new RegExp(`^${SITE}: ALARM Input 1: ALARM`));
+    assert.match(mail.subject ?? "", new RegExp(`^${SITE}: Input 1: ALARM`));
     assert.match(mail.text ?? "", /ALARM {2}Input 1=0 {2}Input 1: ALARM/, "the event is in the body");
     assert.is(mail.attachments.length, 1, "one attachment");
     const log = mail.attachments[0];
@@ -116,7 +116,7 @@ if (!sdk.found) {
     // Back to normal: mailed as an event too (armed); waited for so the next step starts clean.
     setPin(pins, INPUT_1, 1);
     const mails = await waitForMail(2, run);
-    assert.match(mails[1].subject ?? "", new RegExp(`^${SITE}: event Input 1: normal`));
+    assert.match(mails[1].subject ?? "", new RegExp(`^${SITE}: Input 1: normal`));
   });
 
   test("mcsim killed in the middle of a send and started again sends the mail (the outbox survives)", async () => {
@@ -156,7 +156,7 @@ if (!sdk.found) {
     await second.waitForLine(/^simmail: modem ready: /, BRING_UP_MS);
     const mails = await waitForMail(before + 1, second);
     const resent = mails[before];
-    assert.match(resent.subject ?? "", new RegExp(`^${SITE}: ALARM Input 2: ALARM`), `the Input 2 alarm (got "${resent.subject}")`);
+    assert.match(resent.subject ?? "", new RegExp(`^${SITE}: Input 2: ALARM`), `the Input 2 alarm (got "${resent.subject}")`);
     const line = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)Z {2}#\d+ {2}ALARM {2}Input 2=0 {2}Input 2: ALARM$/m.exec((resent.text ?? "").replace(/\r/g, ""));
     assert.ok(line, `the event line is in the body:\n${resent.text}`);
     const recorded = Date.parse(`${line![1].replace(" ", "T")}Z`);
