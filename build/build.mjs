@@ -5,26 +5,35 @@
 // Exits 1, naming the file, the import or the global and where it comes from, when a bundle
 // cannot be made or breaks a rule; that target's old outputs are then removed, so that nothing
 // runs a bundle that is not the current source.
+// `--debug` writes the device app unminified with its source map instead (dist/device/main.js and
+// main.js.map), so that xsbug shows the code; `npm run device -- -d ...` passes it (build/device.mjs).
 // `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findForbiddenGlobals } from "./forbidden-globals.mjs";
 import { MODDABLE_MODULES, matchesModulePattern } from "./moddable-modules.mjs";
 
-function rootFromArguments(args) {
-  if (args.length === 0) return resolve(dirname(fileURLToPath(import.meta.url)), "..");
-  if (args.length === 2 && args[0] === "--root") {
-    if (existsSync(args[1])) return resolve(args[1]);
-    console.error(`build: --root ${args[1]} does not exist`);
-    process.exit(2);
+function optionsFromArguments(args) {
+  const options = { root: resolve(dirname(fileURLToPath(import.meta.url)), ".."), debug: false };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--debug") options.debug = true;
+    else if (args[i] === "--root" && i + 1 < args.length) {
+      options.root = resolve(args[++i]);
+      if (!existsSync(options.root)) {
+        console.error(`build: --root ${args[i]} does not exist`);
+        process.exit(2);
+      }
+    } else {
+      console.error(`usage: node build/build.mjs [--debug] [--root DIR] (got: ${args.join(" ")})`);
+      process.exit(2);
+    }
   }
-  console.error(`usage: node build/build.mjs [--root DIR] (got: ${args.join(" ")})`);
-  process.exit(2);
+  return options;
 }
 
-const root = rootFromArguments(process.argv.slice(2));
+const { root, debug } = optionsFromArguments(process.argv.slice(2));
 
 const TARGETS = [
   {
@@ -34,6 +43,8 @@ const TARGETS = [
     globalName: "simmail",
     rawFile: "dist/xs/simmail-core.js",
     minifiedFile: "dist/xs/simmail-core.min.js",
+    mapFile: null,
+    outputs: ["dist/xs/simmail-core.js", "dist/xs/simmail-core.min.js"],
     allowedModules: [],
     required: true,
   },
@@ -41,9 +52,15 @@ const TARGETS = [
     name: "device app (ESM)",
     entry: "src/device/main.ts",
     format: "esm",
-    // The manifest takes the minified module; the unminified size is reported, not written.
-    rawFile: null,
-    minifiedFile: "dist/device/main.js",
+    // The manifest takes dist/device/main.js: minified for a release, unminified with its map
+    // for debugging (--debug). The form not written is only measured.
+    rawFile: debug ? "dist/device/main.js" : null,
+    minifiedFile: debug ? null : "dist/device/main.js",
+    // XS (xsc) reads only the first source of a map, and a bundle has many: the map is written
+    // beside the bundle for tools, not named by a sourceMappingURL comment.
+    mapFile: debug ? "dist/device/main.js.map" : null,
+    // Everything this target writes in either form: removed before writing and on failure.
+    outputs: ["dist/device/main.js", "dist/device/main.js.map"],
     allowedModules: MODDABLE_MODULES,
     required: false,
   },
@@ -66,7 +83,7 @@ function moduleGate(target) {
 
 /** One bundle of `target`, in memory: `{ code, map }`. */
 async function bundle(target, minify) {
-  const outfile = join(root, target.minifiedFile);
+  const outfile = join(root, "dist/.bundle.js");
   const result = await build({
     absWorkingDir: root,
     entryPoints: [target.entry],
@@ -106,7 +123,13 @@ function writeAtomically(file, text) {
 }
 
 function removeOutputs(target) {
-  for (const file of [target.rawFile, target.minifiedFile]) if (file !== null) rmSync(join(root, file), { force: true });
+  for (const file of target.outputs) rmSync(join(root, file), { force: true });
+}
+
+/** The source map as written beside `file`: sources relative to it, as the format has them. */
+function mapBeside(map, file) {
+  const sources = map.sources.map((source) => relative(dirname(join(root, file)), join(root, source)));
+  return `${JSON.stringify({ ...map, file: basename(file), sources })}\n`;
 }
 
 function describeHit(hit) {
@@ -158,8 +181,10 @@ for (const target of TARGETS) {
     failed = true;
     continue;
   }
+  removeOutputs(target);
   if (target.rawFile !== null) writeAtomically(target.rawFile, raw.code);
-  writeAtomically(target.minifiedFile, minified.code);
+  if (target.minifiedFile !== null) writeAtomically(target.minifiedFile, minified.code);
+  if (target.mapFile !== null) writeAtomically(target.mapFile, mapBeside(raw.map, target.rawFile));
   sizes.push({
     name: target.name,
     entry: target.entry,

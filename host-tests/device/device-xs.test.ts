@@ -10,16 +10,10 @@ import { build } from "esbuild";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { runInXs } from "../xs/run-xs.ts";
+import { mcConfig } from "./mc-config.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const test = suite("device bindings under XS");
-
-function mcConfig(platform: "esp32" | "lin", board: string): Record<string, unknown> {
-  const manifest = JSON.parse(readFileSync(join(repo, "manifest.json"), "utf8"));
-  const preset = platform === "esp32" ? JSON.parse(readFileSync(join(repo, "boards", `${board}.json`), "utf8")).config : {};
-  const root = platform === "esp32" ? "/" : "/tmp/";
-  return { file: { root }, ...preset, ...manifest.config, ...(manifest.platforms[platform].config ?? {}) };
-}
 
 test("settings and stores behave the same under XS as under Node", async () => {
   const scratch = mkdtempSync(join(tmpdir(), "simmail-device-xs-"));
@@ -44,9 +38,9 @@ test("settings and stores behave the same under XS as under Node", async () => {
       logLevel: "error",
     });
     const configs = {
-      lilygo: mcConfig("esp32", "lilygo-t-sim7000g"),
-      generic: mcConfig("esp32", "generic-esp32"),
-      lin: mcConfig("lin", ""),
+      lilygo: mcConfig("esp32", {}, "lilygo-t-sim7000g"),
+      generic: mcConfig("esp32", {}, "generic-esp32"),
+      lin: mcConfig("lin"),
     };
     const steps = await runInXs({
       scripts: [bundle],

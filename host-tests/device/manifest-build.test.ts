@@ -1,21 +1,17 @@
 // Builds manifest.json with the Moddable SDK ($MODDABLE, else ../shared/moddable beside the repo
-// when it exists; see moddable-sdk.ts): the repo's build
-// (build/build.mjs, which bundles src/device/main.ts), then `mcconfig -m -p lin -t build` into a
-// temporary directory, then checks the image: mc.so exists, every Moddable module the bundle
-// imports was compiled into it, and the generated mc/config passes readSettings. For esp32 it
-// runs mcconfig without -m (generating the build needs no ESP-IDF) for each board preset and
-// checks the partitions, the modules and the pins it would build with.
-//
-// Until src/device/main.ts exists, a small stand-in entry (generated in the temporary directory,
-// never in the repo) reads the settings and opens every device binding instead.
+// when it exists; see moddable-sdk.ts) the way docs/DEVICE.md says: `npm run device -- -m -p lin
+// -t build` (build/device.mjs: the bundle, then mcconfig) into a temporary directory, then checks
+// the image: mc.so exists, every Moddable module the bundle imports was compiled into it, and the
+// generated mc/config passes readSettings. For esp32 it runs mcconfig without -m (generating the
+// build needs no ESP-IDF) for each board, a subplatform directory (`-p esp32:./boards/<board>`),
+// and checks the partitions, the modules and the pins it would build with.
 //
 // Without an SDK the suite has one test that says so in its name and checks that it is so.
 
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { readSettings } from "../../src/device/settings.ts";
@@ -63,46 +59,6 @@ function xsbPath(name: string): string {
   return `${colon > 0 ? `~.${name.slice(0, colon)}/${name.slice(colon + 1)}` : name}.xsb`;
 }
 
-/**
- * The project to build: the repo itself once src/device/main.ts exists (after the repo's
- * build), else a copy of the manifest's files with a stand-in bundle, in `scratch`.
- */
-async function project(scratch: string): Promise<{ dir: string; bundle: string }> {
-  if (existsSync(join(repo, "src/device/main.ts"))) {
-    run(process.execPath, ["build/build.mjs"], repo);
-    return { dir: repo, bundle: join(repo, "dist/device/main.js") };
-  }
-  const dir = join(scratch, "simmail");
-  mkdirSync(join(dir, "src/device/lin"), { recursive: true });
-  cpSync(join(repo, "manifest.json"), join(dir, "manifest.json"));
-  cpSync(join(repo, "boards"), join(dir, "boards"), { recursive: true });
-  cpSync(join(repo, "src/device/lin/digital.js"), join(dir, "src/device/lin/digital.js"));
-  const entry = join(scratch, "stand-in-main.ts");
-  writeFileSync(entry, [
-    'import config from "mc/config";',
-    `import { describeSettings, readSettings } from ${JSON.stringify(join(repo, "src/device/settings.ts"))};`,
-    `import { createDevicePlatform } from ${JSON.stringify(join(repo, "src/device/platform.ts"))};`,
-    "declare const trace: (text: string) => void;",
-    "const settings = readSettings(config);",
-    "for (const line of describeSettings(settings)) trace(`${line}\\n`);",
-    "createDevicePlatform(settings, (text) => trace(`${text}\\n`)).close();",
-    "",
-  ].join("\n"));
-  const bundle = join(dir, "dist/device/main.js");
-  await build({
-    entryPoints: [entry],
-    outfile: bundle,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    logLevel: "error",
-    // Bare names are Moddable modules: the manifest provides them.
-    plugins: [{ name: "moddable-modules", setup: (b) => b.onResolve({ filter: /^[^./]/ }, (args) => ({ path: args.path, external: true })) }],
-  });
-  return { dir, bundle };
-}
-
 if (!sdk.found) {
   test(`skipped: no Moddable SDK (${sdk.reason})`, () => {
     assert.not.ok(locateModdable().found, "there is really no SDK");
@@ -112,25 +68,27 @@ if (!sdk.found) {
   const bin = sdk.bin;
   const env = { ...sdkEnv(sdk), MAKEFLAGS: "-j4" };
   let scratch = "";
-  let built: { dir: string; bundle: string } | null = null;
+  const bundle = join(repo, "dist/device/main.js");
 
   test.before(async () => {
     if (!existsSync(join(bin, "mcconfig"))) throw new Error(`the Moddable SDK at ${sdk.path} (from ${sdk.from}) has no ${bin}/mcconfig: build its tools for lin first`);
     const missing = missingHostPackages(sdk, { mcsim: false });
     if (missing.length > 0) throw new Error(`building for lin needs these Debian packages: ${missing.join(", ")} (apt-get install them; .ci/run does)`);
     scratch = mkdtempSync(join(tmpdir(), "simmail-mcconfig-"));
-    built = await project(scratch);
   });
 
   test.after(() => {
     if (scratch !== "") rmSync(scratch, { recursive: true, force: true });
   });
 
-  test("lin: mcconfig -m builds mc.so with every module the app imports and valid settings", async () => {
-    const { dir, bundle } = built as { dir: string; bundle: string };
+  test("lin: npm run device -- -m builds the bundle, then mc.so with every module the app imports and valid settings", async () => {
     const out = join(scratch, "lin");
     mkdirSync(out);
-    run("mcconfig", ["-m", "-p", "lin", "-t", "build", "-o", out, join(dir, "manifest.json")], dir, env);
+    // A stale bundle is what a plain mcconfig would take: the device build replaces it first.
+    mkdirSync(join(repo, "dist/device"), { recursive: true });
+    writeFileSync(bundle, "// stale\n");
+    run(process.execPath, ["build/device.mjs", "-m", "-p", "lin", "-t", "build", "-o", out], repo, env);
+    assert.not.match(readFileSync(bundle, "utf8"), /^\/\/ stale/, "the bundle was built before mcconfig ran");
     const files = walk(out);
     assert.ok(files.some((path) => path.endsWith("/mc.so")), "the simulator library mc.so was linked");
     const imports = importsOf(readFileSync(bundle, "utf8"));
@@ -144,11 +102,10 @@ if (!sdk.found) {
   });
 
   test("lin: config keys given to mcconfig reach mc/config", async () => {
-    const { dir } = built as { dir: string; bundle: string };
     const out = join(scratch, "lin-config");
     mkdirSync(out);
     // Without -m mcconfig only generates the build, mc/config included.
-    run("mcconfig", ["-p", "lin", "-t", "build", "-o", out, join(dir, "manifest.json"), "smtpPort=2525", "mailTo=ops@example.org", "modemDevice=/dev/pts/7"], dir, env);
+    run("mcconfig", ["-p", "lin", "-t", "build", "-o", out, join(repo, "manifest.json"), "smtpPort=2525", "mailTo=ops@example.org", "modemDevice=/dev/pts/7"], repo, env);
     const settings = readSettings(await generatedConfig(out));
     assert.is(settings.app.smtp.port, 2525);
     assert.equal(settings.app.smtp.to, [{ address: "ops@example.org" }]);
@@ -159,11 +116,10 @@ if (!sdk.found) {
     ["lilygo-t-sim7000g", { serial: { baud: 115_200, port: 2, receive: 26, transmit: 27 }, powerKey: 4, led: 12 }],
     ["generic-esp32", { serial: { baud: 115_200, port: 2, receive: 16, transmit: 17 }, powerKey: null, led: 2 }],
   ] as const) {
-    test(`esp32 (${board}): mcconfig generates a LittleFS build on a 1 MB storage partition with the preset's pins`, async () => {
-      const { dir } = built as { dir: string; bundle: string };
+    test(`esp32:./boards/${board}: mcconfig generates a LittleFS build on a 1 MB storage partition with the preset's pins`, async () => {
       const out = join(scratch, `esp32-${board}`);
       mkdirSync(out);
-      run("mcconfig", ["-p", "esp32", "-t", "build", "-o", out, join(dir, "manifest.json")], dir, { ...env, SIMMAIL_BOARD: board });
+      run("mcconfig", ["-p", `esp32:./boards/${board}`, "-t", "build", "-o", out, join(repo, "manifest.json")], repo, env);
       const files = walk(out);
       const makefile = readFileSync(files.find((path) => path.endsWith("/makefile")) as string, "utf8");
       assert.match(makefile, /\/modules\/files\/file\/littlefs\/lfs\.c/, "LittleFS is compiled in");
@@ -178,6 +134,34 @@ if (!sdk.found) {
       assert.is(settings.storageDirectory, "/simmail/", "LittleFS's root");
     });
   }
+
+  test("esp32 without a board is refused, naming the boards there are", () => {
+    const out = join(scratch, "esp32-no-board");
+    mkdirSync(out);
+    const result = spawnSync("mcconfig", ["-p", "esp32", "-t", "build", "-o", out, join(repo, "manifest.json")], { cwd: repo, env: { ...process.env, ...env }, encoding: "utf8" });
+    const output = `${result.stdout}${result.stderr}`;
+    assert.match(output, /simmail needs a board: -p esp32:\.\/boards\/lilygo-t-sim7000g or -p esp32:\.\/boards\/generic-esp32/);
+    for (const board of readdirSync(join(repo, "boards"), { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
+      assert.ok(output.includes(`esp32:./boards/${board.name}`), `the message names ${board.name}`);
+    }
+    assert.not.ok(walk(out).some((path) => path.endsWith("/makefile")), "no build was generated");
+  });
+
+  test("a debug build (-d) takes the unminified bundle, and the next release build the minified one", () => {
+    const out = join(scratch, "lin-debug");
+    mkdirSync(out);
+    try {
+      // Without -m mcconfig only generates the build: no make, so the debug makefile's pkill never runs.
+      run(process.execPath, ["build/device.mjs", "-d", "-p", "lin", "-t", "build", "-o", out], repo, env);
+      assert.match(readFileSync(bundle, "utf8"), /^\/\/ src\/device\/main\.ts\n/, "unminified, with esbuild's file markers");
+      assert.ok(existsSync(`${bundle}.map`), "with its source map");
+      assert.ok(walk(out).some((path) => /\/debug\/.*\/makefile$/.test(path)), "a debug build was generated");
+    } finally {
+      run(process.execPath, ["build/build.mjs"], repo);
+    }
+    assert.not.match(readFileSync(bundle, "utf8"), /^\/\/ src\/device\/main\.ts\n/, "the release bundle is back");
+    assert.not.ok(existsSync(`${bundle}.map`));
+  });
 }
 
 test.run();

@@ -1,5 +1,5 @@
-// mc/config as mcconfig builds it from the repo's manifest.json and board presets: included
-// manifests first (the file module's root, the board preset), then the manifest's config, then
+// mc/config as mcconfig builds it from the repo's manifest.json and a board (`-p esp32:./boards/<board>`):
+// included manifests first (the file module's root, the board's subplatform manifest), then the manifest's config, then
 // its platform's, then `key=value` arguments (always strings).
 
 import { readFileSync } from "node:fs";
@@ -8,14 +8,14 @@ import { join } from "node:path";
 const root = join(import.meta.dirname, "..", "..");
 export const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8"));
 
-/** The `config` of boards/<board>.json. */
+/** The `config` of the board's subplatform manifest, boards/<board>/manifest.json. */
 export function preset(board: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(root, "boards", `${board}.json`), "utf8")).config;
+  return JSON.parse(readFileSync(join(root, "boards", board, "manifest.json"), "utf8")).config;
 }
 
 export function mcConfig(platform: "esp32" | "lin", overrides: Record<string, unknown> = {}, board = "lilygo-t-sim7000g"): Record<string, unknown> {
   const included = platform === "esp32" ? { file: { root: "/" }, ...preset(board) } : { file: { root: "/tmp/" } };
-  return { ...included, ...manifest.config, ...(manifest.platforms[platform].config ?? {}), ...overrides };
+  return { ...included, ...manifest.config, ...(manifest.platforms[platform === "esp32" ? "esp32/*" : "lin"].config ?? {}), ...overrides };
 }
 
 /** The keys that switch remote commands on, with valid values. */

@@ -174,6 +174,36 @@ builder("a clean tree builds: an IIFE core, a minified device module importing M
   }
 });
 
+builder("--debug writes the device app unminified with a source map that leads to every source; a release build removes the map", () => {
+  const root = project({
+    "src/index.ts": "export const one = 1;\n",
+    "src/device/main.ts": 'import Timer from "timer";\nimport { later } from "./later.ts";\nTimer.set(later, 10);\n',
+    "src/device/later.ts": "export function later(): void {\n  const waitedLongEnough = true;\n  if (!waitedLongEnough) throw new Error(\"early\");\n}\n",
+  });
+  try {
+    const debugBuild = runBuild(["--debug", "--root", root]);
+    assert.is(debugBuild.status, 0, debugBuild.stderr);
+    const device = readFileSync(join(root, "dist/device/main.js"), "utf8");
+    assert.match(device, /\/\/ src\/device\/later\.ts\n/, "esbuild's file markers are kept");
+    assert.match(device, /const waitedLongEnough = true;/, "names and layout are the source's");
+    assert.not.match(device, /sourceMappingURL/, "no map is named: xsc would read only its first source");
+    const map = JSON.parse(readFileSync(join(root, "dist/device/main.js.map"), "utf8"));
+    assert.is(map.file, "main.js");
+    assert.equal([...map.sources].sort(), ["../../src/device/later.ts", "../../src/device/main.ts"]);
+    for (const source of map.sources) assert.ok(existsSync(join(root, "dist/device", source)), `${source} resolves from the map`);
+    const sizes = JSON.parse(readFileSync(join(root, "dist/sizes.json"), "utf8"));
+    assert.is(sizes[1].raw.file, "dist/device/main.js");
+    assert.is(sizes[1].minified.file, null, "the minified form is measured, not written");
+
+    const release = runBuild(["--root", root]);
+    assert.is(release.status, 0, release.stderr);
+    assert.not.match(readFileSync(join(root, "dist/device/main.js"), "utf8"), /const waitedLongEnough/, "a release build is minified");
+    assert.not.ok(existsSync(join(root, "dist/device/main.js.map")), "and leaves no map of another bundle");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 builder("the repo's own bundles build and use no forbidden global", () => {
   const { status, stderr } = runBuild([]);
   assert.is(status, 0, stderr);
