@@ -83,13 +83,16 @@ cli("--verbose traces the AT dialogue on stderr with the password masked", async
 cli("exit 1: bad usage or a refused parameter, nothing sent", async () => {
   const noPort = await simmail(["probe"]);
   assert.is(noPort.status, 1);
-  assert.match(noPort.stderr, /--port is required/);
+  assert.match(noPort.stderr, /--port \(or SIMMAIL_PORT\) is required/);
   const password = await simmail(["send", "--port", port, "--password", "x"]);
   assert.is(password.status, 1);
   assert.match(password.stderr, /SIMMAIL_PASSWORD/);
-  const refused = await simmail(["send", "--port", port, "--smtp", smtp(), "--from", 'a"b@simmail.test', "--to", "bob@simmail.test", "--subject", "s", "--body", "b"]);
+  const quoted = await simmail(["send", "--port", port, "--smtp", smtp(), "--from", 'a"b@simmail.test', "--to", "bob@simmail.test", "--subject", "s", "--body", "b"]);
+  assert.is(quoted.status, 1, quoted.stderr);
+  assert.match(quoted.stderr, /^simmail: --from must not contain a double quote/m);
+  const refused = await simmail(["send", "--port", port, "--apn", "internet", "--smtp", smtp(), "--from", "a@simmail.test", "--to", "bob@simmail.test", "--subject", "two\nlines", "--body", "b"]);
   assert.is(refused.status, 1, refused.stderr);
-  assert.match(refused.stderr, /refused: sender address.*nothing was sent/);
+  assert.match(refused.stderr, /refused: subject.*nothing was sent/);
 });
 
 cli("exit 2: the network's failure code and its meaning", async () => {

@@ -91,3 +91,58 @@ export async function startSimulator<Info extends SimInfo = SimInfo>(prefix: str
     },
   };
 }
+
+/** Runs a program on a pty of its own (python3's pty.fork), its input and output relayed. */
+const ON_TERMINAL = `
+import os, pty, select, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+sources = [fd, 0]
+while True:
+    ready, _, _ = select.select(sources, [], [])
+    if fd in ready:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        os.write(1, data)
+    if 0 in ready:
+        data = os.read(0, 4096)
+        if data:
+            os.write(fd, data)
+        else:
+            sources.remove(0)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+export interface TerminalRun {
+  status: number;
+  /** Everything the program wrote to its terminal (stdout and stderr), as the terminal shows it. */
+  screen: string;
+}
+
+/**
+ * Runs `bin/simmail` as on a user's terminal (stdin, stdout and stderr a pty; SIMMAIL_PASSWORD
+ * unset), typing `answer.text` once `answer.after` appears on the screen.
+ */
+export function runSimmailOnTerminal(args: string[], answer?: { after: RegExp; text: string }): Promise<TerminalRun> {
+  const env = { ...process.env };
+  delete env.SIMMAIL_PASSWORD;
+  return new Promise((resolve) => {
+    const child = spawn("python3", ["-c", ON_TERMINAL, process.execPath, join(ROOT, "bin/simmail"), ...args], { env, cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+    let screen = "";
+    let answered = answer === undefined;
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      screen += c;
+      if (!answered && answer!.after.test(screen)) {
+        answered = true;
+        child.stdin.write(answer!.text);
+      }
+    });
+    child.on("close", (status) => resolve({ status: status ?? -1, screen }));
+  });
+}

@@ -17,6 +17,8 @@ export interface Options {
   rest: string[];
   values: Map<string, string[]>;
   flags: Set<string>;
+  /** Flags whose value came from the environment: flag -> variable. */
+  fromEnvironment: Map<string, string>;
 }
 
 const TEXT = { type: "string" } as const;
@@ -24,9 +26,24 @@ const SWITCH = { type: "boolean" } as const;
 const OPTIONS = {
   port: TEXT, baud: TEXT, dialect: TEXT, apn: TEXT, cid: TEXT, timeout: TEXT, smtp: TEXT, pop3: TEXT, user: TEXT,
   from: TEXT, to: TEXT, cc: TEXT, bcc: TEXT, subject: TEXT, body: TEXT, "body-file": TEXT, attach: TEXT,
-  "attach-encoding": TEXT, out: TEXT, pty: TEXT, "tls-version": TEXT, sni: TEXT,
-  verbose: SWITCH, json: SWITCH, help: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
+  "attach-encoding": TEXT, out: TEXT, pty: TEXT, "tls-version": TEXT, sni: TEXT, device: TEXT, at: TEXT,
+  "secret-file": TEXT,
+  verbose: SWITCH, json: SWITCH, help: SWITCH, version: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
 } as const;
+
+/** Defaults for the options typed every time: flag -> environment variable. A flag given wins. */
+export const ENVIRONMENT_DEFAULTS: Readonly<Record<string, string>> = {
+  port: "SIMMAIL_PORT",
+  baud: "SIMMAIL_BAUD",
+  dialect: "SIMMAIL_DIALECT",
+  apn: "SIMMAIL_APN",
+  cid: "SIMMAIL_CID",
+  smtp: "SIMMAIL_SMTP",
+  pop3: "SIMMAIL_POP3",
+  user: "SIMMAIL_USER",
+  from: "SIMMAIL_FROM",
+  device: "SIMMAIL_DEVICE",
+};
 
 /**
  * Flags read by a setting's rule. `<protocol>` is `smtp` for send and `pop3` for inbox;
@@ -47,9 +64,10 @@ export const SETTING_FLAGS: Readonly<Record<string, { key: string; portKey?: str
 
 /**
  * Every token of the command line: options (--name VALUE, --name=VALUE) and the command with
- * its positional arguments. A value is taken as given even if it starts with a dash.
+ * its positional arguments. A value is taken as given even if it starts with a dash. Options
+ * left out take their ENVIRONMENT_DEFAULTS variable from `env` when it is set and not empty.
  */
-export function parseCommandLine(argv: string[]): Options {
+export function parseCommandLine(argv: string[], env: Readonly<Record<string, string | undefined>> = {}): Options {
   const { tokens } = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const values = new Map<string, string[]>();
   const flags = new Set<string>();
@@ -69,7 +87,19 @@ export function parseCommandLine(argv: string[]): Options {
       values.set(name, [...(values.get(name) ?? []), token.value]);
     }
   }
-  return { command: positionals.shift() ?? "", rest: positionals, values, flags };
+  const fromEnvironment = new Map<string, string>();
+  for (const [flag, variable] of Object.entries(ENVIRONMENT_DEFAULTS)) {
+    const value = env[variable];
+    if (values.has(flag) || value === undefined || value === "") continue;
+    values.set(flag, [value]);
+    fromEnvironment.set(flag, variable);
+  }
+  return { command: positionals.shift() ?? "", rest: positionals, values, flags, fromEnvironment };
+}
+
+/** How to name `flag` in a message: `--cid`, or `SIMMAIL_CID` when the value came from there. */
+export function label(o: Options, flag: string): string {
+  return o.fromEnvironment.get(flag) ?? `--${flag}`;
 }
 
 /** The one value of `--name` (or `fallback`); refuses a flag given twice. */
@@ -77,7 +107,8 @@ export function one(o: Options, name: string, fallback?: string): string {
   const v = o.values.get(name);
   if (v === undefined || v.length === 0) {
     if (fallback !== undefined) return fallback;
-    throw new UsageError(`--${name} is required`);
+    const variable = ENVIRONMENT_DEFAULTS[name];
+    throw new UsageError(`--${name}${variable === undefined ? "" : ` (or ${variable})`} is required`);
   }
   if (v.length > 1) throw new UsageError(`--${name} given more than once`);
   return v[0];
@@ -104,16 +135,16 @@ function read<T>(label: string, key: string, text: string | undefined): T {
 /** `--flag`'s value by its setting's rule; the setting's default (null: none) when it is not given. */
 export function settingFlag<T extends string | number>(o: Options, flag: string): T | null {
   const given = o.values.get(flag) === undefined ? undefined : one(o, flag);
-  return read<T | null>(`--${flag}`, keyOf(o, flag), given);
+  return read<T | null>(label(o, flag), keyOf(o, flag), given);
 }
 
 /** `--smtp` / `--pop3` HOST[:PORT], each part by its setting's rule. */
 export function serverFlag(o: Options, flag: "smtp" | "pop3"): { host: string; port: number } {
   const text = one(o, flag);
   const m = /^([^:]*)(?::(.*))?$/.exec(text);
-  if (m === null || m[1] === "") throw new UsageError(`--${flag} must be HOST or HOST:PORT (got "${text}")`);
-  const host = read<string>(`--${flag} host`, SETTING_FLAGS[flag].key, m[1]);
-  const port = read<number>(`--${flag} port`, SETTING_FLAGS[flag].portKey!, m[2]);
+  if (m === null || m[1] === "") throw new UsageError(`${label(o, flag)} must be HOST or HOST:PORT (got "${text}")`);
+  const host = read<string>(`${label(o, flag)} host`, SETTING_FLAGS[flag].key, m[1]);
+  const port = read<number>(`${label(o, flag)} port`, SETTING_FLAGS[flag].portKey!, m[2]);
   return { host, port };
 }
 

@@ -1,8 +1,9 @@
 // simmail command line: the firmware's own core driving a modem over a real serial port.
-// Exit status: 0 done; 1 bad usage or a refused parameter (nothing sent); 2 the modem or the
+// Exit status: 0 done; 1 bad usage, a refused parameter or a port that cannot be opened (nothing sent); 2 the modem or the
 // network reported a failure; 3 no answer from the modem in time.
 
 import { closeSync, createWriteStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
@@ -13,51 +14,31 @@ import { probeEmail, type EmailCapabilities } from "../modem/probe.ts";
 import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
-import { TLS_VERSIONS } from "../mail/security.ts";
-import { type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
-import { parseAddress as parseMailbox } from "../mail/codec/address.ts";
+import { addressProblem, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import type { MailSink } from "../mail/pop3.ts";
-import { numberDefault, setting } from "../app/settings-schema.ts";
-import { one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
-import { HostSerial } from "./serial.ts";
+import { deviceIdProblem, REMOTE_COMMANDS, secretFromText, signCommandSubject } from "../app/remote-command.ts";
+import { commandHelp, COMMAND_HELP, USAGE, usageHint } from "./cli-help.ts";
+import { label, one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
+import { nodeCrypto } from "./crypto.ts";
+import { askHidden } from "./prompt.ts";
+import { HostSerial, SerialOpenError } from "./serial.ts";
 import { nodeTimers } from "./timers.ts";
 
 export const EXIT = { ok: 0, usage: 1, failure: 2, noAnswer: 3 } as const;
 
-/** "Name <addr>" or a bare address, as a mail address for the modem. */
-function parseAddress(text: string): Address {
-  const { name, address } = parseMailbox(text);
+/** A mailbox as typed: local@domain, or a display name then <local@domain>, nothing after the >. */
+const MAILBOX = /^\s*(?:(.*?)\s*<([^<>]*)>|([^<>]*))\s*$/;
+
+/** `--flag`'s mailbox, checked by the one address rule; a name in quotes loses them. */
+function parseAddress(flag: string, text: string): Address {
+  const m = MAILBOX.exec(text);
+  if (m === null) throw new UsageError(`${flag} "${text}" is not a mailbox: write local@domain or Name <local@domain>, with one < and a > at the end`);
+  const address = (m[2] ?? m[3]).trim();
+  const problem = addressProblem(address);
+  if (problem !== null) throw new UsageError(`${flag} ${problem}`);
+  const name = (m[1] ?? "").replace(/^"(.*)"$/, "$1");
   return name === "" ? { address } : { address, name };
 }
-
-const range = (key: string) => `${setting(key).range!.min}-${setting(key).range!.max}`;
-
-const USAGE = `Usage: simmail <command> --port PATH [options]
-
-Commands:
-  probe                      modem identity, SIM, signal, bearer, clock, email support and limits
-  send --smtp HOST[:PORT] [--user NAME] --from "Name <addr>" --to "Name <addr>" [--to ...]
-       [--cc ...] [--bcc ...] --subject TEXT (--body TEXT | --body-file PATH)
-       [--attach PATH] [--attach-encoding host|modem]
-  inbox --pop3 HOST[:PORT] --user NAME (list | headers N | read N [--out FILE] | delete N)
-  sim --pty PATH [--dialect sim7000|classic] [--tls]   simulated modem with local mail servers
-                             (--tls: a firmware with AT+EMAILSSL, and TLS servers)
-
-Common options:
-  --port PATH        serial device of the modem (required except for sim)
-  --baud N           default ${numberDefault("modemBaud")}
-  --dialect D        sim7000 (default) or classic
-  --apn NAME         open the bearer with this APN (without it, it must already be open)
-  --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}
-  --timeout S        server response timeout in seconds (AT+EMAILTO) ${range("smtpTimeoutSeconds")}, default ${numberDefault("smtpTimeoutSeconds")}
-  --tls | --starttls TLS from the first byte (ports 465/995) or STARTTLS/STLS (AT+EMAILSSL)
-  --tls-version V    ${Object.keys(TLS_VERSIONS).join(", ")} (AT+CSSLCFG="sslversion")
-  --sni NAME         server name for SNI and the certificate check (AT+CSSLCFG="sni")
-  --require-tls      refuse to send the password unless the session uses TLS
-  --verbose          AT trace on stderr (passwords masked)
-  --json             machine-readable result on stdout
-
-Passwords come only from the environment: SIMMAIL_PASSWORD.`;
 
 /** A file read in place, block by block, as the attachment's byte source. */
 export class FileSource implements ByteSource {
@@ -144,9 +125,7 @@ interface Connection {
 }
 
 async function connect(o: Options, link: Link): Promise<Connection> {
-  const serial = await HostSerial.open(link.path, link.baud).catch((e: Error) => {
-    throw new ModemError("sync", e.message);
-  });
+  const serial = await HostSerial.open(link.path, link.baud);
   const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
@@ -179,9 +158,17 @@ async function ensureBearer(c: Connection): Promise<MailDialect> {
   return mail;
 }
 
-function password(): string | undefined {
-  const p = process.env.SIMMAIL_PASSWORD;
-  return p === undefined || p === "" ? undefined : p;
+/** SIMMAIL_PASSWORD, else asked for on a terminal; refused (nothing opened) when neither is there. */
+async function password(user: string, host: string): Promise<string> {
+  const given = process.env.SIMMAIL_PASSWORD;
+  if (given !== undefined && given !== "") return given;
+  const unset = given === undefined ? "SIMMAIL_PASSWORD is not set" : "SIMMAIL_PASSWORD is empty";
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) {
+    throw new UsageError(`--user ${user} needs a password and ${unset}: set it (or run simmail on a terminal to be asked)`);
+  }
+  const typed = await askHidden(`password for ${user} at ${host} (${unset}): `);
+  if (typed === null || typed === "") throw new UsageError(`--user ${user} needs a password: none was typed`);
+  return typed;
 }
 
 type Out = (human: string, json: Record<string, unknown>) => void;
@@ -219,16 +206,16 @@ async function probe(o: Options, out: Out): Promise<void> {
 async function send(o: Options, out: Out): Promise<void> {
   const modem = link(o);
   const user = settingFlag<string>(o, "user");
-  const server: ServerAccount = { ...serverFlag(o, "smtp"), ...(user !== null ? { user, password: password() ?? "" } : {}) };
+  const smtp = serverFlag(o, "smtp");
   const timeoutSeconds = settingFlag<number>(o, "timeout")!;
   const security = securityOptions(o, modem.dialect, user !== null);
-  const list = (name: string): Address[] => (o.values.get(name) ?? []).map(parseAddress);
+  const list = (name: string): Address[] => (o.values.get(name) ?? []).map((text) => parseAddress(`--${name}`, text));
   const bodyFile = o.values.get("body-file")?.[0];
   const bodyText = o.values.get("body")?.[0];
   if ((bodyFile === undefined) === (bodyText === undefined)) throw new UsageError("give exactly one of --body and --body-file");
   const body = bodyFile !== undefined ? readFileSync(bodyFile, "utf8") : bodyText!;
   const message: MailMessage = {
-    from: parseAddress(one(o, "from")),
+    from: parseAddress(label(o, "from"), one(o, "from")),
     to: list("to"), cc: list("cc"), bcc: list("bcc"),
     subject: one(o, "subject"),
     body,
@@ -236,6 +223,7 @@ async function send(o: Options, out: Out): Promise<void> {
   const attach = o.values.get("attach")?.[0];
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
+  const server: ServerAccount = { ...smtp, ...(user !== null ? { user, password: await password(user, smtp.host) } : {}) };
   const c = await connect(o, modem);
   let source: FileSource | null = null;
   let progress: Progress | null = null;
@@ -285,10 +273,10 @@ async function inbox(o: Options, out: Out): Promise<void> {
   const n = action === "list" ? 0 : number();
   const pop3 = serverFlag(o, "pop3");
   const user = settingFlag<string>(o, "user") ?? one(o, "user"); // required: "--user is required"
-  const server: ServerAccount = { ...pop3, user, password: password() ?? "" };
   const modem = link(o);
   const timeoutSeconds = settingFlag<number>(o, "timeout")!;
   const security = securityOptions(o, modem.dialect, true);
+  const server: ServerAccount = { ...pop3, user, password: await password(user, pop3.host) };
   const c = await connect(o, modem);
   try {
     const mail = await ensureBearer(c);
@@ -342,9 +330,47 @@ function sim(o: Options): Promise<number> {
   return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 0)));
 }
 
+/** A signed command subject for a device, the secret from SIMMAIL_COMMAND_SECRET or --secret-file. */
+function sign(o: Options, out: Out): void {
+  const deviceId = one(o, "device");
+  const idProblem = deviceIdProblem(deviceId);
+  if (idProblem !== null) throw new UsageError(`${label(o, "device")} ${idProblem} (got "${deviceId}")`);
+  const [command, extra] = o.rest;
+  if (command === undefined || extra !== undefined) throw new UsageError(`sign takes one command: ${REMOTE_COMMANDS.join(", ")}`);
+  const upper = command.toUpperCase();
+  if (!(REMOTE_COMMANDS as readonly string[]).includes(upper)) throw new UsageError(`"${command}" is none of ${REMOTE_COMMANDS.join(", ")}`);
+  const at = one(o, "at", String(Math.floor(Date.now() / 1000)));
+  if (!/^\d{1,10}$/.test(at) || Number(at) > 0xffffffff) throw new UsageError(`--at must be a time in unix seconds (got "${at}")`);
+  let secretText: string;
+  const file = o.values.get("secret-file")?.[0];
+  if (file !== undefined) {
+    try {
+      secretText = readFileSync(file, "utf8").split(/\r?\n/)[0];
+    } catch (error) {
+      throw new UsageError(`--secret-file ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+    }
+  } else {
+    const given = process.env.SIMMAIL_COMMAND_SECRET;
+    if (given === undefined || given === "") throw new UsageError("sign needs the device's commandSecret: set SIMMAIL_COMMAND_SECRET or give --secret-file FILE");
+    secretText = given;
+  }
+  let secret: Uint8Array;
+  try {
+    secret = secretFromText(secretText);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const subject = signCommandSubject(nodeCrypto, secret, deviceId, upper, Number(at));
+  out(subject, { subject, device: deviceId, command: upper, at: Number(at) });
+}
+
+function version(): string {
+  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+}
+
 /** Maps an error to the documented exit status and a message that names the cause. */
 export function classify(error: unknown): { status: number; message: string } {
-  if (error instanceof UsageError) return { status: EXIT.usage, message: `${error.message}\n\n${USAGE}` };
+  if (error instanceof UsageError || error instanceof SerialOpenError) return { status: EXIT.usage, message: error.message };
   if (error instanceof MailParameterError || error instanceof AtParameterError) return { status: EXIT.usage, message: `refused: ${error.message} (nothing was sent to the modem)` };
   if (error instanceof InsecureCredentialsError) return { status: EXIT.usage, message: `refused: ${error.message} (the password was not sent)` };
   const cause = error instanceof ModemError ? error.cause : error;
@@ -358,26 +384,41 @@ export function classify(error: unknown): { status: number; message: string } {
 export async function main(argv: string[]): Promise<number> {
   let options: Options;
   try {
-    options = parseCommandLine(argv);
+    options = parseCommandLine(argv, process.env);
   } catch (error) {
-    const { status, message } = classify(error);
-    process.stderr.write(`simmail: ${message}\n`);
-    return status;
+    const command = argv.find((arg) => !arg.startsWith("-")) ?? "";
+    process.stderr.write(`simmail: ${classify(error).message}\n${usageHint(command)}\n`);
+    return EXIT.usage;
   }
   const json = options.flags.has("json");
   const out: Out = (human, data) => {
     if (json) process.stdout.write(`${JSON.stringify({ ok: true, ...data })}\n`);
     else if (human !== "") process.stdout.write(`${human}\n`);
   };
-  if (options.flags.has("help") || options.command === "") {
-    process.stdout.write(`${USAGE}\n`);
-    return options.command === "" && !options.flags.has("help") ? EXIT.usage : EXIT.ok;
+  if (options.flags.has("version") || options.command === "version") {
+    out(`simmail ${version()}`, { version: version() });
+    return EXIT.ok;
+  }
+  if (options.command === "help" || options.flags.has("help")) {
+    const topic = options.command === "help" ? options.rest[0] : options.command;
+    if (topic === undefined || topic === "") process.stdout.write(`${USAGE}\n`);
+    else if (Object.prototype.hasOwnProperty.call(COMMAND_HELP, topic)) process.stdout.write(`${commandHelp(topic)}\n`);
+    else {
+      process.stderr.write(`simmail: no command "${topic}"\n${usageHint("")}\n`);
+      return EXIT.usage;
+    }
+    return EXIT.ok;
+  }
+  if (options.command === "") {
+    process.stderr.write(`simmail: no command given\n${usageHint("")}\n`);
+    return EXIT.usage;
   }
   try {
     switch (options.command) {
       case "probe": await probe(options, out); break;
       case "send": await send(options, out); break;
       case "inbox": await inbox(options, out); break;
+      case "sign": sign(options, out); break;
       case "sim": return await sim(options);
       default: throw new UsageError(`unknown command "${options.command}"`);
     }
@@ -386,6 +427,7 @@ export async function main(argv: string[]): Promise<number> {
     const { status, message } = classify(error);
     if (json) process.stdout.write(`${JSON.stringify({ ok: false, status, error: message.split("\n")[0] })}\n`);
     process.stderr.write(`simmail: ${message}\n`);
+    if (status === EXIT.usage && !(error instanceof SerialOpenError) && error instanceof UsageError) process.stderr.write(`${usageHint(options.command)}\n`);
     return status;
   }
 }

@@ -1,0 +1,76 @@
+// What `simmail help [COMMAND]`, `simmail COMMAND --help` and a usage error print. Ranges and
+// defaults come from the settings schema, so the help says what the flags take.
+
+import { numberDefault, setting } from "../app/settings-schema.ts";
+import { REMOTE_COMMANDS } from "../app/remote-command.ts";
+import { TLS_VERSIONS } from "../mail/security.ts";
+import { ENVIRONMENT_DEFAULTS } from "./cli-options.ts";
+
+const range = (key: string) => `${setting(key).range!.min}-${setting(key).range!.max}`;
+
+/** Each command: its synopsis and what it does, as `simmail help COMMAND` prints them. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  probe: `simmail probe --port PATH [common options]
+  Modem identity, SIM, signal, network, bearer, clock, battery, email support and limits.`,
+  send: `simmail send --port PATH --smtp HOST[:PORT] [--user NAME] --from "Name <addr>"
+       --to "Name <addr>" [--to ...] [--cc ...] [--bcc ...] --subject TEXT
+       (--body TEXT | --body-file PATH) [--attach PATH] [--attach-encoding host|modem]
+       [common options]
+  Sends one mail. An address is local@domain or Name <local@domain>. With --user, the password
+  comes from SIMMAIL_PASSWORD, or is asked for on a terminal. --attach-encoding modem lets the
+  modem do the base64 (the default, host, sends it encoded).`,
+  inbox: `simmail inbox --port PATH --pop3 HOST[:PORT] --user NAME
+       (list | headers N | read N [--out FILE] | delete N) [common options]
+  Reads the mailbox over POP3: the list with sizes (and unique ids where the dialect has them),
+  the headers of mail N, mail N whole (to stdout, or --out FILE), or marks N for deletion.
+  The password comes from SIMMAIL_PASSWORD, or is asked for on a terminal.`,
+  sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls]
+  A simulated modem on the pty PATH with local mail servers behind it (--tls: a firmware with
+  AT+EMAILSSL, and TLS servers). Prints where the servers listen.`,
+  sign: `simmail sign --device ID COMMAND [--at UNIX-SECONDS] [--secret-file FILE]
+  Prints a signed command subject for device ID (${REMOTE_COMMANDS.join(", ")}), to mail to the
+  device (docs/REMOTE-COMMANDS.md). The secret is the device's commandSecret: from
+  SIMMAIL_COMMAND_SECRET, or the first line of --secret-file. --at: the signing time (default now).`,
+};
+
+const COMMON = `Common options:
+  --port PATH        serial device of the modem
+  --baud N           default ${numberDefault("modemBaud")}
+  --dialect D        sim7000 (default) or classic
+  --apn NAME         open the bearer with this APN (without it, it must already be open)
+  --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}
+  --timeout S        server response timeout in seconds (AT+EMAILTO) ${range("smtpTimeoutSeconds")}, default ${numberDefault("smtpTimeoutSeconds")}
+  --tls | --starttls TLS from the first byte (ports 465/995) or STARTTLS/STLS (AT+EMAILSSL)
+  --tls-version V    ${Object.keys(TLS_VERSIONS).join(", ")} (AT+CSSLCFG="sslversion")
+  --sni NAME         server name for SNI and the certificate check (AT+CSSLCFG="sni")
+  --require-tls      refuse to send the password unless the session uses TLS
+  --verbose          AT trace on stderr (passwords masked)
+  --json             machine-readable result on stdout`;
+
+const ENVIRONMENT = `Environment:
+  SIMMAIL_PASSWORD   the SMTP/POP3 password (never taken on the command line)
+  SIMMAIL_COMMAND_SECRET  the secret for sign
+${Object.entries(ENVIRONMENT_DEFAULTS).map(([flag, variable]) => `  ${variable.padEnd(18)} default for --${flag}`).join("\n")}`;
+
+export const USAGE = `Usage: simmail <command> [options]      (simmail help <command> for one command)
+
+Commands:
+${Object.values(COMMAND_HELP).map((help) => `  ${help.split("\n")[0].replace(/^simmail /, "")}`).join("\n")}
+
+${COMMON}
+
+${ENVIRONMENT}
+
+Exit status: 0 done; 1 bad usage, a refused value or a serial port that cannot be opened
+(nothing sent); 2 the modem or the network reported a failure; 3 no answer from the modem in time.`;
+
+/** The help of one command, with the common options where it takes them. */
+export function commandHelp(command: string): string {
+  const help = COMMAND_HELP[command];
+  return command === "sign" || command === "sim" ? help : `${help}\n\n${COMMON}`;
+}
+
+/** The hint under a usage error: where the options of `command` are listed. */
+export function usageHint(command: string): string {
+  return Object.prototype.hasOwnProperty.call(COMMAND_HELP, command) ? `(simmail help ${command} lists its options)` : "(simmail help lists the commands)";
+}
