@@ -3,7 +3,6 @@
 // network reported a failure; 3 no answer from the modem in time.
 
 import { closeSync, createWriteStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
@@ -364,8 +363,17 @@ function sign(o: Options, out: Out): void {
   out(subject, { subject, device: deviceId, command: upper, at: Number(at) });
 }
 
+/** The version in simmail's package.json, found from this file up (src/host or dist/lib/host). */
 function version(): string {
-  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+  for (let dir = new URL("./", import.meta.url); ; dir = new URL("../", dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "simmail" && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // No package.json here: look one folder up.
+    }
+    if (dir.pathname === "/") return "unknown";
+  }
 }
 
 /** Maps an error to the documented exit status and a message that names the cause. */
