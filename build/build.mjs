@@ -1,6 +1,7 @@
 // `node build/build.mjs`: bundles the core for XS (an IIFE that defines globalThis.simmail, for
 // the XS test suite and the benchmarks) and the device app for the Moddable manifest (one
-// minified ES module, Moddable modules left as imports), checks every bundle for globals a plain
+// minified ES module, Moddable modules left as imports) and the core for other Moddable apps
+// (dist/moddable/simmail.js, for manifest_core.json), checks every bundle for globals a plain
 // Moddable build lacks, prints the sizes and writes them to dist/sizes.json.
 // Exits 1, naming the file, the import or the global and where it comes from, when a bundle
 // cannot be made or breaks a rule; that target's old outputs are then removed, so that nothing
@@ -61,6 +62,18 @@ const TARGETS = [
     mapFile: debug ? "dist/device/main.js.map" : null,
     // Everything this target writes in either form: removed before writing and on failure.
     outputs: ["dist/device/main.js", "dist/device/main.js.map"],
+    allowedModules: MODDABLE_MODULES,
+    required: false,
+  },
+  {
+    name: "core for Moddable apps (ESM)",
+    entry: "src/device/library.ts",
+    format: "esm",
+    // Another app's build compiles it (minified or not, as that app builds): written unminified.
+    rawFile: "dist/moddable/simmail.js",
+    minifiedFile: null,
+    mapFile: null,
+    outputs: ["dist/moddable/simmail.js"],
     allowedModules: MODDABLE_MODULES,
     required: false,
   },
