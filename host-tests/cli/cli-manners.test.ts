@@ -111,6 +111,36 @@ manners("a mailbox with a < and no closing > is refused, as are other broken one
   assert.match(good.stderr, /^simmail: cannot open /, "a quoted name with a comma is a mailbox");
 });
 
+manners("--attach and --body-file are checked before the port opens: a directory, a missing or unreadable file is a refusal", async () => {
+  const scratch = mkdtempSync(join(tmpdir(), "simmail-inputs-"));
+  try {
+    const missing = join(scratch, "missing.txt");
+    const cases: Array<[string[], string]> = [
+      [["--attach", scratch], `simmail: --attach ${scratch}: is a directory, not a file`],
+      [["--attach", missing], `simmail: --attach ${missing}: no such file`],
+      [["--attach", "/dev/null"], "simmail: --attach /dev/null: is not a regular file"],
+    ];
+    const runs = await Promise.all(cases.map(([flags]) => runSimmail([...SEND, ...flags], "pw")));
+    runs.forEach((run, i) => {
+      assert.is(run.status, 1, run.stderr);
+      assert.is(lines(run.stderr)[0], cases[i][1]);
+      assert.not.match(run.stderr, /cannot open/, "refused before the port");
+    });
+    const body = SEND.slice(0, SEND.indexOf("--body"));
+    const bodyCases: Array<[string, string]> = [
+      [scratch, `simmail: --body-file ${scratch}: is a directory, not a file`],
+      [missing, `simmail: --body-file ${missing}: no such file`],
+    ];
+    const bodyRuns = await Promise.all(bodyCases.map(([path]) => runSimmail([...body, "--body-file", path], "pw")));
+    bodyRuns.forEach((run, i) => {
+      assert.is(run.status, 1, run.stderr);
+      assert.is(lines(run.stderr)[0], bodyCases[i][1]);
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});
+
 manners.run();
 
 const ports = suite("CLI manners: serial ports that cannot be opened");

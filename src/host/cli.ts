@@ -2,7 +2,7 @@
 // Exit status: 0 done; 1 bad usage, a refused parameter or a port that cannot be opened (nothing sent); 2 the modem or the
 // network reported a failure; 3 no answer from the modem in time.
 
-import { closeSync, createWriteStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
@@ -39,6 +39,32 @@ function parseAddress(flag: string, text: string): Address {
   return name === "" ? { address } : { address, name };
 }
 
+/** Why `path` (given with `flag`) is not a regular file this process can read, or null. */
+function unreadableFile(path: string): string | null {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
+  }
+  if (stats.isDirectory()) return "is a directory, not a file";
+  if (!stats.isFile()) return "is not a regular file";
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    return "permission denied";
+  }
+  return null;
+}
+
+/** `path` checked to be a readable regular file before anything is sent; a refusal names `flag`. */
+function inputFile(flag: string, path: string): string {
+  const problem = unreadableFile(path);
+  if (problem !== null) throw new UsageError(`${flag} ${path}: ${problem}`);
+  return path;
+}
+
 /** A file read in place, block by block, as the attachment's byte source. */
 export class FileSource implements ByteSource {
   readonly size: number;
@@ -48,7 +74,7 @@ export class FileSource implements ByteSource {
     try {
       this.fd = openSync(path, "r");
     } catch (error) {
-      throw new UsageError(`cannot read attachment ${path}: ${(error as Error).message}`);
+      throw new UsageError(`--attach ${path}: ${unreadableFile(path) ?? (error as Error).message}`);
     }
     this.size = fstatSync(this.fd).size;
   }
@@ -212,7 +238,7 @@ async function send(o: Options, out: Out): Promise<void> {
   const bodyFile = o.values.get("body-file")?.[0];
   const bodyText = o.values.get("body")?.[0];
   if ((bodyFile === undefined) === (bodyText === undefined)) throw new UsageError("give exactly one of --body and --body-file");
-  const body = bodyFile !== undefined ? readFileSync(bodyFile, "utf8") : bodyText!;
+  const body = bodyFile !== undefined ? readFileSync(inputFile("--body-file", bodyFile), "utf8") : bodyText!;
   const message: MailMessage = {
     from: parseAddress(label(o, "from"), one(o, "from")),
     to: list("to"), cc: list("cc"), bcc: list("bcc"),
@@ -223,15 +249,20 @@ async function send(o: Options, out: Out): Promise<void> {
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
   const server: ServerAccount = { ...smtp, ...(user !== null ? { user, password: await password(user, smtp.host) } : {}) };
-  const c = await connect(o, modem);
-  let source: FileSource | null = null;
+  // The SIM7000 dialect streams a file of this computer: checked and opened before the first
+  // command, so that a directory or an unreadable file never leaves the modem mid-transfer.
+  let source: FileSource | null = attach !== undefined && modem.dialect === "sim7000" ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
+  let c: Connection | null = null;
   try {
+    c = await connect(o, modem);
     const mail = await ensureBearer(c);
     if (attach !== undefined && mail.can.attachments === "bytes") {
-      source = new FileSource(attach);
+      source ??= new FileSource(inputFile("--attach", attach));
       message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
     } else if (attach !== undefined) {
+      source?.close();
+      source = null;
       message.attachment = { name: attach }; // a file in the modem's own file system
     }
     progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
@@ -247,7 +278,7 @@ async function send(o: Options, out: Out): Promise<void> {
   } finally {
     progress?.end();
     source?.close();
-    await c.close();
+    await c?.close();
   }
 }
 
