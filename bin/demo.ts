@@ -44,7 +44,7 @@ function ensureDovecot(): Promise<boolean> {
 
 function startSimulator(pty: string): Promise<{ child: ChildProcess; info: SimInfo }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", pty], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", pty, "--smtp-port", "0", "--pop3-port", "0"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });

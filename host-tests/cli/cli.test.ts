@@ -135,7 +135,7 @@ cli("on a TTY a long transfer shows a progress bar; without one it does not", as
 
 cli("sim starts a simulated modem with mail servers on a pty that probe can use; send and inbox speak its classic dialect", async () => {
   const path = join(work, "second-modem");
-  const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [join(root, "bin/simmail"), "sim", "--pty", path, "--dialect", "classic", "--smtp-port", "0", "--pop3-port", "0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   try {
     const summary = await firstJsonLine<SimInfo & { dialect: string; users: unknown[] }>(child, "simmail sim");
     assert.is(summary.dialect, "classic");

@@ -80,7 +80,7 @@ export interface SimProcess<Info extends SimInfo = SimInfo> {
 export async function startSimulator<Info extends SimInfo = SimInfo>(prefix: string, args: string[] = []): Promise<SimProcess<Info>> {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const port = join(work, "modem");
-  const sim = spawn(process.execPath, ["--import", "tsx", join(ROOT, "host-tests/sim/main.ts"), "--pty", port, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const sim = spawn(process.execPath, ["--import", "tsx", join(ROOT, "host-tests/sim/main.ts"), "--pty", port, "--smtp-port", "0", "--pop3-port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const info = await firstJsonLine<Info>(sim, "simulator");
   return {
     info, work, port,

@@ -81,6 +81,8 @@ export interface MailServersOptions {
    * needs neither. "auto": Dovecot where it can run, else the Node one (see `pop3Fallback`).
    */
   pop3?: Pop3Server | "auto";
+  /** Fixed ports for the plain SMTP and POP3 listeners; 0 or left out: any free port. A port in use is an error naming it. */
+  ports?: { smtp?: number; pop3?: number };
 }
 
 const HOST = "127.0.0.1";
@@ -117,7 +119,10 @@ export async function startMailServers(options: MailServersOptions = {}): Promis
   }
   if (choice === "node" && withTls) throw new Error("startMailServers: the Node POP3 server has no TLS; TLS needs Dovecot");
   const pop3Server: Pop3Server = choice === "node" || problem !== null ? "node" : "dovecot";
-  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true, withTls, pop3Server, problem);
+  for (const [name, port] of Object.entries(options.ports ?? {})) {
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error(`startMailServers: the ${name} port must be 0-65535, not ${port}`);
+  }
+  const servers = new RunningMailServers(users.map((user) => ({ ...user })), domain, options.smtpAuthRequired ?? true, withTls, pop3Server, problem, { smtp: options.ports?.smtp ?? 0, pop3: options.ports?.pop3 ?? 0 });
   try {
     await servers.start();
   } catch (error) {
@@ -188,6 +193,11 @@ async function firstExistingUser(role: string, candidates: string[]): Promise<{ 
     if (ids) return { name, ...ids };
   }
   throw new Error(`startMailServers: no system user for Dovecot's ${role} (tried ${candidates.join(", ")}); install dovecot-pop3d`);
+}
+
+/** A fixed port another program listens on. */
+function portInUse(protocol: "SMTP" | "POP3", port: number): Error {
+  return new Error(`startMailServers: ${protocol} port ${port} on ${HOST} is in use by another program`);
 }
 
 /** A loopback port nobody listens on right now (Dovecot binds it itself, so a race is retried). */
@@ -287,7 +297,7 @@ class RunningMailServers implements MailServers {
   private stopping: Promise<void> | undefined;
 
   constructor(readonly users: MailUser[], readonly domain: string, private readonly smtpAuthRequired: boolean, private readonly withTls: boolean,
-    readonly pop3Server: Pop3Server, readonly pop3Fallback: string | null) {}
+    readonly pop3Server: Pop3Server, readonly pop3Fallback: string | null, private readonly fixedPorts: { smtp: number; pop3: number }) {}
 
   async start(): Promise<void> {
     if (this.pop3Server === "dovecot") {
@@ -307,7 +317,7 @@ class RunningMailServers implements MailServers {
     await fs.mkdir(join(this.dir, "mail"), { mode: 0o711 });
     for (const user of this.users) await this.createMaildir(user.name);
 
-    this.smtpPort = await this.startSmtp("plain");
+    this.smtpPort = await this.startSmtp("plain", this.fixedPorts.smtp);
     if (this.withTls) {
       const pkiDir = join(this.dir, "pki");
       await fs.mkdir(pkiDir, { mode: 0o755 });
@@ -323,7 +333,9 @@ class RunningMailServers implements MailServers {
   private async startNodePop3(): Promise<void> {
     const mailboxes = this.users.map((user) => ({ name: user.name, password: user.password, maildir: this.maildir(user.name) }));
     this.nodePop3 = new MaildirPop3Server(mailboxes, `simmail POP3 (Node) ${randomBytes(6).toString("hex")} ready.`);
-    this.pop3Port = await this.nodePop3.listen(HOST);
+    this.pop3Port = await this.nodePop3.listen(HOST, this.fixedPorts.pop3).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === "EADDRINUSE" ? portInUse("POP3", this.fixedPorts.pop3) : error;
+    });
   }
 
   private async chownToMail(path: string): Promise<void> {
@@ -394,7 +406,7 @@ class RunningMailServers implements MailServers {
    * "plain": no STARTTLS, AUTH over clear text. "implicit-tls": TLS from the first byte.
    * "starttls": STARTTLS offered, AUTH only after it (smtp-server hides it before).
    */
-  private async startSmtp(mode: "plain" | "implicit-tls" | "starttls"): Promise<number> {
+  private async startSmtp(mode: "plain" | "implicit-tls" | "starttls", port = 0): Promise<number> {
     const pki = mode === "plain" ? null : this.tls!;
     const tlsOptions = pki === null ? {} : { key: await fs.readFile(pki.keyPath), cert: await fs.readFile(pki.certPath) };
     const smtp = new SMTPServer({
@@ -426,8 +438,8 @@ class RunningMailServers implements MailServers {
     smtp.on("error", () => {});
     this.smtpListeners.push(smtp);
     return new Promise((resolve, reject) => {
-      smtp.server.once("error", reject);
-      smtp.listen(0, HOST, () => {
+      smtp.server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? portInUse("SMTP", port) : error));
+      smtp.listen(port, HOST, () => {
         smtp.server.off("error", reject);
         const address = smtp.server.address();
         if (typeof address === "object" && address) resolve(address.port);
@@ -479,7 +491,7 @@ class RunningMailServers implements MailServers {
     await fs.chown(usersFile, 0, internalUser.gid);
 
     for (let attempt = 1; ; attempt++) {
-      const port = await freeLoopbackPort();
+      const port = this.fixedPorts.pop3 !== 0 ? this.fixedPorts.pop3 : await freeLoopbackPort();
       const securePort = this.withTls ? await freeLoopbackPort() : 0;
       const greeting = `simmail POP3 ${randomBytes(6).toString("hex")} ready.`;
       await fs.rm(this.dovecotLogPath(), { force: true }); // only this attempt's log explains its failure
@@ -499,7 +511,9 @@ class RunningMailServers implements MailServers {
       } catch (error) {
         await this.stopDovecot();
         const output = `${this.dovecotStderr}${await this.dovecotLogTail()}`;
-        if (attempt < PORT_ATTEMPTS && /Address already in use/.test(output)) continue;
+        const inUse = /Address already in use/.test(output);
+        if (inUse && this.fixedPorts.pop3 !== 0) throw portInUse("POP3", port);
+        if (attempt < PORT_ATTEMPTS && inUse) continue;
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`startMailServers: Dovecot did not start (${reason}).\n${output.trim() || "(no output)"}`);
       }

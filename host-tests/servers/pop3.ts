@@ -58,10 +58,11 @@ export class MaildirPop3Server {
     this.server = createServer((socket) => this.accept(socket));
   }
 
-  listen(host: string): Promise<number> {
+  /** Listens on `host`:`port` (0: any free port); resolves with the port. */
+  listen(host: string, port = 0): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(0, host, () => {
+      this.server.listen(port, host, () => {
         this.server.off("error", reject);
         const address = this.server.address();
         if (typeof address === "object" && address) resolve((this.port = address.port));

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Serves a pseudo-terminal for the SIM7000 simulator (host-tests/sim/pty.ts).
 
-The slave end appears at the path given as argv[1] (a symlink to /dev/pts/N) in raw mode.
+The slave end appears at the path given as argv[1] (a symlink to /dev/pts/N) in raw mode; a
+link there to a pty that exists (another simulator's) is refused, a dangling one replaced.
 Bytes a program writes to it come out on stdout; bytes arriving on stdin go to that program.
 Prints "READY <slave path>" on stderr once the link exists. Ends on stdin EOF or SIGTERM and
 removes the link. Output toward the program is dropped beyond 1 MiB when nobody reads it, as
@@ -30,11 +31,21 @@ def main() -> int:
     # has the port open, and output written meanwhile would be lost.
     name = os.ttyname(slave)
     if os.path.islink(link):
+        # A link to a pty that still exists belongs to a simulator that is running: taking it
+        # over would leave that one's program talking to nobody. A dangling link is stale.
+        target = os.readlink(link)
+        if os.path.exists(target):
+            sys.stderr.write(f"ERROR {link} is in use: it links to {target}, a pty another program holds (another simulator?); stop that one or pick another path\n")
+            return 1
         os.unlink(link)
     elif os.path.exists(link):
         sys.stderr.write(f"ERROR {link} exists and is not a symlink\n")
         return 1
-    os.symlink(name, link)
+    try:
+        os.symlink(name, link)
+    except OSError as error:
+        sys.stderr.write(f"ERROR cannot create {link}: {error.strerror}\n")
+        return 1
     fcntl.fcntl(master, fcntl.F_SETFL, fcntl.fcntl(master, fcntl.F_GETFL) | os.O_NONBLOCK)
 
     stopping = False

@@ -3,6 +3,8 @@
 // python3 helper (pty-helper.py) owns the pty and relays its bytes over stdin/stdout.
 
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SimModem } from "./modem.ts";
 
@@ -44,10 +46,15 @@ export class PtyBridge {
     child.stdout.on("data", (chunk: Buffer) => this.onData?.(new Uint8Array(chunk)));
   }
 
-  /** Creates the pty and the link at `path` (an existing symlink there is replaced). */
+  /**
+   * Creates the pty and the link at `path`. A stale link there is replaced; one to a pty that
+   * exists (another simulator's) is refused, as is a path in a folder that does not exist.
+   */
   static open(path: string, options: PtyOptions = {}): Promise<PtyBridge> {
     const baud = options.baud ?? null;
     if (baud !== null && !(Number.isInteger(baud) && baud > 0)) throw new RangeError(`baud must be a positive integer, not ${baud}`);
+    const folder = dirname(resolve(path));
+    if (!existsSync(folder)) return Promise.reject(new Error(`cannot create ${path}: the folder ${folder} does not exist`));
     const child = spawn(options.python ?? "python3", [HELPER, path], { stdio: ["pipe", "pipe", "pipe"] });
     return new Promise((resolve, reject) => {
       let stderr = "";
@@ -61,7 +68,8 @@ export class PtyBridge {
       });
       child.once("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`pty helper exited (${code}): ${stderr.trim()}`));
+        const refusal = /^ERROR (.*)$/m.exec(stderr);
+        reject(new Error(refusal !== null ? refusal[1] : `pty helper exited (${code}): ${stderr.trim()}`));
       });
       child.stderr.setEncoding("utf8");
       child.stderr.on("data", (text: string) => {

@@ -24,9 +24,14 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   Reads the mailbox over POP3: the list with sizes (and unique ids where the dialect has them),
   the headers of mail N, mail N whole (to stdout, or --out FILE), or marks N for deletion.
   The password comes from SIMMAIL_PASSWORD, or is asked for on a terminal.`,
-  sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls]
-  A simulated modem on the pty PATH with local mail servers behind it (--tls: a firmware with
-  AT+EMAILSSL, and TLS servers). Prints where the servers listen.`,
+  sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls] [--smtp-port N]
+       [--pop3-port N] [--autobaud] [--boot] [--no-echo] [--timeout-scale X] [--trace] [--json]
+  A simulated modem on the pty PATH with local mail servers behind it, printing commands to
+  paste against it. --tls: a firmware with AT+EMAILSSL, and TLS servers. --smtp-port and
+  --pop3-port: the servers' ports (default 2525 and 1100, the same at every start; 0: any free
+  port). --autobaud: silent until an AT arrives. --boot: the boot lines at start. --no-echo:
+  echo off at start. --timeout-scale X: server timeouts times X. --trace: the AT dialogue and
+  mail on stderr. --json: the JSON summary even on a terminal (always when not one).`,
   sign: `simmail sign --device ID COMMAND [--at UNIX-SECONDS] [--secret-file FILE]
   Prints a signed command subject for device ID (${REMOTE_COMMANDS.join(", ")}), to mail to the
   device (docs/REMOTE-COMMANDS.md). The secret is the device's commandSecret: from

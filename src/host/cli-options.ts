@@ -27,7 +27,8 @@ const OPTIONS = {
   port: TEXT, baud: TEXT, dialect: TEXT, apn: TEXT, cid: TEXT, timeout: TEXT, smtp: TEXT, pop3: TEXT, user: TEXT,
   from: TEXT, to: TEXT, cc: TEXT, bcc: TEXT, subject: TEXT, body: TEXT, "body-file": TEXT, attach: TEXT,
   "attach-encoding": TEXT, out: TEXT, pty: TEXT, "tls-version": TEXT, sni: TEXT, device: TEXT, at: TEXT,
-  "secret-file": TEXT,
+  "secret-file": TEXT, "smtp-port": TEXT, "pop3-port": TEXT, "timeout-scale": TEXT,
+  autobaud: SWITCH, boot: SWITCH, "no-echo": SWITCH, trace: SWITCH,
   verbose: SWITCH, json: SWITCH, help: SWITCH, version: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
 } as const;
 

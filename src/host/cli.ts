@@ -347,12 +347,17 @@ async function inbox(o: Options, out: Out): Promise<void> {
   }
 }
 
+/** The simulator's own flags, forwarded as given (it checks them). */
+const SIM_VALUES = ["dialect", "baud", "timeout-scale", "smtp-port", "pop3-port"];
+const SIM_SWITCHES = ["tls", "autobaud", "boot", "no-echo", "trace", "json"];
+
 function sim(o: Options): Promise<number> {
   const pty = one(o, "pty");
   const script = fileURLToPath(new URL("../../host-tests/sim/main.ts", import.meta.url));
-  const args = ["--import", "tsx", script, "--pty", pty, "--dialect", settingFlag<string>(o, "dialect")!];
-  if (o.values.has("baud")) args.push("--baud", String(settingFlag<number>(o, "baud")));
-  if (o.flags.has("tls")) args.push("--tls");
+  const args = ["--import", "tsx", script, "--pty", pty];
+  // --name=value: a value that starts with a dash stays a value.
+  for (const flag of SIM_VALUES) if (o.values.has(flag)) args.push(`--${flag}=${one(o, flag)}`);
+  for (const flag of SIM_SWITCHES) if (o.flags.has(flag)) args.push(`--${flag}`);
   const child = spawn(process.execPath, args, { stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward);
