@@ -4,13 +4,12 @@
 
 import type { SerialPort } from "../transport/ports.ts";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
-import { AtCommandError, AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
+import { AtAbortedError } from "../transport/errors.ts";
 import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
-import { BearerLostError, ModemError } from "../modem/errors.ts";
+import { ModemError } from "../modem/errors.ts";
 import { probeEmail } from "../modem/probe.ts";
 import type { DialectCapabilities, MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
-import { MailError, MailParameterError } from "../mail/errors.ts";
 import type { ByteSource, MailMessage } from "../mail/message.ts";
 import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
 import { HeaderReader } from "../mail/codec/header-reader.ts";
@@ -22,6 +21,7 @@ import { ALARM_DEFAULTS, checkAlarmConfig, type AlarmConfig } from "./alarm-conf
 import { CommandLedger, CommandVerifier, isUid, secretFromText, type RemoteCommand } from "./remote-command.ts";
 import { NetworkWallClock, seededRandom } from "./wall-clock.ts";
 import { StatusPattern, type LedState } from "./status-led.ts";
+import { Recovery, recoveryFor } from "./recovery.ts";
 import type {
   ClockPort, Crypto, Deadline, DigitalInputPort, KeyValueStore, LogStore, StatusLed, TimerPort,
 } from "./ports.ts";
@@ -50,12 +50,18 @@ export interface AlarmStatus {
   modemReady: boolean;
   outboxDepth: number;
   lastError: string;
+  /** Why mail sending halted until the device restarts (a setting the modem cannot take ...), "" while it runs. */
+  sendingHalted: string;
+  /** Why command polling halted, "" while it runs. */
+  pollingHalted: string;
   mailsSent: number;
   commandsObeyed: number;
   commandsRefused: number;
 }
 
 const ARMED_KEY = "armed";
+/** The sender's decision while mail sending is halted. */
+const NEVER: SenderDecision = { action: "wait", until: null };
 const MIN_BACKOFF_MS = 5_000;
 /** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
 const RESTART_BOOT_MS = 5_000;
@@ -89,6 +95,8 @@ export class AlarmApp {
   /** A mail or poll ended without the modem's verdict: it may still hold that session, so restart it first. */
   private restartModem = false;
   private bringUpFailures = 0;
+  private sendingHalted = "";
+  private pollingHalted = "";
   private nextPollAt = 0;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -153,7 +161,7 @@ export class AlarmApp {
   async stop(): Promise<void> {
     this.stopped = true;
     this.poke();
-    this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
+    this.engine.abortAll(new AtAbortedError("the alarm mailer is stopping"));
     // Closed before the supervisor winds down: what it still tries (a POP3 logout, the next
     // bring-up step, a pause) fails at once instead of waiting for the modem.
     this.engine.close();
@@ -182,6 +190,8 @@ export class AlarmApp {
       modemReady: this.modemReady,
       outboxDepth: this.outbox.depth,
       lastError: this.lastError,
+      sendingHalted: this.sendingHalted,
+      pollingHalted: this.pollingHalted,
       mailsSent: this.mailsSent,
       commandsObeyed: this.commandsObeyed,
       commandsRefused: this.commandsRefused,
@@ -198,18 +208,19 @@ export class AlarmApp {
           continue;
         }
         const now = this.platform.clock.now();
-        const decision = this.policy.next(now, this.outbox.depth);
+        const decision = this.sendingHalted === "" ? this.policy.next(now, this.outbox.depth) : NEVER;
         if (decision.action !== "wait") {
           await this.send(decision);
           continue;
         }
-        if (this.verifier !== null && now >= this.nextPollAt) {
+        const polling = this.verifier !== null && this.pollingHalted === "";
+        if (polling && now >= this.nextPollAt) {
           const mailsLeft = await this.pollCommands();
           // Mails left behind are read right after whatever the sender has to do first.
           this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? ALARM_DEFAULTS.pollIntervalMs);
           continue;
         }
-        const until = Math.min(decision.until ?? Infinity, this.verifier !== null ? this.nextPollAt : Infinity);
+        const until = Math.min(decision.until ?? Infinity, polling ? this.nextPollAt : Infinity);
         await this.sleep(until === Infinity ? 3_600_000 : Math.max(0, until - now));
       } catch (error) {
         // Anything unexpected: note it, give the modem a fresh start, never stop guarding.
@@ -311,8 +322,14 @@ export class AlarmApp {
       this.progress("mail-sent");
     } catch (error) {
       const delay = this.policy.failed(this.platform.clock.now());
-      this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
-      this.recoverFrom(error);
+      const recovery = recoveryFor(error);
+      if (recovery === Recovery.Halt) {
+        this.sendingHalted = describe(error);
+        this.fail(`mail sending halted until the device restarts (the events stay in the outbox): ${this.sendingHalted}`);
+      } else {
+        this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
+      }
+      this.recover(recovery);
     } finally {
       this.showState();
     }
@@ -418,7 +435,7 @@ export class AlarmApp {
       let kept = 0;
       for (let n = 1; n <= limit; n++) {
         // Events that are due go out before the rest is read: a mail flood cannot hold up an alarm.
-        if (this.policy.eventsDue(this.platform.clock.now(), this.outbox.depth)) {
+        if (this.sendingHalted === "" && this.policy.eventsDue(this.platform.clock.now(), this.outbox.depth)) {
           gaveWay = true;
           break;
         }
@@ -457,15 +474,13 @@ export class AlarmApp {
       // Mails kept until the clock is set are not read again before the next poll.
       mailsLeft = gaveWay || (count > limit && kept === 0);
     } catch (error) {
-      this.fail(`command poll failed: ${describe(error)}`);
-      this.recoverFrom(error);
+      this.pollFailed("command poll failed", error);
     } finally {
       if (client.loggedIn) {
         await client.logout().catch((error: unknown) => {
           // Without QUIT the server keeps every mail: read them again only at the next interval.
           mailsLeft = false;
-          this.fail(`POP3 logout failed: ${describe(error)}`);
-          this.recoverFrom(error);
+          this.pollFailed("POP3 logout failed", error);
         });
       }
       this.progress("poll-done");
@@ -492,16 +507,21 @@ export class AlarmApp {
 
   // ---- helpers --------------------------------------------------------------------------
 
-  /** After a failed mail or poll: what the modem needs before the next try. */
-  private recoverFrom(error: unknown): void {
-    if (needsBringUp(error)) this.modemReady = false;
-    // No answer, or a session command refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the
-    // modem still holds the session the host lost track of): only a restart ends that session.
-    // A refused setting (AT+SMTPRCPT, AT+CSSLCFG ...) would be refused again after a restart.
-    if (error instanceof AtTimeoutError || (error instanceof AtCommandError && isSessionCommand(error.command))) {
-      this.restartModem = true;
-      this.modemReady = false;
+  private pollFailed(what: string, error: unknown): void {
+    const recovery = recoveryFor(error);
+    if (recovery === Recovery.Halt) {
+      this.pollingHalted = describe(error);
+      this.fail(`command polling halted until the device restarts: ${this.pollingHalted}`);
+    } else {
+      this.fail(`${what}: ${describe(error)}`);
     }
+    this.recover(recovery);
+  }
+
+  /** After a failed mail or poll: what the modem needs before the next try (./recovery.ts). */
+  private recover(recovery: Recovery): void {
+    if (recovery === Recovery.BringUp || recovery === Recovery.Restart) this.modemReady = false;
+    if (recovery === Recovery.Restart) this.restartModem = true;
   }
 
   private modemLost(reason: string): void {
@@ -583,13 +603,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Errors after which the modem needs a fresh bring-up before the next try. */
-function needsBringUp(error: unknown): boolean {
-  if (error instanceof MailParameterError) return false;
-  return error instanceof ModemResetError || error instanceof BearerLostError || error instanceof AtTimeoutError
-    || (error instanceof MailError && /network|61/.test(error.message));
-}
-
 function lineTracer(trace: (text: string) => void): AtTracer {
   return {
     line: (direction, text) => trace(`${direction === "tx" ? ">" : "<"} ${text}`),
@@ -597,8 +610,3 @@ function lineTracer(trace: (text: string) => void): AtTracer {
   };
 }
 
-/** The commands that run or read an SMTP/POP3 session (both dialects); AT+POP3SRV only sets. */
-function isSessionCommand(command: string): boolean {
-  return SESSION_COMMANDS.some((prefix) => command.startsWith(prefix)) && !command.startsWith("AT+POP3SRV");
-}
-const SESSION_COMMANDS = ["AT+SMTPSEND", "AT+SMTPBODY", "AT+SMTPFT", "AT+POP3"];

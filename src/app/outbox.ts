@@ -78,8 +78,11 @@ export interface OutboxOpenReport {
   compacted: boolean;
 }
 
+export type OutboxErrorCode = "outbox-full";
+
 export class OutboxFullError extends Error {
   override readonly name: string = "OutboxFullError";
+  readonly code: OutboxErrorCode = "outbox-full";
   constructor(size: number, maxBytes: number, pending: number) {
     super(`outbox full: ${size} of ${maxBytes} bytes used by ${pending} undelivered events; deliver some first`);
   }
