@@ -69,7 +69,7 @@ test("the same values in an AlarmConfig built in code: refused when the app is m
     [{ modem: { ...base.modem, cid: 5 } }, "AlarmConfig.modem.cid (config.pdpContext): must be a whole number from 1 to 3 (AT+SAPBR profiles 1-3 within AT+EMAILCID 0-3, src/modem/limits.ts), not 5"],
     [{ smtp: { ...base.smtp, timeoutSeconds: 300 } }, "AlarmConfig.smtp.timeoutSeconds (config.smtpTimeoutSeconds): must be a whole number from 10 to 120 (AT+EMAILTO, spec 3.2.2), not 300"],
     [{ modem: { ...base.modem, timezoneQuarters: -48 } }, "AlarmConfig.modem.timezoneQuarters (config.timezoneOffsetMinutes): must be a multiple of 15 from -705 to 720 (AT+CNTP time zone -47 to 48 quarter hours, src/modem/limits.ts), not -720"],
-    [{ pop3: { ...base.pop3!, windowSeconds: 1200 } }, "AlarmConfig.pop3.windowSeconds (config.commandWindowSeconds): must be a whole number from 30 to 600 (simmail's guard of 30 s, up to the 600 s the command ledger remembers nonces, src/app/remote-command.ts), not 1200"],
+    [{ pop3: { ...base.pop3!, windowSeconds: 1200 } }, "AlarmConfig.pop3.windowSeconds (config.commandWindowSeconds): must be a whole number from 30 to 600 (simmail's guard of 30 s, up to the 600 s the command ledger remembers nonces, src/app/command-ledger.ts), not 1200"],
   ];
   for (const [config, message] of cases) {
     const clock = new VirtualClock(1_000);
