@@ -1,5 +1,6 @@
-// The alarm app's recovery table (src/app/recovery.ts): what each typed error code calls for,
-// and the session flag of the commands that reaches the error's code.
+// The alarm app's supervisor: its transition table (src/app/alarm.ts) and its recovery table
+// (src/app/recovery.ts): what each typed error code calls for, and the session flag of the
+// commands that reaches the error's code.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { FeedSerial } from "../kit/feed-serial.ts";
@@ -8,8 +9,39 @@ import {
   AtCommandError, AtEngine, AtParameterError, AtTimeoutError, BearerLostError, ClassicSmtpClient, InsecureCredentialsError,
   MailParameterError, ModemResetError, Pop3Client, Pop3Error, SmtpClient, SmtpError, TLS_HINT,
 } from "../../src/index.ts";
+import { checkTransition, IllegalTransitionError, TRANSITIONS, type AppState } from "../../src/app/alarm.ts";
 import { OutboxFullError } from "../../src/app/outbox.ts";
 import { Recovery, recoveryFor } from "../../src/app/recovery.ts";
+
+const states = suite("app: the supervisor's transition table");
+
+states("a transition outside the table throws, naming both states and what the table allows", () => {
+  assert.not.throws(() => checkTransition("Ready", "Sending"));
+  try {
+    checkTransition("Offline", "Sending");
+    assert.unreachable("Offline → Sending was allowed");
+  } catch (error) {
+    assert.instance(error, IllegalTransitionError);
+    assert.is((error as Error).message, "AlarmApp: no transition from Offline to Sending (src/app/alarm.ts TRANSITIONS allows BringingUp, PoweringOn, Backoff, Stopped)");
+  }
+  assert.throws(() => checkTransition("Stopped", "Offline"), /no transition from Stopped to Offline \(src\/app\/alarm\.ts TRANSITIONS allows none\)/);
+});
+
+states("every state is reached from Offline, and every state but Stopped can stop and back off", () => {
+  const all = Object.keys(TRANSITIONS) as AppState[];
+  const seen = new Set<AppState>(["Offline"]);
+  for (const state of seen) for (const next of TRANSITIONS[state]) seen.add(next);
+  assert.equal([...seen].sort(), [...all].sort());
+  for (const state of all) {
+    if (state === "Stopped") continue;
+    assert.ok(TRANSITIONS[state].includes("Stopped"), `${state} → Stopped`);
+    assert.ok(TRANSITIONS[state].includes("Backoff") || state === "Backoff", `${state} → Backoff`);
+  }
+  // Sending and Polling reach every recovery's state: Ready (retry, halt), Offline (bring-up), Restarting.
+  for (const state of ["Sending", "Polling"] as const) for (const next of ["Ready", "Offline", "Restarting"] as const) assert.ok(TRANSITIONS[state].includes(next), `${state} → ${next}`);
+});
+
+states.run();
 
 const recovery = suite("app: recovery by error code");
 

@@ -65,3 +65,30 @@ export function recoveryFor(error: unknown): Recovery {
   const typed = error instanceof AtError || error instanceof ModemError || error instanceof MailError || error instanceof OutboxFullError;
   return typed ? RECOVERY[error.code] : Retry;
 }
+
+export type Duty = "mail sending" | "command polling";
+
+/** The failures of the mail or poll under way, and the duties halted for good (with the reason). */
+export class Failures {
+  /** What the failures since `begin` call for: the most severe. */
+  recovery: Recovery = Retry;
+  /** Why each duty halted, "" while it runs. */
+  sendingHalted = "";
+  pollingHalted = "";
+
+  /** A mail or poll starts. */
+  begin(): void {
+    this.recovery = Retry;
+  }
+
+  /** Notes a failure of `duty` (`what`: the step that failed); returns the line that reports it. */
+  note(duty: Duty, what: string, error: unknown): string {
+    const recovery = recoveryFor(error);
+    if (recovery > this.recovery) this.recovery = recovery;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (recovery !== Halt) return `${what}: ${reason}`;
+    if (duty === "mail sending") this.sendingHalted = reason;
+    else this.pollingHalted = reason;
+    return `${duty} halted until the device restarts${duty === "mail sending" ? " (the events stay in the outbox)" : ""}: ${reason}`;
+  }
+}
