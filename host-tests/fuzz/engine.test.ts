@@ -166,7 +166,7 @@ function tallyRun(engine: AtEngine, submitted: readonly FuzzCommand[]): void {
   const stats = engine.stats;
   report.count("commands", submitted.length);
   report.count("succeeded", submitted.filter((c) => c.endError === null).length);
-  for (const c of submitted) if (c.endError !== null) report.count(`failed:${(c.endError as AtError).kind ?? "reply"}`);
+  for (const c of submitted) if (c.endError !== null) report.count(`failed:${(c.endError as AtError).code ?? "reply"}`);
   report.count("bytesIn", stats.bytesIn);
   report.count("timeouts", stats.timeouts);
   report.count("resyncs", stats.resyncs);

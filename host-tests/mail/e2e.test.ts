@@ -117,7 +117,7 @@ e2e("every SMTP result code the network can cause arrives as a typed SmtpError",
   for (const [code, settings, to] of cases) {
     const error = await run(failure(smtp.send(settings, mail(to))));
     assert.instance(error, SmtpError, `${code}: ${error.message}`);
-    assert.is((error as SmtpError).code, code, error.message);
+    assert.is((error as SmtpError).resultCode, code, error.message);
     assert.ok(error.message.startsWith(`SMTP failed: ${code} `), error.message);
   }
 });
@@ -129,9 +129,9 @@ e2e("POP3 failures: wrong password, closed port, negative answers", async () => 
   const pop3 = new Pop3Client(engine, clock);
   const bad = await run(failure(pop3.login({ server: { ...pop3Of("fred"), password: "wrong" } })));
   assert.instance(bad, Pop3Error);
-  assert.ok([67, 68].includes((bad as Pop3Error).code), bad.message);
+  assert.ok([67, 68].includes((bad as Pop3Error).resultCode), bad.message);
   const closed = await run(failure(pop3.login({ server: { ...pop3Of("fred"), port: 1 } })));
-  assert.is((closed as Pop3Error).code, 63, closed.message);
+  assert.is((closed as Pop3Error).resultCode, 63, closed.message);
   await run(pop3.login({ server: pop3Of("fred") }));
   const missing = await run(failure(pop3.list(99)));
   assert.instance(missing, Pop3NegativeError, missing.message);

@@ -52,7 +52,7 @@ for (const code of Object.keys(SMTP_CODES).map(Number).filter((c) => c !== 1)) {
       error = e;
     }
     assert.instance(error, SmtpError);
-    assert.is((error as SmtpError).code, code);
+    assert.is((error as SmtpError).resultCode, code);
     assert.is((error as SmtpError).meaning, SMTP_CODES[code]);
     assert.is((error as Error).message, `SMTP failed: ${code} ${SMTP_CODES[code]}`);
   });
@@ -72,7 +72,7 @@ codes("a failure inside the SMTPFT loop ends the send with its code", async () =
     error = e;
   }
   assert.instance(error, SmtpError);
-  assert.is((error as SmtpError).code, 64);
+  assert.is((error as SmtpError).resultCode, 64);
 });
 
 for (const code of Object.keys(POP3_CODES).map(Number).filter((c) => c !== 1)) {
@@ -85,7 +85,7 @@ for (const code of Object.keys(POP3_CODES).map(Number).filter((c) => c !== 1)) {
       error = e;
     }
     assert.instance(error, Pop3Error);
-    assert.is((error as Pop3Error).code, code);
+    assert.is((error as Pop3Error).resultCode, code);
     assert.is((error as Error).message, `POP3 failed: ${code} ${POP3_CODES[code]}`);
   });
 }
@@ -106,7 +106,7 @@ for (const code of [61, 62, 63, 64, 69]) {
       error = e;
     }
     assert.instance(error, Pop3Error);
-    assert.is((error as Pop3Error).code, code);
+    assert.is((error as Pop3Error).resultCode, code);
     assert.not.ok(pop3.loggedIn);
   });
 }

@@ -256,7 +256,7 @@ export class SoakRig {
     });
     // Every verdict, with the UIDL it was given: a mail read again after a failed session is
     // refused as already processed, and its UIDL leads back to the verdict it first had.
-    const verifier = (app as unknown as { verifier: CommandVerifier }).verifier;
+    const verifier = (app as unknown as { poll: { verifier: CommandVerifier } }).poll.verifier;
     const verify = verifier.verify.bind(verifier);
     verifier.verify = (mail, wallNowMs) => {
       const verdict = verify(mail, wallNowMs);

@@ -118,7 +118,7 @@ test("TLS failures: untrusted CA, wrong SNI, TLS 1.0 give code 63 with the TLS h
     const port = c.settings.security === "tls" ? servers.smtpsPort : servers.smtpStarttlsPort;
     const error = await run(new SmtpClient(engine).send(smtp(port, c.settings), message("carol", c.what))).catch((e: unknown) => e);
     assert.instance(error, SmtpError, c.what);
-    assert.is((error as SmtpError).code, 63, c.what);
+    assert.is((error as SmtpError).resultCode, 63, c.what);
     assert.match((error as SmtpError).message, /TLS handshake failed/, c.what);
   }
   const { run, engine, modem, clock } = rig({ tls: { commands: true, ca: [foreign.ca] } });
@@ -126,7 +126,7 @@ test("TLS failures: untrusted CA, wrong SNI, TLS 1.0 give code 63 with the TLS h
   await run(modem.openBearer({ apn: "internet", cid: 1 }));
   const login = await run(new Pop3Client(engine, clock).login({ server: pop3(servers.pop3sPort, "carol"), cid: 1, security: "tls" })).catch((e: unknown) => e);
   assert.instance(login, Pop3Error);
-  assert.is((login as Pop3Error).code, 63);
+  assert.is((login as Pop3Error).resultCode, 63);
   assert.match((login as Pop3Error).message, /TLS handshake failed/);
   assert.is(servers.envelopes.length, before);
 });

@@ -1,10 +1,13 @@
 // What the alarm mailer is told (AlarmConfig), its defaults and its start-up check, both taken
 // from the settings schema (./settings-schema.ts): a config built in code (tests, the demo, the
-// soak) meets the same limits as one read from mc/config (src/device/settings.ts).
+// soak) meets the same limits as one read from mc/config (src/device/settings.ts). And the
+// session settings the config gives the mail layer.
 
 import type { Dialect } from "../modem/modem.ts";
 import type { Address } from "../mail/message.ts";
-import type { Security, TlsVersion } from "../mail/security.ts";
+import type { Pop3Settings } from "../mail/pop3.ts";
+import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
+import type { SmtpSettings } from "../mail/smtp.ts";
 import type { InputDefinition } from "./inputs.ts";
 import type { SenderPolicyOptions } from "./sender-policy.ts";
 import { numberDefault } from "./settings-schema.ts";
@@ -94,4 +97,27 @@ export function checkAlarmConfig(config: AlarmConfig): void {
   checkNumber("AlarmConfig.pop3.port", "pop3Port", pop3.port);
   checkNumber("AlarmConfig.pop3.maxMailsPerPoll", "commandMailsPerPoll", pop3.maxMailsPerPoll);
   checkNumber("AlarmConfig.pop3.windowSeconds", "commandWindowSeconds", pop3.windowSeconds);
+}
+
+/** The SMTP session every mail uses. */
+export function smtpSettings(config: AlarmConfig): SmtpSettings {
+  const smtp = config.smtp;
+  const server = { host: smtp.host, port: smtp.port ?? ALARM_DEFAULTS.smtpPort, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
+  return { server, cid: config.modem.cid ?? ALARM_DEFAULTS.cid, timeoutSeconds: smtp.timeoutSeconds ?? ALARM_DEFAULTS.timeoutSeconds, ...security(config, smtp) };
+}
+
+/** The POP3 session of the command poll. */
+export function pop3Settings(config: AlarmConfig, pop3: NonNullable<AlarmConfig["pop3"]>): Pop3Settings {
+  const server = { host: pop3.host, port: pop3.port ?? ALARM_DEFAULTS.pop3Port, user: pop3.user, password: pop3.password };
+  return { server, cid: config.modem.cid ?? ALARM_DEFAULTS.cid, ...security(config, pop3) };
+}
+
+/** The security settings of one server, only those given (the mail layer's defaults hold otherwise). */
+function security(config: AlarmConfig, server: { security?: Security; tlsVersion?: TlsVersion; sni?: string }): SecuritySettings {
+  const settings: SecuritySettings = {};
+  if (server.security !== undefined) settings.security = server.security;
+  if (server.tlsVersion !== undefined) settings.tlsVersion = server.tlsVersion;
+  if (server.sni !== undefined) settings.sni = server.sni;
+  if (config.requireSecureCredentials !== undefined) settings.requireSecureCredentials = config.requireSecureCredentials;
+  return settings;
 }

@@ -1,64 +1,88 @@
 // The alarm mailer: inputs → outbox on flash → mail through the modem; authenticated commands
-// back by POP3. One supervisor loop owns the modem: it brings it up (with backoff), sends what
-// the sender policy decides, polls for commands, and sleeps on one re-armable timer.
+// back by POP3. AlarmApp is a supervisor: one loop owns the modem and moves through the states
+// of the table below, one handler per state, sleeping on one re-armable timer. The work is its
+// collaborators': the outbox (./outbox.ts), the sender policy (./sender-policy.ts), the mail
+// templates (./alarm-mails.ts), the command poll (./command-poll.ts), and the recovery table
+// (./recovery.ts) that says where a failed mail or poll leads; the modem's bring-up is
+// ./alarm-modem.ts.
 
-import type { SerialPort } from "../transport/ports.ts";
-import { AtEngine, type AtTracer } from "../transport/engine.ts";
-import { AtCommandError, AtError, AtTimeoutError, ModemResetError } from "../transport/errors.ts";
-import { Modem, type BringUpOptions, type Dialect } from "../modem/modem.ts";
-import { BearerLostError, ModemError } from "../modem/errors.ts";
-import { probeEmail } from "../modem/probe.ts";
-import type { DialectCapabilities, MailDialect } from "../mail/dialect.ts";
-import { openMailDialect } from "../mail/dialects.ts";
-import { MailError, MailParameterError } from "../mail/errors.ts";
-import type { ByteSource, MailMessage } from "../mail/message.ts";
-import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
-import { HeaderReader } from "../mail/codec/header-reader.ts";
-import { countBoot, Outbox, type AlarmEvent, type StoredEvent } from "./outbox.ts";
-import { eventLine } from "./event-log-text.ts";
+import type { AtEngine } from "../transport/engine.ts";
+import { AtAbortedError } from "../transport/errors.ts";
+import type { Modem } from "../modem/modem.ts";
+import { ModemError } from "../modem/errors.ts";
+import { countBoot, Outbox, type AlarmEvent } from "./outbox.ts";
 import { InputMonitor } from "./inputs.ts";
 import { SenderPolicy, type SenderDecision } from "./sender-policy.ts";
-import { ALARM_DEFAULTS, checkAlarmConfig, type AlarmConfig } from "./alarm-config.ts";
-import { CommandLedger, CommandVerifier, isUid, secretFromText, type RemoteCommand } from "./remote-command.ts";
+import { ALARM_DEFAULTS, checkAlarmConfig, smtpSettings, type AlarmConfig } from "./alarm-config.ts";
+import { fitted, mailFor, type MailSources } from "./alarm-mails.ts";
+import { AlarmModem } from "./alarm-modem.ts";
+import { CommandPoll, storedArmed } from "./command-poll.ts";
+import { Failures, Recovery } from "./recovery.ts";
+import { Sleeper } from "./sleeper.ts";
 import { NetworkWallClock, seededRandom } from "./wall-clock.ts";
-import { StatusPattern, type LedState } from "./status-led.ts";
-import type {
-  ClockPort, Crypto, Deadline, DigitalInputPort, KeyValueStore, LogStore, StatusLed, TimerPort,
-} from "./ports.ts";
+import { StatusPattern } from "./status-led.ts";
+import type { AlarmPlatform } from "./ports.ts";
 
 export type { AlarmConfig } from "./alarm-config.ts";
+export type { AlarmPlatform } from "./ports.ts";
 
-export interface AlarmPlatform {
-  serial: SerialPort;
-  /** Connects the engine to the serial callbacks. */
-  attachSerial(engine: AtEngine): void;
-  timers: TimerPort;
-  clock: ClockPort;
-  log: LogStore;
-  store: KeyValueStore;
-  crypto: Crypto;
-  inputs: Record<string, DigitalInputPort>;
-  led?: StatusLed;
-  /** Pulses the modem's PWRKEY (switches it on or off); absent when the modem is always on. */
-  powerKey?: () => Promise<void>;
-  /** Traces (never given a secret). */
-  trace?: (text: string) => void;
+export type AppState =
+  | "Offline" | "Restarting" | "PoweringOn" | "BringingUp" | "Ready" | "Sending" | "Polling" | "Backoff" | "Stopped";
+
+/**
+ * The supervisor's transition table: each state, what its handler does, where it may go. Any
+ * state goes to Stopped once `stop` was called, and to Backoff on an error no handler expected.
+ */
+export const TRANSITIONS: { readonly [state in AppState]: readonly AppState[] } = {
+  // AT until OK. Answered: BringingUp; silent with a PWRKEY wired: PoweringOn; else a failed bring-up.
+  Offline: ["BringingUp", "PoweringOn", "Backoff", "Stopped"],
+  // AT+CFUN=1,1 (a mail or poll may have left the modem inside its session), then the boot's wait.
+  Restarting: ["Offline", "Backoff", "Stopped"],
+  // Pulse PWRKEY, wait for the boot, sync.
+  PoweringOn: ["BringingUp", "Backoff", "Stopped"],
+  // Probe (picks the mail dialect), bring-up (SIM, attach, bearer), network time.
+  BringingUp: ["Ready", "Backoff", "Stopped"],
+  // Ask the sender policy and the poll timer; sleep until either is due or something happens.
+  Ready: ["Sending", "Polling", "Ready", "Offline", "Backoff", "Stopped"],
+  // One mail; a failure goes where the recovery table says.
+  Sending: ["Ready", "Offline", "Restarting", "Backoff", "Stopped"],
+  // One read of the command mailbox; failures as for Sending.
+  Polling: ["Ready", "Offline", "Restarting", "Backoff", "Stopped"],
+  // Wait (growing after each failed bring-up), then try again; a new event cuts it short.
+  Backoff: ["Offline", "Stopped"],
+  Stopped: [],
+};
+
+/** A transition outside the table: a bug in the supervisor, never retried. */
+export class IllegalTransitionError extends Error {
+  override readonly name: string = "IllegalTransitionError";
+}
+
+/** Throws unless the table lets the supervisor go from `from` to `to`. */
+export function checkTransition(from: AppState, to: AppState): void {
+  if (!TRANSITIONS[from].includes(to)) {
+    throw new IllegalTransitionError(`AlarmApp: no transition from ${from} to ${to} (src/app/alarm.ts TRANSITIONS allows ${TRANSITIONS[from].join(", ") || "none"})`);
+  }
 }
 
 export interface AlarmStatus {
+  state: AppState;
   armed: boolean;
   modemReady: boolean;
   outboxDepth: number;
   lastError: string;
+  /** Why mail sending halted until the device restarts (a setting the modem cannot take ...), "" while it runs. */
+  sendingHalted: string;
+  /** Why command polling halted, "" while it runs. */
+  pollingHalted: string;
   mailsSent: number;
   commandsObeyed: number;
   commandsRefused: number;
 }
 
-const ARMED_KEY = "armed";
 const MIN_BACKOFF_MS = 5_000;
-/** Time a restarted modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
-const RESTART_BOOT_MS = 5_000;
+/** The sender's decision while mail sending is halted. */
+const NEVER: SenderDecision = { action: "wait", until: null };
 
 export class AlarmApp {
   readonly config: AlarmConfig;
@@ -71,24 +95,21 @@ export class AlarmApp {
   readonly inputs: InputMonitor;
   lastError = "";
   mailsSent = 0;
-  commandsObeyed = 0;
-  commandsRefused = 0;
   /** Called after each supervisor step (tests and the host runner watch progress). */
   onProgress: ((what: string) => void) | null = null;
 
-  private readonly dialect: Dialect;
-  /** The mail dialect, picked from the first bring-up's probe; it serves every mail and poll. */
-  private mail: MailDialect | null = null;
-  private readonly verifier: CommandVerifier | null;
-  /** One reader for every command mail's From and Subject (the poll never reads a body). */
-  private readonly commandHeaders: HeaderReader | null;
+  private state: AppState = "Offline";
+  private readonly handlers: { readonly [state in AppState]: () => Promise<AppState> };
+  private readonly link: AlarmModem;
+  private readonly poll: CommandPoll | null;
   private readonly led: StatusPattern | null;
-  private readonly sleepTimer: Deadline;
-  private wake: (() => void) | null = null;
-  private modemReady = false;
-  /** A mail or poll ended without the modem's verdict: it may still hold that session, so restart it first. */
-  private restartModem = false;
-  private bringUpFailures = 0;
+  private readonly sleeper: Sleeper;
+  /** A reset or bearer loss was reported since the bring-up: the next stop is Offline. */
+  private lost = false;
+  private readonly failures = new Failures();
+  /** The sender's decision that took the supervisor to Sending. */
+  private decision: SenderDecision = NEVER;
+  private backoffMs = 0;
   private nextPollAt = 0;
   private stopped = false;
   private running: Promise<void> | null = null;
@@ -98,7 +119,6 @@ export class AlarmApp {
     this.config = config;
     this.platform = platform;
     const { timers, clock, crypto } = platform;
-    this.dialect = config.modem.dialect ?? "sim7000";
 
     const bootId = countBoot(platform.store);
     this.wall = new NetworkWallClock(clock);
@@ -107,7 +127,6 @@ export class AlarmApp {
     const seed = crypto.randomBytes(4);
     this.policy = new SenderPolicy(clock.now(), { ...config.sender, random: seededRandom(seed[0] | (seed[1] << 8) | (seed[2] << 16) | (seed[3] << 24)) });
 
-    const armed = platform.store.get(ARMED_KEY);
     this.inputs = new InputMonitor(
       config.inputs.map((input) => {
         const port = platform.inputs[input.name];
@@ -116,30 +135,37 @@ export class AlarmApp {
       }),
       {
         timers, clock, recorder: this.outbox,
-        armed: armed === null ? true : armed[0] === 1,
-        onEvent: () => this.poke(),
+        armed: storedArmed(platform.store),
+        onEvent: () => this.sleeper.poke(),
         onError: (error, input) => this.fail(`recording ${input} failed: ${describe(error)}`),
       },
     );
 
-    this.engine = new AtEngine({ serial: platform.serial, timers, syncAttempts: 4 });
-    if (platform.trace) this.engine.tracer = lineTracer(platform.trace);
-    platform.attachSerial(this.engine);
-    this.modem = new Modem(this.engine, timers, this.dialect);
+    this.link = new AlarmModem(config.modem, platform);
+    this.engine = this.link.engine;
+    this.modem = this.link.modem;
     this.engine.onModemReset = (error) => this.modemLost(error.message);
     this.modem.onBearerLost = (error) => this.modemLost(error.message);
     const pop3 = config.pop3;
-    this.verifier = pop3 === null ? null : new CommandVerifier({
-      crypto,
-      secret: secretFromText(pop3.secret),
-      deviceId: config.deviceId,
-      allowlist: pop3.allowlist,
-      ledger: new CommandLedger(platform.store),
-      ...(pop3.windowSeconds !== undefined ? { windowSeconds: pop3.windowSeconds } : {}),
+    this.poll = pop3 === null ? null : new CommandPoll({
+      config, pop3, crypto, store: platform.store, wall: this.wall, outbox: this.outbox, inputs: this.inputs, policy: this.policy,
+      eventsDue: () => this.failures.sendingHalted === "" && this.policy.eventsDue(clock.now(), this.outbox.depth),
+      failed: (what, error) => this.fail(this.failures.note("command polling", what, error)),
+      trace: (text) => this.trace(text),
     });
-    this.commandHeaders = pop3 === null ? null : new HeaderReader({ fields: ["From", "Subject"] });
     this.led = platform.led ? new StatusPattern(platform.led, timers) : null;
-    this.sleepTimer = timers.deadline(() => this.poke());
+    this.sleeper = new Sleeper(timers, clock);
+    this.handlers = {
+      Offline: () => this.offline(),
+      Restarting: () => this.restarting(),
+      PoweringOn: () => this.poweringOn(),
+      BringingUp: () => this.bringingUp(),
+      Ready: () => this.ready(),
+      Sending: () => this.sending(),
+      Polling: () => this.polling(),
+      Backoff: () => this.backoff(),
+      Stopped: () => Promise.resolve("Stopped"),
+    };
   }
 
   /** Starts the inputs and the supervisor; resolves when `stop` was called and work ended. */
@@ -152,23 +178,22 @@ export class AlarmApp {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.poke();
-    this.engine.abortAll(new AtError("aborted", "the alarm mailer is stopping"));
+    this.sleeper.stop();
+    this.engine.abortAll(new AtAbortedError("the alarm mailer is stopping"));
     // Closed before the supervisor winds down: what it still tries (a POP3 logout, the next
     // bring-up step, a pause) fails at once instead of waiting for the modem.
-    this.engine.close();
-    this.modem.close();
+    this.link.close();
     await this.running?.catch(() => {});
     this.inputs.close();
-    this.mail?.close();
-    this.sleepTimer.close();
+    this.link.closeMail();
+    this.sleeper.close();
     this.led?.close();
   }
 
   /** Records an event as the inputs do (the TEST input, the host CLI). */
   record(event: AlarmEvent): number {
     const seq = this.outbox.append(event);
-    this.poke();
+    this.sleeper.poke();
     return seq;
   }
 
@@ -176,102 +201,166 @@ export class AlarmApp {
     return this.inputs.armed;
   }
 
+  get commandsObeyed(): number {
+    return this.poll?.obeyed ?? 0;
+  }
+
+  get commandsRefused(): number {
+    return this.poll?.refused ?? 0;
+  }
+
   status(): AlarmStatus {
+    const { sendingHalted, pollingHalted } = this.failures;
     return {
-      armed: this.inputs.armed,
-      modemReady: this.modemReady,
-      outboxDepth: this.outbox.depth,
-      lastError: this.lastError,
-      mailsSent: this.mailsSent,
-      commandsObeyed: this.commandsObeyed,
-      commandsRefused: this.commandsRefused,
+      state: this.state, armed: this.inputs.armed, modemReady: this.modemUp, outboxDepth: this.outbox.depth, lastError: this.lastError,
+      sendingHalted, pollingHalted, mailsSent: this.mailsSent, commandsObeyed: this.commandsObeyed, commandsRefused: this.commandsRefused,
     };
   }
 
-  // ---- supervisor ---------------------------------------------------------------------
+  // ---- the supervisor -----------------------------------------------------------------
 
   private async supervise(): Promise<void> {
     while (!this.stopped) {
+      let next: AppState;
       try {
-        if (!this.modemReady) {
-          await this.bringUp();
-          continue;
-        }
-        const now = this.platform.clock.now();
-        const decision = this.policy.next(now, this.outbox.depth);
-        if (decision.action !== "wait") {
-          await this.send(decision);
-          continue;
-        }
-        if (this.verifier !== null && now >= this.nextPollAt) {
-          const mailsLeft = await this.pollCommands();
-          // Mails left behind are read right after whatever the sender has to do first.
-          this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + (this.config.pop3?.pollIntervalMs ?? ALARM_DEFAULTS.pollIntervalMs);
-          continue;
-        }
-        const until = Math.min(decision.until ?? Infinity, this.verifier !== null ? this.nextPollAt : Infinity);
-        await this.sleep(until === Infinity ? 3_600_000 : Math.max(0, until - now));
+        next = await this.handlers[this.state]();
       } catch (error) {
         // Anything unexpected: note it, give the modem a fresh start, never stop guarding.
         this.fail(describe(error));
-        this.modemReady = false;
-        await this.sleep(MIN_BACKOFF_MS);
+        this.backoffMs = MIN_BACKOFF_MS;
+        next = "Backoff";
       }
+      this.enter(next);
+    }
+    this.enter("Stopped");
+  }
+
+  private enter(next: AppState): void {
+    checkTransition(this.state, next);
+    const from = this.state;
+    this.state = next;
+    this.showState();
+    if (from === "BringingUp" && next === "Ready") this.progress("modem-ready");
+  }
+
+  /** The modem is brought up and no reset or bearer loss was reported since. */
+  private get modemUp(): boolean {
+    return (this.state === "Ready" || this.state === "Sending" || this.state === "Polling") && !this.lost;
+  }
+
+  private async offline(): Promise<AppState> {
+    try {
+      await this.modem.sync();
+      return "BringingUp";
+    } catch (error) {
+      // No answer: the modem may be off. Switch it on where the board can.
+      if (error instanceof ModemError && this.link.canPowerOn) return "PoweringOn";
+      return this.bringUpFailed(error);
     }
   }
 
-  private async bringUp(): Promise<void> {
-    this.showState();
-    const modemConfig = this.config.modem;
+  private async restarting(): Promise<AppState> {
+    // Once: a modem that cannot even restart is left to the sync and PWRKEY that follow.
+    await this.link.restart((ms) => this.sleeper.sleepFully(ms)).catch((error: unknown) => this.trace(`modem restart failed: ${describe(error)}`));
+    return "Offline";
+  }
+
+  private async poweringOn(): Promise<AppState> {
     try {
-      if (this.restartModem) {
-        // Once: a modem that cannot even restart is left to the sync and PWRKEY below.
-        this.restartModem = false;
-        this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
-        try {
-          await this.modem.restart();
-          await this.sleepFully(RESTART_BOOT_MS);
-        } catch (error) {
-          this.trace(`modem restart failed: ${describe(error)}`);
-        }
-      }
-      try {
-        await this.modem.sync();
-      } catch (error) {
-        if (!(error instanceof ModemError) || this.platform.powerKey === undefined) throw error;
-        // No answer: the modem is off. Switch it on and give it time to report RDY.
-        this.trace("modem silent: pulsing PWRKEY");
-        await this.platform.powerKey();
-        await this.sleepFully(RESTART_BOOT_MS);
-        await this.modem.sync();
-      }
-      // The probe picks the dialect, which opens the bearer: it comes first (it needs no network).
-      const capabilities = await probeEmail(this.engine, this.dialect);
-      const mail = (this.mail ??= openMailDialect(capabilities, this.modem, this.platform.timers));
-      mail.adopt(capabilities);
-      const options: BringUpOptions = {
-        skipTime: modemConfig.skipTime === true,
-        onStep: (step, detail) => this.trace(`modem ${step}: ${detail}`),
-        bearer: (bearer) => mail.openBearer(bearer),
-      };
-      for (const key of ["apn", "apnUser", "apnPassword", "cid", "ntpServer", "timezoneQuarters"] as const) {
-        if (modemConfig[key] !== undefined) (options as Record<string, unknown>)[key] = modemConfig[key];
-      }
-      const status = await this.modem.bringUp(options);
-      const clock = status.clock ?? (await this.modem.clock());
-      if (clock !== null && this.wall.now() === null) this.setTime(clock.epochMs);
-      this.modemReady = true;
-      this.bringUpFailures = 0;
-      this.trace(`modem ready: ${status.operator || "network"}, ${status.bearerIp}`);
-      this.showState();
-      this.progress("modem-ready");
+      await this.link.powerOn((ms) => this.sleeper.sleepFully(ms));
+      return "BringingUp";
     } catch (error) {
-      this.bringUpFailures++;
-      this.fail(`modem bring-up failed: ${describe(error)}`);
-      const base = Math.min(MIN_BACKOFF_MS * 2 ** (this.bringUpFailures - 1), this.config.maxBringUpBackoffMs ?? ALARM_DEFAULTS.maxBringUpBackoffMs);
-      const seed = this.platform.crypto.randomBytes(1)[0] / 255;
-      await this.sleep(base * (0.8 + 0.4 * seed));
+      return this.bringUpFailed(error);
     }
+  }
+
+  private async bringingUp(): Promise<AppState> {
+    try {
+      const { clock } = await this.link.bringUp();
+      if (clock !== null && this.wall.now() === null) this.setTime(clock.epochMs);
+      this.lost = false;
+      return "Ready";
+    } catch (error) {
+      return this.bringUpFailed(error);
+    }
+  }
+
+  private bringUpFailed(error: unknown): AppState {
+    this.fail(`modem bring-up failed: ${describe(error)}`);
+    this.backoffMs = this.link.failedBringUp(this.config.maxBringUpBackoffMs ?? ALARM_DEFAULTS.maxBringUpBackoffMs);
+    return "Backoff";
+  }
+
+  private async backoff(): Promise<AppState> {
+    await this.sleeper.sleep(this.backoffMs);
+    return "Offline";
+  }
+
+  private async ready(): Promise<AppState> {
+    if (this.lost) return "Offline";
+    const now = this.platform.clock.now();
+    const decision = this.failures.sendingHalted === "" ? this.policy.next(now, this.outbox.depth) : NEVER;
+    if (decision.action !== "wait") {
+      this.decision = decision;
+      return "Sending";
+    }
+    const polling = this.poll !== null && this.failures.pollingHalted === "";
+    if (polling && now >= this.nextPollAt) return "Polling";
+    const until = Math.min(decision.until ?? Infinity, polling ? this.nextPollAt : Infinity);
+    await this.sleeper.sleep(until === Infinity ? 3_600_000 : Math.max(0, until - now));
+    return "Ready";
+  }
+
+  private async sending(): Promise<AppState> {
+    const decision = this.decision as Exclude<SenderDecision, { action: "wait" }>;
+    this.failures.begin();
+    try {
+      const composed = await mailFor(decision, this.sources);
+      if (composed === null) {
+        this.policy.succeeded(this.platform.clock.now());
+        return "Ready";
+      }
+      const { message, throughSeq } = composed;
+      const mail = this.link.mail;
+      await mail.send(smtpSettings(this.config), fitted(message, mail.can));
+      if (throughSeq >= 0) this.outbox.markDelivered(throughSeq);
+      this.policy.succeeded(this.platform.clock.now());
+      this.mailsSent++;
+      this.trace(`mail sent: ${message.subject}`);
+      this.progress("mail-sent");
+    } catch (error) {
+      const delay = this.policy.failed(this.platform.clock.now());
+      this.fail(this.failures.note("mail sending", `sending failed (retry in ${Math.round(delay / 1000)} s)`, error));
+    }
+    return this.afterFailures();
+  }
+
+  private async polling(): Promise<AppState> {
+    this.failures.begin();
+    const mailsLeft = await this.poll!.run(this.link.mail);
+    this.progress("poll-done");
+    // Mails left behind are read right after whatever the sender has to do first.
+    this.nextPollAt = mailsLeft ? 0 : this.platform.clock.now() + this.poll!.intervalMs;
+    return this.afterFailures();
+  }
+
+  /** Where the supervisor goes after a mail or poll, by what its failures called for (./recovery.ts). */
+  private afterFailures(): AppState {
+    const recovery = this.failures.recovery;
+    if (recovery === Recovery.Restart) return "Restarting";
+    if (recovery === Recovery.BringUp || this.lost) return "Offline";
+    return "Ready";
+  }
+
+  /** What the mail templates read. */
+  private get sources(): MailSources {
+    return {
+      config: this.config, outbox: this.outbox, armed: this.inputs.armed,
+      statusFacts: async (heartbeat) => ({
+        heartbeat, armed: this.inputs.armed, uptimeMs: this.platform.clock.now(), undelivered: this.outbox.depth,
+        lastError: this.lastError, pollingHalted: this.failures.pollingHalted, readings: await this.link.readings(), inputs: this.inputs.states(),
+      }),
+    };
   }
 
   private setTime(epochMs: number): void {
@@ -285,257 +374,19 @@ export class AlarmApp {
     this.trace(`time set from the network: ${new Date(epochMs).toISOString()}`);
   }
 
-  // ---- sending --------------------------------------------------------------------------
-
-  private async send(decision: Exclude<SenderDecision, { action: "wait" }>): Promise<void> {
-    this.showState("sending");
-    let throughSeq = -1;
-    let message: MailMessage;
-    if (decision.action === "status") {
-      message = await this.statusMessage(decision.heartbeat);
-    } else {
-      const events = this.readPending(decision.count);
-      if (events.length === 0) {
-        this.policy.succeeded(this.platform.clock.now());
-        return;
-      }
-      throughSeq = events[events.length - 1].seq;
-      message = decision.action === "events" ? this.eventsMessage(events) : this.summaryMessage(events);
-    }
-    try {
-      await this.deliver(message);
-      if (throughSeq >= 0) this.outbox.markDelivered(throughSeq);
-      this.policy.succeeded(this.platform.clock.now());
-      this.mailsSent++;
-      this.trace(`mail sent: ${message.subject}`);
-      this.progress("mail-sent");
-    } catch (error) {
-      const delay = this.policy.failed(this.platform.clock.now());
-      this.fail(`sending failed (retry in ${Math.round(delay / 1000)} s): ${describe(error)}`);
-      this.recoverFrom(error);
-    } finally {
-      this.showState();
-    }
-  }
-
-  /** The security settings of one server, only those given (the mail API's defaults hold otherwise). */
-  private security(server: { security?: Security; tlsVersion?: TlsVersion; sni?: string }): SecuritySettings {
-    const settings: SecuritySettings = {};
-    if (server.security !== undefined) settings.security = server.security;
-    if (server.tlsVersion !== undefined) settings.tlsVersion = server.tlsVersion;
-    if (server.sni !== undefined) settings.sni = server.sni;
-    if (this.config.requireSecureCredentials !== undefined) settings.requireSecureCredentials = this.config.requireSecureCredentials;
-    return settings;
-  }
-
-  private readPending(count: number): StoredEvent[] {
-    const cursor = this.outbox.pending();
-    const events: StoredEvent[] = [];
-    for (let event = cursor.read(); event !== null && events.length < count; event = cursor.read()) events.push(event);
-    return events;
-  }
-
-  private async deliver(message: MailMessage): Promise<void> {
-    const smtp = this.config.smtp;
-    const server = { host: smtp.host, port: smtp.port ?? ALARM_DEFAULTS.smtpPort, ...(smtp.user !== undefined ? { user: smtp.user, password: smtp.password ?? "" } : {}) };
-    const mail = this.mail!;
-    await mail.send({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, timeoutSeconds: smtp.timeoutSeconds ?? ALARM_DEFAULTS.timeoutSeconds, ...this.security(smtp) }, fitted(message, mail.can));
-  }
-
-  private envelope(subject: string, body: string, attachment?: { name: string; source: ByteSource }): MailMessage {
-    const smtp = this.config.smtp;
-    const message: MailMessage = { from: smtp.from, to: smtp.to, subject, body };
-    if (smtp.cc !== undefined) message.cc = smtp.cc;
-    if (attachment !== undefined) message.attachment = { name: attachment.name, type: "binary", source: attachment.source };
-    return message;
-  }
-
-  private eventsMessage(events: StoredEvent[]): MailMessage {
-    const alarms = events.filter((e) => e.alarm);
-    const first = alarms[0] ?? events[0];
-    const more = events.length > 1 ? ` (+${events.length - 1} more)` : "";
-    const subject = `${this.config.siteName}: ${subjectText(first)}${more}`;
-    const body = [
-      `${this.config.siteName} (${this.config.deviceId}) reports ${events.length} event${events.length === 1 ? "" : "s"}:`,
-      "",
-      ...events.map(eventLine),
-      "",
-      `Armed: ${this.inputs.armed ? "yes" : "no"}. Undelivered events after this mail: ${Math.max(0, this.outbox.depth - events.length)}.`,
-      "The log of the day is attached.",
-    ].join("\r\n");
-    return this.envelope(subject, body, { name: `${this.config.deviceId}-log.txt`, source: this.outbox.dayLog({ title: `${this.config.siteName}: events of the last 24 hours` }) });
-  }
-
-  private summaryMessage(events: StoredEvent[]): MailMessage {
-    const from = events[0].seq;
-    const through = events[events.length - 1].seq;
-    const subject = `${this.config.siteName}: ${events.length} events held back by the mail rate cap`;
-    const body = [
-      `${events.length} events (numbers ${from} to ${through}) happened while the hourly mail cap was reached.`,
-      `Alarms among them: ${events.filter((e) => e.alarm).length}. All of them are in the attached log.`,
-    ].join("\r\n");
-    return this.envelope(subject, body, { name: `${this.config.deviceId}-events-${from}-${through}.txt`, source: this.outbox.eventLog({ fromSeq: from, throughSeq: through }) });
-  }
-
-  private async statusMessage(heartbeat: boolean): Promise<MailMessage> {
-    const lines = [
-      `${this.config.siteName} (${this.config.deviceId}) ${heartbeat ? "daily status" : "status"}:`,
-      `Armed: ${this.inputs.armed ? "yes" : "no"}`,
-      `Uptime: ${Math.round(this.platform.clock.now() / 1000)} s`,
-      `Undelivered events: ${this.outbox.depth}`,
-      `Last error: ${this.lastError || "none"}`,
-    ];
-    try {
-      const signal = await this.modem.signal();
-      lines.push(`Signal: ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`);
-      const battery = await this.modem.battery();
-      lines.push(`Battery: ${battery.percent}% (${battery.millivolts} mV)`);
-    } catch (error) {
-      lines.push(`Modem readings unavailable: ${describe(error)}`);
-    }
-    for (const input of this.inputs.states()) {
-      lines.push(`Input ${input.name}: ${input.level === null ? "unknown" : input.active ? "ACTIVE" : "normal"}`);
-    }
-    return this.envelope(`${this.config.siteName}: ${heartbeat ? "daily status" : "status"}`, lines.join("\r\n"));
-  }
-
-  // ---- remote commands ------------------------------------------------------------------
-
-  /** Reads the command mailbox; resolves true when mails were left for the next poll. */
-  private async pollCommands(): Promise<boolean> {
-    let mailsLeft = false;
-    const pop3 = this.config.pop3!;
-    const verifier = this.verifier!;
-    const server = { host: pop3.host, port: pop3.port ?? ALARM_DEFAULTS.pop3Port, user: pop3.user, password: pop3.password };
-    const mail = this.mail!;
-    const client = mail.mailbox;
-    try {
-      await client.login({ server, cid: this.config.modem.cid ?? ALARM_DEFAULTS.cid, ...this.security(pop3) });
-      // STAT, then one mail at a time: memory stays the same however full the mailbox is.
-      const { count } = await client.stat();
-      const limit = Math.min(count, this.config.pop3?.maxMailsPerPoll ?? ALARM_DEFAULTS.maxMailsPerPoll);
-      let gaveWay = false;
-      let kept = 0;
-      for (let n = 1; n <= limit; n++) {
-        // Events that are due go out before the rest is read: a mail flood cannot hold up an alarm.
-        if (this.policy.eventsDue(this.platform.clock.now(), this.outbox.depth)) {
-          gaveWay = true;
-          break;
-        }
-        // A server's UID outside the spec (empty, overlong) cannot go in the ledger; the nonce still can.
-        const answer = mail.can.uidl ? await client.uid(n) : null;
-        const uid = answer !== null && isUid(answer) ? answer : undefined;
-        const headers = this.commandHeaders!;
-        headers.reset();
-        await client.headers(n, headers);
-        headers.end();
-        const verdict = verifier.verify({
-          from: headers.raw("From") ?? "",
-          subject: headers.get("Subject") ?? "",
-          fromFields: headers.count("From"),
-          fromTruncated: headers.isTruncated("From"),
-          subjectTruncated: headers.isTruncated("Subject"),
-          ...(uid !== undefined ? { uid } : {}),
-        }, this.wall.now());
-        if (!verdict.accepted && verdict.reason === "clock-unknown") {
-          kept++;
-          continue;
-        }
-        // Acted on before the DELE: the verdict is in the ledger already, so a DELE that fails
-        // (modem reset, bearer lost) must not lose an accepted command; the mail read again is
-        // refused as already processed.
-        if (verdict.accepted) {
-          this.commandsObeyed++;
-          this.obey(verdict.command, verdict.sender);
-        } else {
-          this.commandsRefused++;
-          this.outbox.append({ type: "command", source: "pop3", state: 0, alarm: false, notify: false, text: `refused ${verdict.reason} from ${verdict.sender || "?"}: ${verdict.detail}` });
-          this.trace(`command mail refused: ${verdict.reason}`);
-        }
-        await client.delete(n);
-      }
-      // Mails kept until the clock is set are not read again before the next poll.
-      mailsLeft = gaveWay || (count > limit && kept === 0);
-    } catch (error) {
-      this.fail(`command poll failed: ${describe(error)}`);
-      this.recoverFrom(error);
-    } finally {
-      if (client.loggedIn) {
-        await client.logout().catch((error: unknown) => {
-          // Without QUIT the server keeps every mail: read them again only at the next interval.
-          mailsLeft = false;
-          this.fail(`POP3 logout failed: ${describe(error)}`);
-          this.recoverFrom(error);
-        });
-      }
-      this.progress("poll-done");
-    }
-    return mailsLeft;
-  }
-
-  private obey(command: RemoteCommand, sender: string): void {
-    this.trace(`command ${command} from ${sender}`);
-    if (command === "ARM" || command === "DISARM") {
-      const armed = command === "ARM";
-      this.inputs.armed = armed;
-      this.platform.store.put(ARMED_KEY, new Uint8Array([armed ? 1 : 0]));
-    }
-    if (command === "TEST") {
-      this.outbox.append({ type: "test", source: sender, state: 1, alarm: false, text: `remote test from ${sender}` });
-    } else {
-      this.outbox.append({ type: "command", source: sender, state: 1, alarm: false, notify: false, text: `${command} by ${sender}` });
-    }
-    // Every obeyed command is answered with a status mail.
-    this.policy.requestStatus();
+  private modemLost(reason: string): void {
+    if (!this.modemUp) return;
+    this.lost = true;
+    this.fail(reason);
     this.showState();
+    this.sleeper.poke();
   }
 
   // ---- helpers --------------------------------------------------------------------------
 
-  /** After a failed mail or poll: what the modem needs before the next try. */
-  private recoverFrom(error: unknown): void {
-    if (needsBringUp(error)) this.modemReady = false;
-    // No answer, or a session command refused (AT+SMTPSEND or AT+POP3IN answer ERROR while the
-    // modem still holds the session the host lost track of): only a restart ends that session.
-    // A refused setting (AT+SMTPRCPT, AT+CSSLCFG ...) would be refused again after a restart.
-    if (error instanceof AtTimeoutError || (error instanceof AtCommandError && isSessionCommand(error.command))) {
-      this.restartModem = true;
-      this.modemReady = false;
-    }
-  }
-
-  private modemLost(reason: string): void {
-    if (!this.modemReady) return;
-    this.modemReady = false;
-    this.fail(reason);
-    this.poke();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.sleepTimer.arm(ms);
-    });
-  }
-
-  /** Sleeps `ms` even if events arrive meanwhile (a booting modem must not be spoken to); stop ends it. */
-  private async sleepFully(ms: number): Promise<void> {
-    const until = this.platform.clock.now() + ms;
-    for (let left = ms; left > 0 && !this.stopped; left = until - this.platform.clock.now()) await this.sleep(left);
-  }
-
-  /** Ends the current sleep at once (a new event, a lost modem, stop). */
-  private poke(): void {
-    const wake = this.wake;
-    this.wake = null;
-    this.sleepTimer.disarm();
-    wake?.();
-  }
-
-  private showState(activity?: LedState): void {
+  private showState(): void {
     if (this.led === null) return;
-    this.led.show(activity ?? (!this.modemReady ? "offline" : this.outbox.depth > 0 ? "pending" : this.inputs.armed ? "armed" : "disarmed"));
+    this.led.show(this.state === "Sending" ? "sending" : !this.modemUp ? "offline" : this.outbox.depth > 0 ? "pending" : this.inputs.armed ? "armed" : "disarmed");
   }
 
   private fail(message: string): void {
@@ -552,53 +403,6 @@ export class AlarmApp {
   }
 }
 
-/**
- * The event as a subject names it: its text, with ALARM or TEST in front unless the text says so
- * already, as the inputs' default texts do ("door: ALARM", "door: test").
- */
-function subjectText(event: StoredEvent): string {
-  const kind = event.alarm ? "ALARM" : event.type === "test" ? "TEST" : null;
-  if (kind === null || containsWord(event.text, kind)) return event.text;
-  return `${kind}: ${event.text}`;
-}
-
-/** Whether `word` (upper case) appears in `text` as a whole word, in any case. */
-function containsWord(text: string, word: string): boolean {
-  return text.toUpperCase().split(/[^A-Z0-9]+/).includes(word);
-}
-
-/**
- * The mail as the dialect can carry it: where the body goes inline, its lines joined by " | ";
- * where attachments are the modem's own files, the log (bytes from flash) is left out.
- */
-function fitted(message: MailMessage, can: DialectCapabilities): MailMessage {
-  if (!can.inlineBody && can.attachments === "bytes") return message;
-  const { attachment, ...rest } = message;
-  const fit: MailMessage = can.inlineBody ? { ...rest, body: rest.body.replace(/\r?\n/g, " | ") } : rest;
-  if (attachment !== undefined && can.attachments === "bytes") fit.attachment = attachment;
-  return fit;
-}
-
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-/** Errors after which the modem needs a fresh bring-up before the next try. */
-function needsBringUp(error: unknown): boolean {
-  if (error instanceof MailParameterError) return false;
-  return error instanceof ModemResetError || error instanceof BearerLostError || error instanceof AtTimeoutError
-    || (error instanceof MailError && /network|61/.test(error.message));
-}
-
-function lineTracer(trace: (text: string) => void): AtTracer {
-  return {
-    line: (direction, text) => trace(`${direction === "tx" ? ">" : "<"} ${text}`),
-    data: (direction, length) => trace(`${direction === "tx" ? ">" : "<"} [${length} bytes]`),
-  };
-}
-
-/** The commands that run or read an SMTP/POP3 session (both dialects); AT+POP3SRV only sets. */
-function isSessionCommand(command: string): boolean {
-  return SESSION_COMMANDS.some((prefix) => command.startsWith(prefix)) && !command.startsWith("AT+POP3SRV");
-}
-const SESSION_COMMANDS = ["AT+SMTPSEND", "AT+SMTPBODY", "AT+SMTPFT", "AT+POP3"];

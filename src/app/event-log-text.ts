@@ -4,15 +4,16 @@
 //   2026-06-17 10:36:57Z  #42  ALARM  door=1  Door opened
 //   boot 7 +12.345s  #43  input  door=0  Door closed          (time never learned)
 //
-// Lines end with CRLF (mail text). Control characters in texts become spaces.
+// Lines end with CRLF (mail text). Control characters in texts become spaces. One renderer
+// writes every line, from the record's bytes: the attachment's and a mail body's (`eventLine`).
 
-import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
+import { decodeUtf8, encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import type { ByteSource } from "../mail/message.ts";
 import {
-  AT_SOURCE, AT_SOURCE_LENGTH, AT_STATE, AT_TYPE, EVENT_TYPES, FLAG_ALARM, KIND_EVENT, MAX_RECORD,
-  readU16, RecordScanner, textLengthAt,
+  AT_BOOT, AT_FLAGS, AT_SEQ, AT_SOURCE, AT_SOURCE_LENGTH, AT_STATE, AT_TIME, AT_TYPE, EVENT_TYPES, FLAG_ALARM,
+  KIND_EVENT, MAX_RECORD, readU16, readU32, textLengthAt, writeEvent,
 } from "./outbox-format.ts";
-import type { Outbox, StoredEvent } from "./outbox.ts";
+import { RecordScanner, type OutboxFile, type StoredEvent } from "./outbox-reader.ts";
 
 export interface EventLogOptions {
   /** Only events of the last `windowMs` (dayLog: the outbox's day window). */
@@ -43,7 +44,7 @@ const WORD_TYPES = 2;
 
 export class EventLogText implements ByteSource {
   readonly size: number;
-  private readonly outbox: Outbox;
+  private readonly file: OutboxFile;
   private readonly scanner: RecordScanner;
   private readonly generation: number;
   private readonly end: number;
@@ -59,18 +60,18 @@ export class EventLogText implements ByteSource {
   private linePosition = 0;
   private titleDone = false;
 
-  constructor(outbox: Outbox, options: EventLogOptions) {
-    this.outbox = outbox;
-    this.scanner = new RecordScanner(outbox.store);
-    this.generation = outbox.generation;
-    this.end = outbox.store.size();
+  constructor(file: OutboxFile, options: EventLogOptions) {
+    this.file = file;
+    this.scanner = new RecordScanner(file.store);
+    this.generation = file.generation;
+    this.end = file.store.size();
     if (options.windowMs !== undefined && !(options.windowMs > 0)) throw new RangeError(`event log: window ${options.windowMs} ms is not a positive duration`);
     this.windowMs = options.windowMs ?? null;
     this.fromSeq = options.fromSeq ?? 0;
     this.throughSeq = options.throughSeq ?? Infinity;
     this.ascii = options.ascii ?? false;
-    this.wallNow = outbox.wallNow();
-    this.uptimeNow = outbox.uptimeNow();
+    this.wallNow = file.wall.now();
+    this.uptimeNow = file.uptime.now();
     this.title = options.title === undefined ? null : this.titleBytes(options.title);
     let size = 0;
     this.rewind();
@@ -96,7 +97,7 @@ export class EventLogText implements ByteSource {
   }
 
   rewind(): void {
-    this.outbox.checkGeneration(this.generation, "event log");
+    this.file.checkGeneration(this.generation, "event log");
     this.scanner.reset(0, this.end);
     this.titleDone = this.title === null;
     this.lineLength = 0;
@@ -105,7 +106,7 @@ export class EventLogText implements ByteSource {
 
   /** Renders the next line into `line`; false at the end. */
   private nextLine(): boolean {
-    this.outbox.checkGeneration(this.generation, "event log");
+    this.file.checkGeneration(this.generation, "event log");
     this.linePosition = 0;
     this.lineLength = 0;
     if (!this.titleDone) {
@@ -120,52 +121,11 @@ export class EventLogText implements ByteSource {
       if (scanner.kind !== KIND_EVENT) continue;
       const seq = scanner.seq;
       if (seq < this.fromSeq || seq > this.throughSeq) continue;
-      if (this.windowMs !== null && !this.outbox.isRecent(scanner, this.windowMs, this.wallNow, this.uptimeNow)) continue;
-      this.render(scanner);
+      if (this.windowMs !== null && !this.file.isRecent(scanner, this.windowMs, this.wallNow, this.uptimeNow)) continue;
+      this.lineLength = renderLine(this.line, scanner.buf, scanner.view, scanner.at, this.file.wallTime(scanner), this.ascii);
       return true;
     }
     return false;
-  }
-
-  private render(scanner: RecordScanner): void {
-    const buf = scanner.buf;
-    const at = scanner.at;
-    const line = this.line;
-    let n = 0;
-    const wall = this.outbox.eventWallTime(scanner);
-    if (wall !== null) {
-      n = writeUtc(line, n, wall);
-    } else {
-      n = writeWord(line, n, "boot ");
-      n = writeDecimal(line, n, scanner.bootId);
-      n = writeWord(line, n, " +");
-      n = writeMillisAsSeconds(line, n, scanner.time);
-    }
-    n = writeWord(line, n, "  #");
-    n = writeDecimal(line, n, scanner.seq);
-    line[n++] = SPACE;
-    line[n++] = SPACE;
-    const type = buf[at + AT_TYPE] - 1;
-    const word = (scanner.flags & FLAG_ALARM) !== 0 ? WORDS[WORD_ALARM] : EVENT_TYPES[type] === "test" ? WORDS[WORD_TEST] : WORDS[WORD_TYPES + type];
-    line.set(word, n);
-    n += word.length;
-    line[n++] = SPACE;
-    line[n++] = SPACE;
-    n = copyText(buf, at + AT_SOURCE, buf[at + AT_SOURCE_LENGTH], line, n, this.ascii);
-    if (EVENT_TYPES[type] === "input" || EVENT_TYPES[type] === "test") {
-      line[n++] = 61; // "="
-      n = writeDecimal(line, n, buf[at + AT_STATE]);
-    }
-    const textAt = textLengthAt(buf, at);
-    const textLength = readU16(buf, textAt);
-    if (textLength > 0) {
-      line[n++] = SPACE;
-      line[n++] = SPACE;
-      n = copyText(buf, textAt + 2, textLength, line, n, this.ascii);
-    }
-    line[n++] = CR;
-    line[n++] = LF;
-    this.lineLength = n;
   }
 
   private titleBytes(title: string): Uint8Array {
@@ -201,11 +161,52 @@ export function formatUtc(ms: number): string {
 
 /** One event as a line of the log (without the line end), e.g. for a mail body. */
 export function eventLine(event: StoredEvent): string {
-  const when = event.wallMs !== null ? formatUtc(event.wallMs) : `boot ${event.bootId} +${((event.uptimeMs ?? 0) / 1000).toFixed(3)}s`;
-  const what = event.alarm ? "ALARM" : event.type === "test" ? "TEST" : event.type;
-  const who = event.type === "input" || event.type === "test" ? `${event.source}=${event.state}` : event.source;
-  const text = event.text.replace(/[\x00-\x1f\x7f]/g, " ");
-  return `${when}  #${event.seq}  ${what}  ${who}${text === "" ? "" : `  ${text}`}`;
+  const record = new Uint8Array(MAX_RECORD);
+  const view = new DataView(record.buffer);
+  writeEvent(view, record, event, event.seq, event.bootId, event.uptimeMs === null, event.uptimeMs ?? event.wallMs ?? 0);
+  const line = new Uint8Array(LINE_CAPACITY);
+  return decodeUtf8(line, 0, renderLine(line, record, view, 0, event.wallMs, false) - 2);
+}
+
+/**
+ * Renders the EVENT record at `buf[at..]` into `line` as one log line with its CRLF; returns
+ * its length. `wall`: the event's UTC ms, null when unknown (then boot and uptime are shown).
+ */
+function renderLine(line: Uint8Array, buf: Uint8Array, view: DataView, at: number, wall: number | null, ascii: boolean): number {
+  let n = 0;
+  if (wall !== null) {
+    n = writeUtc(line, n, wall);
+  } else {
+    n = writeWord(line, n, "boot ");
+    n = writeDecimal(line, n, readU32(buf, at + AT_BOOT));
+    n = writeWord(line, n, " +");
+    n = writeMillisAsSeconds(line, n, view.getFloat64(at + AT_TIME, true));
+  }
+  n = writeWord(line, n, "  #");
+  n = writeDecimal(line, n, readU32(buf, at + AT_SEQ));
+  line[n++] = SPACE;
+  line[n++] = SPACE;
+  const type = buf[at + AT_TYPE] - 1;
+  const word = (buf[at + AT_FLAGS] & FLAG_ALARM) !== 0 ? WORDS[WORD_ALARM] : EVENT_TYPES[type] === "test" ? WORDS[WORD_TEST] : WORDS[WORD_TYPES + type];
+  line.set(word, n);
+  n += word.length;
+  line[n++] = SPACE;
+  line[n++] = SPACE;
+  n = copyText(buf, at + AT_SOURCE, buf[at + AT_SOURCE_LENGTH], line, n, ascii);
+  if (EVENT_TYPES[type] === "input" || EVENT_TYPES[type] === "test") {
+    line[n++] = 61; // "="
+    n = writeDecimal(line, n, buf[at + AT_STATE]);
+  }
+  const textAt = textLengthAt(buf, at);
+  const textLength = readU16(buf, textAt);
+  if (textLength > 0) {
+    line[n++] = SPACE;
+    line[n++] = SPACE;
+    n = copyText(buf, textAt + 2, textLength, line, n, ascii);
+  }
+  line[n++] = CR;
+  line[n++] = LF;
+  return n;
 }
 
 function writeWord(out: Uint8Array, n: number, word: string): number {

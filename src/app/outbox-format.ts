@@ -1,4 +1,5 @@
-// The outbox's on-flash record format and a windowed scanner that finds valid records.
+// The outbox's on-flash record format: its layout, and how a record is written. Reading it back
+// (the record scanner, event decoding) is ./outbox-reader.ts.
 //
 // Record (little-endian), L bytes in all:
 //   0  u8[2] magic FF A7      0xFF never occurs in UTF-8, so text inside a record can never
@@ -15,8 +16,8 @@
 // A record that fails any check (a torn tail after a power cut, a flipped bit) is skipped; the
 // scanner then looks for the next valid record byte by byte.
 
+import { encodeCodePoint, readCodePoint, utf8SequenceLength } from "../mail/codec/utf8.ts";
 import { crc32 } from "./crc32.ts";
-import type { LogStore } from "./ports.ts";
 
 export const MAGIC_0 = 0xff;
 export const MAGIC_1 = 0xa7;
@@ -26,7 +27,7 @@ export const MIN_RECORD = HEADER_BYTES + CRC_BYTES;
 /** Source names and texts are cut to these many UTF-8 bytes. */
 export const MAX_SOURCE_BYTES = 64;
 export const MAX_TEXT_BYTES = 400;
-const EVENT_FIXED_PAYLOAD = 5;
+export const EVENT_FIXED_PAYLOAD = 5;
 export const MAX_RECORD = HEADER_BYTES + EVENT_FIXED_PAYLOAD + MAX_SOURCE_BYTES + MAX_TEXT_BYTES + CRC_BYTES;
 
 export const KIND_EVENT = 1;
@@ -94,137 +95,59 @@ export function textLengthAt(buf: Uint8Array, at: number): number {
   return at + AT_SOURCE + buf[at + AT_SOURCE_LENGTH];
 }
 
+/** What happened, as the app records it. */
+export interface AlarmEvent {
+  type: EventType;
+  /** An input name, or who else caused the event ("system", a command's sender ...). */
+  source: string;
+  /** 0-255: for inputs the level after the change. */
+  state: number;
+  /** True when the event is an alarm (an input entered its alarm level while armed). */
+  alarm: boolean;
+  /** False: kept for the day log only, never mailed (e.g. input changes while disarmed). Default true. */
+  notify?: boolean;
+  text: string;
+}
+
 /**
- * Reads records of one file through a fixed window (2 × MAX_RECORD bytes), from a start
- * position up to an end fixed when scanning starts. After `next()` returns true, the record is
- * at `buf[at .. at + length)` and starts at file position `position`; it stays valid until the
- * next call.
+ * Writes the sealed EVENT record of `event` (see checkEvent) at `buf[0..]` (MAX_RECORD bytes)
+ * and returns its length; source and text are cut to their limits between characters. `wall`:
+ * `time` is UTC ms, else uptime ms.
  */
-export class RecordScanner {
-  readonly buf = new Uint8Array(2 * MAX_RECORD);
-  readonly view = new DataView(this.buf.buffer);
-  private readonly store: LogStore;
-  private windowStart = 0;
-  private windowLength = 0;
-  /** Next file position to examine. */
-  cursor = 0;
-  end = 0;
-  /** The current record. */
-  position = 0;
-  length = 0;
-  at = 0;
-  /** Bytes passed over because they were not part of a valid record. */
-  skippedBytes = 0;
-  /** File position of the first skipped byte (-1 when none). */
-  firstSkipped = -1;
+export function writeEvent(view: DataView, buf: Uint8Array, event: AlarmEvent, seq: number, bootId: number, wall: boolean, time: number): number {
+  buf[AT_TYPE] = EVENT_TYPES.indexOf(event.type) + 1;
+  buf[AT_STATE] = event.state;
+  const sourceLength = encodeCut(event.source, buf, AT_SOURCE, MAX_SOURCE_BYTES);
+  buf[AT_SOURCE_LENGTH] = sourceLength;
+  const textAt = AT_SOURCE + sourceLength;
+  const textLength = encodeCut(event.text, buf, textAt + 2, MAX_TEXT_BYTES);
+  writeU16(buf, textAt, textLength);
+  const length = textAt + 2 + textLength + CRC_BYTES;
+  const flags = (wall ? FLAG_WALL : 0) | (event.alarm ? FLAG_ALARM : 0) | ((event.notify ?? true) ? FLAG_NOTIFY : 0);
+  writeHeader(view, buf, length, KIND_EVENT, flags, seq, bootId, time);
+  sealRecord(buf, length);
+  return length;
+}
 
-  constructor(store: LogStore) {
-    this.store = store;
+/** Copies at most `max` bytes of UTF-8 for `text` into `out[offset..]`, cutting only between characters. */
+function encodeCut(text: string, out: Uint8Array, offset: number, max: number): number {
+  let at = offset;
+  const end = offset + max;
+  for (let i = 0; i < text.length; i++) {
+    const codePoint = readCodePoint(text, i);
+    if (at + utf8SequenceLength(codePoint) > end) break;
+    if (codePoint >= 0x10000) i++;
+    at += encodeCodePoint(codePoint, out, at);
   }
+  return at - offset;
+}
 
-  /** Starts scanning at `start` up to `end` (default: the current file size). */
-  reset(start: number, end = this.store.size()): void {
-    this.cursor = start;
-    this.end = end;
-    this.windowStart = 0;
-    this.windowLength = 0;
-    this.skippedBytes = 0;
-    this.firstSkipped = -1;
-  }
-
-  /** Moves to the next valid record; false at the end. */
-  next(): boolean {
-    while (this.cursor < this.end) {
-      const length = this.validAt(this.cursor);
-      if (length > 0) {
-        this.position = this.cursor;
-        this.length = length;
-        this.cursor += length;
-        return true;
-      }
-      if (this.firstSkipped < 0) this.firstSkipped = this.cursor;
-      this.skippedBytes++;
-      this.cursor++;
-    }
-    return false;
-  }
-
-  get kind(): number {
-    return this.buf[this.at + AT_KIND];
-  }
-
-  get flags(): number {
-    return this.buf[this.at + AT_FLAGS];
-  }
-
-  get seq(): number {
-    return readU32(this.buf, this.at + AT_SEQ);
-  }
-
-  get bootId(): number {
-    return readU32(this.buf, this.at + AT_BOOT);
-  }
-
-  get time(): number {
-    return this.view.getFloat64(this.at + AT_TIME, true);
-  }
-
-  /** Length of the record starting at file position `position`, or 0 when none is valid there. */
-  private validAt(position: number): number {
-    const remaining = this.end - position;
-    if (remaining < MIN_RECORD) return 0;
-    let at = this.window(position, MIN_RECORD);
-    if (at < 0) return 0;
-    const buf = this.buf;
-    if (buf[at] !== MAGIC_0 || buf[at + 1] !== MAGIC_1) return 0;
-    const length = readU16(buf, at + AT_LENGTH);
-    if (length < MIN_RECORD || length > MAX_RECORD || length > remaining) return 0;
-    const kind = buf[at + AT_KIND];
-    if (kind === KIND_EVENT) {
-      if (length < HEADER_BYTES + EVENT_FIXED_PAYLOAD + CRC_BYTES) return 0;
-    } else if (kind === KIND_DELIVERED || kind === KIND_TIME_FIX) {
-      if (length !== MIN_RECORD) return 0;
-    } else {
-      return 0;
-    }
-    at = this.window(position, length);
-    if (at < 0) return 0;
-    if (kind === KIND_EVENT) {
-      const type = buf[at + AT_TYPE];
-      if (type < 1 || type > EVENT_TYPES.length) return 0;
-      const sourceLength = buf[at + AT_SOURCE_LENGTH];
-      if (sourceLength > MAX_SOURCE_BYTES) return 0;
-      const textLength = readU16(buf, at + AT_SOURCE + sourceLength);
-      if (textLength > MAX_TEXT_BYTES) return 0;
-      if (HEADER_BYTES + EVENT_FIXED_PAYLOAD + sourceLength + textLength + CRC_BYTES !== length) return 0;
-    }
-    if (crc32(buf, at, length - CRC_BYTES) !== readU32(buf, at + length - CRC_BYTES)) return 0;
-    this.at = at;
-    return length;
-  }
-
-  /**
-   * Makes file bytes [position, position + count) available in the window; returns their
-   * offset, or -1 when the file holds fewer bytes than expected (then the scan ends there).
-   */
-  private window(position: number, count: number): number {
-    if (position >= this.windowStart && position + count <= this.windowStart + this.windowLength) {
-      return position - this.windowStart;
-    }
-    const buf = this.buf;
-    const want = this.end - position < buf.length ? this.end - position : buf.length;
-    let filled = 0;
-    while (filled < want) {
-      const n = this.store.read(position + filled, buf, filled, want - filled);
-      if (n <= 0) break;
-      filled += n;
-    }
-    this.windowStart = position;
-    this.windowLength = filled;
-    if (filled < count) {
-      this.end = position + filled;
-      return -1;
-    }
-    return 0;
-  }
+/** Refuses an event a record cannot hold. */
+export function checkEvent(event: AlarmEvent): void {
+  if (event === null || typeof event !== "object") throw new TypeError("Outbox.append: the event must be an object");
+  if (!EVENT_TYPES.includes(event.type)) throw new TypeError(`Outbox.append: event type "${String(event.type)}" is not one of ${EVENT_TYPES.join(", ")}`);
+  if (typeof event.source !== "string") throw new TypeError("Outbox.append: the event source must be text");
+  if (typeof event.text !== "string") throw new TypeError("Outbox.append: the event text must be text");
+  if (!Number.isInteger(event.state) || event.state < 0 || event.state > 255) throw new RangeError(`Outbox.append: event state ${event.state} is not an integer 0-255`);
+  if (typeof event.alarm !== "boolean") throw new TypeError("Outbox.append: event.alarm must be true or false");
 }

@@ -2,6 +2,9 @@
 // uptime clock: see ../transport/ports.ts). Device bindings live in src/device, host ones in
 // src/host and the host tests; the app itself imports no Node or Moddable module.
 
+import type { AtEngine } from "../transport/engine.ts";
+import type { ClockPort, SerialPort, TimerPort } from "../transport/ports.ts";
+
 export type { ClockPort, Deadline, TimerPort } from "../transport/ports.ts";
 
 /** Appends `length` bytes of `data` from `offset`. */
@@ -69,4 +72,22 @@ export interface WallClock {
 /** Uniform numbers in [0, 1) (retry jitter). Deterministic in tests: see `seededRandom`. */
 export interface RandomPort {
   random(): number;
+}
+
+/** Everything the alarm mailer is given by its binding (src/device/platform.ts, src/host/platform.ts). */
+export interface AlarmPlatform {
+  serial: SerialPort;
+  /** Connects the engine to the serial callbacks. */
+  attachSerial(engine: AtEngine): void;
+  timers: TimerPort;
+  clock: ClockPort;
+  log: LogStore;
+  store: KeyValueStore;
+  crypto: Crypto;
+  inputs: Record<string, DigitalInputPort>;
+  led?: StatusLed;
+  /** Pulses the modem's PWRKEY (switches it on or off); absent when the modem is always on. */
+  powerKey?: () => Promise<void>;
+  /** Traces (never given a secret). */
+  trace?: (text: string) => void;
 }

@@ -7,7 +7,8 @@
 import { BRING_UP_LIMITS, DEFAULT_LIMITS, PORT_RANGE } from "../modem/limits.ts";
 import type { Dialect } from "../modem/modem.ts";
 import { SECURITY_MODES, TLS_VERSIONS } from "../mail/security.ts";
-import { DEFAULT_WINDOW_SECONDS, DEVICE_ID_MAX_LENGTH } from "./remote-command.ts";
+import { DEFAULT_WINDOW_SECONDS } from "./command-ledger.ts";
+import { DEVICE_ID_MAX_LENGTH } from "./remote-command.ts";
 
 /** Bounds of a number, of a text's length or of a list's size, and where they come from. */
 export interface Range {
@@ -156,7 +157,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "commandMailsPerPoll", type: "integer", range: { min: 1, max: 100, source: `${GUARD}: a poll reads at least one mail, and gives way to alarms` }, default: 10, about: "mails read per poll" },
   { key: "commandAllowlist", type: "addresses", default: null, about: "senders whose commands count (required with a host)" },
   { key: "commandSecret", type: "text", text: "command-secret", default: null, secret: true, about: "the shared HMAC secret, 16 bytes or more" },
-  { key: "commandWindowSeconds", type: "integer", range: { min: 30, max: DEFAULT_WINDOW_SECONDS, source: `${GUARD} of 30 s, up to the ${DEFAULT_WINDOW_SECONDS} s the command ledger remembers nonces, src/app/remote-command.ts` }, default: DEFAULT_WINDOW_SECONDS, about: "how far a token's time may be from the device's" },
+  { key: "commandWindowSeconds", type: "integer", range: { min: 30, max: DEFAULT_WINDOW_SECONDS, source: `${GUARD} of 30 s, up to the ${DEFAULT_WINDOW_SECONDS} s the command ledger remembers nonces, src/app/command-ledger.ts` }, default: DEFAULT_WINDOW_SECONDS, about: "how far a token's time may be from the device's" },
 
   // ---- inputs and the sender policy
   { key: "inputs", type: "inputs", default: null, about: "the alarm inputs" },

@@ -28,13 +28,13 @@ const ENVELOPE_LIMITS: EnvelopeLimits = {
 const ACCOUNT_LIMITS: Pop3AccountLimits = { pop3Server: FIELD, pop3User: FIELD, pop3Password: FIELD };
 
 /** Results are `+SMTP: <text>` / `+POP3: <text>` lines, before or after OK. */
-const RESULT = { ends: "result", timeoutMs: 30_000, server: true } as const;
+const RESULT = { ends: "result", timeoutMs: 30_000, server: true, session: true } as const;
 /** POP3 text output: every line up to OK, unless a `+POP3: <error>` comes instead. */
-const TEXT = { text: true, lines: ["+POP3: "], timeoutMs: 30_000, server: true } as const;
+const TEXT = { text: true, lines: ["+POP3: "], timeoutMs: 30_000, server: true, session: true } as const;
 const CLASSIC = steps({
   // The application note's socket PDP context (profile 1), which its email commands use.
   bearer: { request: 'AT+CGSOCKCONT=1,"IP","<APN>","0.0.0.0",0,0', timeoutMs: 5000 },
-  body: { request: 'AT+SMTPBODY="<body>"', timeoutMs: 5000 },
+  body: { request: 'AT+SMTPBODY="<body>"', timeoutMs: 5000, session: true },
   clearFiles: { request: "AT+SMTPFILE", timeoutMs: 5000 },
   file: { request: 'AT+SMTPFILE=<index>,"<attachment name>"', timeoutMs: 5000 },
   // "+SMTP: OK" (session open) comes first; the outcome follows after OK.
@@ -51,7 +51,7 @@ const CLASSIC = steps({
   readSaved: { ...TEXT, request: 'AT+POP3READ=0,"<saved mail path>"' },
   delete: { ...RESULT, request: "AT+POP3DEL=<message number>", lines: ["+POP3: "] },
   logout: { ...RESULT, request: "AT+POP3OUT", lines: ["+POP3: "] },
-  stopPop3: { request: "AT+POP3STOP", timeoutMs: 10_000 },
+  stopPop3: { request: "AT+POP3STOP", timeoutMs: 10_000, session: true },
 });
 const CRLF = new Uint8Array([13, 10]);
 
@@ -73,6 +73,7 @@ class TextOutputCommand extends AtCommand {
     step.write(this.text, args);
     this.responses = step.table;
     this.timeoutMs = timeoutMs;
+    this.session = step.session;
     this.sink = sink;
   }
 
@@ -301,7 +302,7 @@ export class ClassicPop3Client {
     const delivered = await this.text(step, args, sink);
     const lost = this.engine.stats.overlongLines - before;
     if (lost > 0) {
-      throw new MailError("pop3", `${lost} line${lost === 1 ? " was" : "s were"} longer than the AT engine's line buffer (lineCapacity) and lost: this dialect prints mail as text lines; read the mail with a larger lineCapacity`);
+      throw new MailError("pop3", "lines-lost", `${lost} line${lost === 1 ? " was" : "s were"} longer than the AT engine's line buffer (lineCapacity) and lost: this dialect prints mail as text lines; read the mail with a larger lineCapacity`);
     }
     return delivered;
   }

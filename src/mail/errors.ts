@@ -1,4 +1,34 @@
-// Typed mail errors carrying the modem's result code and the spec's meaning of it.
+// Typed mail errors carrying the modem's result code and the spec's meaning of it, and a stable
+// `code` that callers decide by (see src/transport/errors.ts).
+
+export type MailErrorCode =
+  /** The modem's network is down (result 61, NETWORK ERROR). */
+  | "network"
+  | "dns"
+  | "connection"
+  /** The server did not answer in time (64; POP3 69). */
+  | "server-timeout"
+  /** The server failed or refused the operation, or a result the spec does not list. */
+  | "server"
+  | "auth"
+  | "recipient"
+  /** Another e-mail is being sent (classic ONGOING). */
+  | "busy"
+  /** The modem's file system failed or is full (classic). */
+  | "modem-files"
+  /** The modem found a parameter invalid (classic PARAM ERROR). */
+  | "modem-parameter"
+  /** The POP3 server answered -ERR. */
+  | "refused"
+  /** A message or setting refused before anything was written (MailParameterError). */
+  | "bad-parameter"
+  | "insecure-credentials"
+  /** The modem's answer broke the spec's conversation (an unasked confirmation, a missing dotline). */
+  | "modem-protocol"
+  /** An attachment transfer ended early for another reason (its `cause`). */
+  | "transfer"
+  /** Text output lines were longer than the engine's line buffer (classic POP3). */
+  | "lines-lost";
 
 export const SMTP_CODES: Record<number, string> = {
   1: "sent",
@@ -44,29 +74,50 @@ export const CLASSIC_RESULTS: ReadonlyMap<string, string> = new Map([
   ["FILE SYSTEM ERROR", "the modem file system failed or is full"],
 ]);
 
+/** The code of a numeric result (61 ...): the same for SMTP and POP3 but for 66-69. */
+const RESULT_CODES: Record<number, MailErrorCode> = { 61: "network", 62: "dns", 63: "connection", 64: "server-timeout", 65: "server" };
+const SMTP_RESULT_CODES: Record<number, MailErrorCode> = { 66: "auth", 67: "auth", 68: "recipient" };
+const POP3_RESULT_CODES: Record<number, MailErrorCode> = { 66: "auth", 67: "auth", 68: "auth", 69: "server-timeout" };
+/** The code of a classic result text (a Map for the reason given at CLASSIC_RESULTS). */
+const CLASSIC_RESULT_CODES: ReadonlyMap<string, MailErrorCode> = new Map([
+  ["ONGOING", "busy"],
+  ["PARAM ERROR", "modem-parameter"],
+  ["NETWORK ERROR", "network"],
+  ["AUTH REQUIRED", "auth"],
+  ["AUTH ERROR", "auth"],
+  ["BAD RCPT", "recipient"],
+  ["INVALID UN", "auth"],
+  ["INVALID UN/PWD", "auth"],
+  ["FILE SYSTEM ERROR", "modem-files"],
+] as const);
+
 export class MailError extends Error {
   override readonly name: string = "MailError";
   /** Which exchange failed: "smtp" or "pop3". */
   readonly protocol: "smtp" | "pop3";
-  constructor(protocol: "smtp" | "pop3", message: string, options?: { cause?: unknown }) {
+  readonly code: MailErrorCode;
+  constructor(protocol: "smtp" | "pop3", code: MailErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.protocol = protocol;
+    this.code = code;
   }
 }
 
 /** What the modem reported: a result code (SIM7000 dialect) or a result text (classic), and what it means. */
 class ModemResultError extends MailError {
   override readonly name: string = "ModemResultError";
-  /** The numeric code (sim7000 dialect) or 0. */
-  readonly code: number;
+  /** The modem's numeric result (sim7000 dialect) or 0. */
+  readonly resultCode: number;
   /** The classic dialect's result text, or "". */
   readonly result: string;
   readonly meaning: string;
   /** `known`: the part of a result text its meaning is looked up by. */
-  constructor(protocol: "smtp" | "pop3", codes: Record<number, string>, code: number, result: string, known: string, detail: string) {
-    const meaning = result !== "" ? CLASSIC_RESULTS.get(known) ?? "unknown result" : codes[code] ?? "unknown code";
-    super(protocol, `${protocol.toUpperCase()} failed: ${result !== "" ? result : code} ${meaning}${detail ? ` (${detail})` : ""}`);
-    this.code = code;
+  constructor(protocol: "smtp" | "pop3", codes: Record<number, string>, resultCode: number, result: string, known: string, detail: string) {
+    const meaning = result !== "" ? CLASSIC_RESULTS.get(known) ?? "unknown result" : codes[resultCode] ?? "unknown code";
+    const code = result !== "" ? CLASSIC_RESULT_CODES.get(known)
+      : RESULT_CODES[resultCode] ?? (protocol === "smtp" ? SMTP_RESULT_CODES : POP3_RESULT_CODES)[resultCode];
+    super(protocol, code ?? "server", `${protocol.toUpperCase()} failed: ${result !== "" ? result : resultCode} ${meaning}${detail ? ` (${detail})` : ""}`);
+    this.resultCode = resultCode;
     this.result = result;
     this.meaning = meaning;
   }
@@ -94,7 +145,7 @@ export class Pop3NegativeError extends MailError {
   override readonly name: string = "Pop3NegativeError";
   readonly command: string;
   constructor(command: string, detail = "") {
-    super("pop3", `the POP3 server refused ${command}${detail ? `: ${detail}` : ""}`);
+    super("pop3", "refused", `the POP3 server refused ${command}${detail ? `: ${detail}` : ""}`);
     this.command = command;
   }
 }
@@ -104,7 +155,7 @@ export class MailParameterError extends MailError {
   override readonly name: string = "MailParameterError";
   readonly field: string;
   constructor(protocol: "smtp" | "pop3", field: string, problem: string) {
-    super(protocol, `${field}: ${problem}`);
+    super(protocol, "bad-parameter", `${field}: ${problem}`);
     this.field = field;
   }
 }
@@ -117,7 +168,7 @@ export class InsecureCredentialsError extends MailError {
   override readonly name: string = "InsecureCredentialsError";
   readonly reason: string;
   constructor(protocol: "smtp" | "pop3", reason: string) {
-    super(protocol, `refusing to send the ${protocol.toUpperCase()} password in clear text: ${reason} (requireSecureCredentials)`);
+    super(protocol, "insecure-credentials", `refusing to send the ${protocol.toUpperCase()} password in clear text: ${reason} (requireSecureCredentials)`);
     this.reason = reason;
   }
 }

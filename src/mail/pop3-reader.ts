@@ -19,7 +19,7 @@ export interface MailSink {
 
 /** `+POP3READ: 1|2,<cnf>`, cnf raw bytes, OK; or `+POP3OUT: <code>` when the session ended. */
 const READ = steps({
-  chunk: { request: "AT+POP3READ=<length>", lines: ["+POP3READ:", "+POP3OUT:"], timeoutMs: 40_000 },
+  chunk: { request: "AT+POP3READ=<length>", lines: ["+POP3READ:", "+POP3OUT:"], timeoutMs: 40_000, session: true },
 });
 const LOGGED_OUT = 1;
 
@@ -36,6 +36,7 @@ class ReadCommand extends AtCommand {
     READ.chunk.write(this.text, [chunk]);
     this.timeoutMs = READ.chunk.timeoutMs;
     this.responses = READ.chunk.table;
+    this.session = READ.chunk.session;
   }
 
   override prepare(): void {
@@ -183,7 +184,7 @@ export class MultiLineReader implements UrcHandler {
     if (cmd.status === 2 || this.unstuffer.done) {
       while (this.ring.available > 0) this.flush(this.block.length);
       if (!this.unstuffer.done) {
-        this.fail(new MailError("pop3", "the modem ended the answer before the final dotline: the mail is incomplete"));
+        this.fail(new MailError("pop3", "modem-protocol", "the modem ended the answer before the final dotline: the mail is incomplete"));
         return;
       }
       this.settle();

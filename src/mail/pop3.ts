@@ -28,7 +28,7 @@ export interface MessageInfo {
 
 /** `lines[0]` of every exchange: the session ended (or, for AT+POP3OUT, its own result). */
 const LOGGED_OUT = 0;
-const EXCHANGE = { lines: ["+POP3OUT:"], ends: "result", timeoutMs: 10_000, server: true } as const;
+const EXCHANGE = { lines: ["+POP3OUT:"], ends: "result", timeoutMs: 10_000, server: true, session: true } as const;
 const POP3 = steps({
   login: { ...EXCHANGE, request: "AT+POP3IN", lines: ["+POP3OUT:", "+POP3IN:"] },
   stat: { ...EXCHANGE, request: "AT+POP3NUM", lines: ["+POP3OUT:", "+POP3NUM:"] },

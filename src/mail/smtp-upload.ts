@@ -13,8 +13,8 @@ import type { ByteSource } from "./message.ts";
 
 /** Both end with `+SMTPFT: 1,<max>` (send more) or `+SMTPSEND: <code>`, before or after OK. */
 export const SMTP_STEPS = steps({
-  send: { request: "AT+SMTPSEND", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 10_000, server: true },
-  chunk: { request: "AT+SMTPFT=<length>", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 130_000 },
+  send: { request: "AT+SMTPSEND", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 10_000, server: true, session: true },
+  chunk: { request: "AT+SMTPFT=<length>", lines: ["+SMTPSEND:", "+SMTPFT:"], ends: "result", timeoutMs: 130_000, session: true },
 });
 const SEND_RESULT = 0;
 
@@ -37,6 +37,7 @@ export class TransferCommand extends AtCommand {
     this.awaitsResult = true;
     this.timeoutMs = timeoutMs;
     this.responses = step.table;
+    this.session = step.session;
   }
 
   /** The request: AT+SMTPSEND, or AT+SMTPFT=<length> with `length` bytes asked for. */
@@ -67,7 +68,7 @@ export class TransferCommand extends AtCommand {
     const value = line.int();
     if (state === 2) {
       if (!(value >= 0 && value <= this.requested)) {
-        this.error = new MailError("smtp", `the modem confirmed ${value} attachment bytes for a request of ${this.requested}`);
+        this.error = new MailError("smtp", "modem-protocol", `the modem confirmed ${value} attachment bytes for a request of ${this.requested}`);
         return Verdict.Fail;
       }
       this.confirmed = value;
@@ -180,7 +181,7 @@ export class AttachmentUpload {
     const cmd = this.cmd;
     if (error !== null) {
       const detail = error instanceof MailError ? "" : `: ${error.message}`;
-      this.fail(cmd.sendCode > 1 ? new SmtpError(cmd.sendCode) : error instanceof SmtpError ? error : new MailError("smtp", `attachment transfer failed${detail}`, { cause: error }));
+      this.fail(cmd.sendCode > 1 ? new SmtpError(cmd.sendCode) : error instanceof SmtpError ? error : new MailError("smtp", "transfer", `attachment transfer failed${detail}`, { cause: error }));
       return;
     }
     if (this.requested > 0) {
@@ -198,7 +199,7 @@ export class AttachmentUpload {
       this.next(cmd.nextMax);
       return;
     }
-    this.fail(new MailError("smtp", "the modem ended an attachment chunk without +SMTPFT or +SMTPSEND"));
+    this.fail(new MailError("smtp", "modem-protocol", "the modem ended an attachment chunk without +SMTPFT or +SMTPSEND"));
   }
 
   private settle(code: number): void {

@@ -32,7 +32,7 @@ export interface SmtpSettings extends SecuritySettings {
 const SMTP = steps({
   charset: { request: 'AT+SMTPCS="<charset>"', timeoutMs: 5000 },
   // Then DOWNLOAD, exactly <length> body bytes (ASCII text or UTF-8 hex), OK.
-  body: { request: "AT+SMTPBODY=<length>", prompt: "DOWNLOAD", timeoutMs: 10_000 },
+  body: { request: "AT+SMTPBODY=<length>", prompt: "DOWNLOAD", timeoutMs: 10_000, session: true },
   attachment: { request: 'AT+SMTPFILE=<kind>,"<attachment name>",<modem encodes>', timeoutMs: 5000 },
   noAttachment: { request: "AT+SMTPFILE=0", timeoutMs: 5000 },
 });
@@ -49,6 +49,7 @@ class BodyCommand extends AtCommand {
     super(24);
     this.prompt = SMTP.body.promptBytes;
     this.timeoutMs = SMTP.body.timeoutMs;
+    this.session = SMTP.body.session;
   }
 
   setBody(body: string, hex: boolean): void {
@@ -152,7 +153,7 @@ export class SmtpClient {
     let code = start.sendCode;
     if (code === 0 && start.nextMax > 0) {
       if (attachment === undefined || attachment.source === undefined) {
-        throw new MailError("smtp", "the modem asked for attachment data but the mail has none");
+        throw new MailError("smtp", "modem-protocol", "the modem asked for attachment data but the mail has none");
       }
       const hostBase64 = (attachment.type ?? "binary") === "binary" && (attachment.encoding ?? "host") === "host";
       code = await this.upload.run(attachment.source, hostBase64, start.nextMax, options.onProgress);

@@ -311,7 +311,7 @@ export class Modem {
       return await runStep(this.engine, at, args);
     } catch (error) {
       if (error instanceof ModemError) throw error;
-      if (error instanceof AtError && error.kind === "modem-reset") throw error;
+      if (error instanceof AtError && error.code === "modem-reset") throw error;
       const detail = error instanceof AtTimeoutError ? "no answer in time" : error instanceof Error ? error.message : String(error);
       throw new ModemError(step, `${failure}: ${detail}`, error);
     }

@@ -54,6 +54,8 @@ export class AtCommand implements LineOwner {
   prompt: Uint8Array | null = null;
   /** Every line goes to `onLine` (multi-line text output ending with OK). */
   rawLines = false;
+  /** The command belongs to an SMTP/POP3 session (`StepSpec.session`). */
+  session = false;
 
   /** Set by a handler before it returns Receive / Send. */
   receiveLength = 0;
@@ -83,7 +85,7 @@ export class AtCommand implements LineOwner {
   }
 
   onError(line: Line): Verdict {
-    this.error = new AtCommandError(this.text.describe(), line.text());
+    this.error = new AtCommandError(this.text.describe(), line.text(), this.session);
     return Verdict.Fail;
   }
 

@@ -1,12 +1,24 @@
-// Typed errors of the transport layer. Each says what happened in words a user can act on.
+// Typed errors of the transport layer. Each says what happened in words a user can act on, and
+// has a stable `code` that callers decide by (the app's recovery table: src/app/recovery.ts).
+
+export type AtErrorCode =
+  | "timeout"
+  /** The modem refused an ordinary command (a setting, a query). */
+  | "command-refused"
+  /** The modem refused a command of an SMTP/POP3 session (`StepSpec.session`). */
+  | "session-refused"
+  | "modem-reset"
+  | "serial-write"
+  | "queue-full"
+  | "bad-parameter"
+  | "aborted";
 
 export class AtError extends Error {
   override readonly name: string = "AtError";
-  /** Stable machine-readable kind, e.g. "timeout", "modem-reset". */
-  readonly kind: string;
-  constructor(kind: string, message: string) {
+  readonly code: AtErrorCode;
+  constructor(code: AtErrorCode, message: string) {
     super(message);
-    this.kind = kind;
+    this.code = code;
   }
 }
 
@@ -28,8 +40,9 @@ export class AtCommandError extends AtError {
   readonly command: string;
   /** The modem's error line, e.g. "ERROR" or "+CME ERROR: 10". */
   readonly reply: string;
-  constructor(command: string, reply: string) {
-    super("command-error", `the modem refused ${command}: ${reply}`);
+  /** `session`: the command belongs to an SMTP/POP3 session (its code is then "session-refused"). */
+  constructor(command: string, reply: string, session = false) {
+    super(session ? "session-refused" : "command-refused", `the modem refused ${command}: ${reply}`);
     this.command = command;
     this.reply = reply;
   }

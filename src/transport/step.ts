@@ -42,6 +42,11 @@ export interface StepSpec {
   readonly timeoutMs: number;
   /** The step waits on a mail server: the session's server timeout comes on top of `timeoutMs`. */
   readonly server?: boolean;
+  /**
+   * The step runs or reads an SMTP/POP3 session (AT+SMTPSEND, AT+POP3IN ...): refused, it means
+   * the modem still holds a session the host lost track of (AtCommandError "session-refused").
+   */
+  readonly session?: boolean;
 }
 
 export type StepArgument = string | number | null | undefined;
@@ -66,6 +71,7 @@ export class Step implements StepSpec {
   readonly secret: string | undefined;
   readonly timeoutMs: number;
   readonly server: boolean;
+  readonly session: boolean;
   /** `lines` with ids 0.., `progress` with ids from `lines.length` (matched first); null when neither. */
   readonly table: MatchTable | null;
   readonly promptBytes: Uint8Array | null;
@@ -86,6 +92,7 @@ export class Step implements StepSpec {
     this.secret = spec.secret;
     this.timeoutMs = spec.timeoutMs;
     this.server = spec.server === true;
+    this.session = spec.session === true;
     // Progress lines first: `+SMTP: OK` must not be taken for a `+SMTP: ` result.
     const entries = [
       ...this.progress.map((text, i) => [text, this.lines.length + i] as const),
@@ -236,6 +243,7 @@ class StepCommand extends AtCommand {
     this.responses = step.table;
     this.awaitsResult = step.ends === "result";
     this.rawLines = step.text;
+    this.session = step.session;
   }
 
   override onMatch(id: number, line: Line): Verdict {
