@@ -74,7 +74,7 @@ test(`${POLLS} command polls, each with a new UIDL and nonce: every command obey
   const [openAfterPolls, status] = step("polls").reports as [number, Record<string, unknown>];
   const commands = WARM_UP_POLLS + POLLS;
   // Every STATUS obeyed and answered by its status mail; nothing refused, nothing failed.
-  assert.equal(status, { armed: true, modemReady: true, outboxDepth: 0, lastError: "", mailsSent: commands, commandsObeyed: commands, commandsRefused: 0 });
+  assert.equal(status, { state: "Ready", armed: true, modemReady: true, outboxDepth: 0, lastError: "", sendingHalted: "", pollingHalted: "", mailsSent: commands, commandsObeyed: commands, commandsRefused: 0 });
 
   const before = step("idle").heapAfterGc!;
   const drift = before - step("warm-up").heapAfterGc!;
@@ -119,7 +119,7 @@ test(`${EVENTS} events with growing sequence numbers, read back through the day 
   assert.is(lastSeq, seqAfterWarmUp + EVENTS, "every event numbered in turn");
   assert.is(lines, 1 + lastSeq, "the day log has its title and every event of the day");
   assert.match(tail, new RegExp(`#${lastSeq} {2}command {2}ops@example\\.net {2}STATUS by ops@example\\.net #${lastSeq}\r\n$`), `the day log ends with the newest event: ${JSON.stringify(tail)}`);
-  assert.equal(status, { armed: true, modemReady: true, outboxDepth: 0, lastError: "", mailsSent: 0, commandsObeyed: 0, commandsRefused: 0 });
+  assert.equal(status, { state: "Ready", armed: true, modemReady: true, outboxDepth: 0, lastError: "", sendingHalted: "", pollingHalted: "", mailsSent: 0, commandsObeyed: 0, commandsRefused: 0 });
   assert.is(openAfterEvents, openAfterWarmUp, `${EVENTS} events left ${openAfterEvents - openAfterWarmUp} more timers open`);
 
   const before = step("idle").heapAfterGc!;
