@@ -6,8 +6,8 @@
 //
 // The stack is the manifest's creation.stack plus 256 (alarmRigStack): xsnap needs more stack
 // than the Moddable runtime to load the same module (798 slots for this app module, measured by
-// bisection, where mcsim needs 472), so the manifest's own figure is checked in mcsim
-// (mcsim.test.ts, bench/mcsim-memory.ts), not here.
+// bisection, where mcsim runs the whole scenario in 572), so the manifest's own figure is
+// checked in mcsim (mcsim.test.ts, bench/mcsim-memory.ts), not here.
 //
 // What mcsim showed and no other test without the SDK does: evaluating the module must start
 // nothing (the module body's frame holds every top-level binding of the bundle, so start-up
