@@ -30,9 +30,10 @@ interface OpenFile {
 }
 
 export class PowerCut extends Error {
+  // A field, not `this.name =`: the fake also runs under XS with the built-ins frozen.
+  override readonly name: string = "PowerCut";
   constructor(operation: number, what: string) {
     super(`power cut before operation ${operation} (${what})`);
-    this.name = "PowerCut";
   }
 }
 

@@ -146,7 +146,7 @@ function stubTimers() {
  * The stack for runs of the alarm rig bundle: the device's plus 256 slots. The rig is one IIFE
  * whose frame holds every top-level binding while it is evaluated, the SIM7000 double's and the
  * plain-JS HMAC's as well as the app's (measured: it needs 768-1024 slots where the device's
- * module body needs 472 in mcsim). The steps after it run on that stack too.
+ * module body and start-up need 572 in mcsim). The steps after it run on that stack too.
  */
 export function alarmRigStack(): number {
   return deviceStackSlots() + 256;

@@ -6,6 +6,7 @@
 // Network results (+SMTPFT: 1, +SMTPSEND, +POP3IN ...) come `networkMs` after the OK, on the
 // UART's scheduler. The TLS commands a plain
 // SIM7000 firmware lacks are ERROR, as there; anything else is answered ERROR and kept in `unknown`.
+// Network time (AT+CNTPCID, AT+CNTP="server",tz, AT+CNTP) succeeds `timeSyncMs` after the OK.
 
 import type { ModemSerial } from "../kit/mock-uart.ts";
 
@@ -54,7 +55,7 @@ const TEST_FORMS = new Map(Object.entries({
 }));
 
 /** Settings commands answered OK with nothing to keep. */
-const SETTINGS = ["AT+CGDCONT=", "AT+SAPBR=3,", "AT+EMAILCID=", "AT+EMAILTO=", "AT+SMTPAUTH=", "AT+SMTPCS=", "AT+POP3SRV="];
+const SETTINGS = ["AT+CGDCONT=", "AT+SAPBR=3,", "AT+EMAILCID=", "AT+EMAILTO=", "AT+SMTPAUTH=", "AT+SMTPCS=", "AT+POP3SRV=", "AT+CNTPCID=", 'AT+CNTP="'];
 
 export class XsSim7000 {
   /** Mails sent (`+SMTPSEND: 1`), oldest first; the test empties it as it checks them. */
@@ -68,6 +69,10 @@ export class XsSim7000 {
   battery = "+CBC: 0,80,4000";
   signal = "+CSQ: 20,99";
   networkMs = 50;
+  /** From AT+CNTP's OK to its `+CNTP: 1` (the NTP exchange). */
+  timeSyncMs = 50;
+  /** A modem still starting: what arrives before this scheduler time gets no answer. */
+  deafUntilMs = 0;
 
   private readonly uart: ModemSerial;
   /** Wall time (UTC ms) at scheduler time 0: what AT+CCLK? reports. */
@@ -91,6 +96,7 @@ export class XsSim7000 {
   }
 
   private byte(byte: number): void {
+    if (this.uart.scheduler.now() < this.deafUntilMs) return;
     if (this.payloadLeft > 0) {
       this.payload += String.fromCharCode(byte);
       if (--this.payloadLeft === 0) this.payloadDone!();
@@ -129,6 +135,10 @@ export class XsSim7000 {
         this.mail.fileName = "";
         return this.ok();
       case "AT+SMTPSEND": return this.smtpSend();
+      case "AT+CNTP":
+        this.ok();
+        this.uart.scheduler.setTimer(() => this.uart.write("\r\n+CNTP: 1\r\n"), this.timeSyncMs);
+        return;
       case "AT+POP3IN":
         this.session = this.mailbox.slice();
         this.marked = this.session.map(() => false);
