@@ -14,6 +14,7 @@
 // ./command-ledger.ts).
 
 import { parseAddressList } from "../mail/codec/address.ts";
+import { withoutControls } from "../transport/bytes.ts";
 import { addressProblem } from "../mail/message.ts";
 import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import { DEFAULT_WINDOW_SECONDS, hex, isHex, isUid, NONCE_DIGITS, type CommandLedger } from "./command-ledger.ts";
@@ -206,7 +207,8 @@ const MAX_LOGGED = 160;
  */
 function printable(text: string): string {
   const cut = text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}...` : text;
-  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+  // One line in the log: tab and line feed as "?" too.
+  return withoutControls(cut).replace(/[\t\n]/g, "?");
 }
 
 interface ParsedSubject {
