@@ -184,6 +184,24 @@ verdicts("refused mails are remembered by UIDL too (a lost DELE does not log the
 
 verdicts.run();
 
+verdicts("senders compare by ASCII case only; a From of two addresses or a non-ASCII address is refused, whichever it would name", () => {
+  const flash = new MockFlash();
+  const ledger = new CommandLedger(flash.kv);
+  const verifier = new CommandVerifier({ crypto: nodeCrypto, secret: SECRET, deviceId: DEVICE, allowlist: ["kiosk-ops@example.com"], ledger });
+  const cases: Array<[string, string, RegExp]> = [
+    // U+212A KELVIN SIGN: toLowerCase() makes it "k", which would match the allowlist.
+    ["\u212Aiosk-ops@example.com", "forged-sender", /is not a plain ASCII address/],
+    ["<mallory@evil.test> <kiosk-ops@example.com>", "forged-sender", /holds more than one address/],
+    ["Ops <kiosk-ops@example.com> mallory@evil.test", "forged-sender", /holds more than one address/],
+  ];
+  for (const [from, expected, detail] of cases) {
+    const verdict = verifier.verify({ from, subject: subject("DISARM") }, NOW_MS);
+    assert.is(reason(verdict), expected, from);
+    assert.match(verdict.accepted ? "" : verdict.detail, detail, from);
+  }
+  assert.is(reason(verifier.verify({ from: "Kiosk-OPS@Example.COM", subject: subject("DISARM") }, NOW_MS)), "accepted DISARM", "ASCII case still folds");
+});
+
 const ledgerSuite = suite("remote commands: the ledger");
 
 ledgerSuite("persists across a restart", () => {

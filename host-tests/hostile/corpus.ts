@@ -256,6 +256,9 @@ export const INBOUND: InboundCase[] = [
     id: "IN-06", title: "two From fields, the allowlisted one first", mail: (c) => mail(c.ops, c.sign("DISARM"), "From: mallory@evil.test\r\n"), expect: "forged-sender", detail: /2 From fields/,
     dialects: { only: ["sim7000"], why: "the classic modem's AT+POP3HDR prints one From line (the first): the second is invisible to simmail (SECURITY.md)" },
   },
+  { id: "IN-32", title: "one From with two <addresses>, the allowlisted one last", mail: (c) => mail(`<mallory@evil.test> <${c.ops}>`, c.sign("DISARM")), expect: "forged-sender", detail: /holds more than one address/ },
+  { id: "IN-33", title: "one From with the allowlisted <address> and a bare one after it", mail: (c) => mail(`Ops <${c.ops}> mallory@evil.test`, c.sign("DISARM")), expect: "forged-sender", detail: /holds more than one address/ },
+  { id: "IN-34", title: "a look-alike address in Cyrillic letters", mail: (c) => mailBytes("From: ", Buffer.from(c.ops.replace("o", "\u043e"), "utf8"), `\r\nTo: alarm@simmail.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\ncommand\r\n`), expect: "forged-sender", detail: /is not a plain ASCII address/ },
   {
     id: "IN-31", title: "two From fields, the allowlisted one second", mail: (c) => mail("mallory@evil.test", c.sign("DISARM"), `From: ${c.ops}\r\n`), expect: "forged-sender",
     detail: { sim7000: /2 From fields/, classic: /mallory@evil\.test is not on the allowlist/ },
@@ -269,7 +272,7 @@ export const INBOUND: InboundCase[] = [
     detail: { sim7000: /too long to be read whole/, classic: /no sender address/ },
   },
   { id: "IN-12", title: "no From at all", mail: (c) => `To: alarm@simmail.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`, expect: "forged-sender", detail: /no sender address/ },
-  { id: "IN-13", title: "terminal escape and invalid UTF-8 in the From", mail: (c) => mailBytes("From: mallory", Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]), `@evil.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`), expect: "forged-sender", detail: /^mallory\?\[2j\u00ff\u00fe@evil\.test is not on the allowlist$/ },
+  { id: "IN-13", title: "terminal escape and invalid UTF-8 in the From", mail: (c) => mailBytes("From: mallory", Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0xff, 0xfe]), `@evil.test\r\nSubject: ${c.sign("DISARM")}\r\n\r\nx\r\n`), expect: "forged-sender", detail: /^mallory\?\[2j\u00ff\u00fe@evil\.test is not a plain ASCII address \(look-alike letters are not folded\)$/ },
 
   // Tokens.
   { id: "IN-14", title: "token signed with another secret", mail: (c) => mail(c.ops, c.sign("ARM", { secret: "another secret of enough length" })), expect: "bad-token" },

@@ -5,6 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
+import { createTransport } from "nodemailer";
 import { DIALECTS } from "./corpus.ts";
 
 /** The simulator's accounts: user <name>, password <name>-secret. */
@@ -52,6 +53,21 @@ for (const dialect of DIALECTS) {
     assert.is(bad.status, 1, bad.output);
     assert.match(bad.output, /SMTP password: must not contain a line break/);
     assert.not.ok(bad.output.includes("AT+CFUN"), bad.output);
+  });
+
+  traces("a mail author's terminal escapes never reach the terminal through the --verbose trace", async () => {
+    const escape = "\u001b]0;owned\u0007\u001b[2J";
+    // Raw, as a hostile sender's server would hand it over: the escapes unencoded in the header.
+    const transport = createTransport({ host: "127.0.0.1", port: info.smtp.port, secure: false, ignoreTLS: true, auth: { user: "alarm", pass: PASSWORD } });
+    await transport.sendMail({ envelope: { from: "mallory@simmail.test", to: ["alarm@simmail.test"] }, raw: `From: mallory@simmail.test\r\nTo: alarm@simmail.test\r\nSubject: escape ${escape} here\r\n\r\nbody ${escape}\r\n` });
+    transport.close();
+    const pop3 = ["--pop3", `${info.pop3.host}:${info.pop3.port}`, "--user", "alarm"];
+    const list = await simmail(["inbox", ...common(), ...pop3, "list"], PASSWORD);
+    const last = list.stdout.trim().split("\n").length;
+    const read = await simmail(["inbox", ...common(), ...pop3, "headers", String(last), "--verbose"], PASSWORD);
+    assert.is(read.status, 0, read.output);
+    if (dialect === "classic") assert.match(read.stderr, /Subject: escape \?\]0;owned\?\?\[2J here/, "the header line is traced, escapes shown as ?");
+    assert.not.ok(/[\u001b\u0007]/.test(read.stderr), `no ESC or BEL on stderr: ${JSON.stringify(read.stderr.slice(0, 400))}`);
   });
 
   traces.run();

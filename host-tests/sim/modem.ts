@@ -116,6 +116,12 @@ export interface SimFaults {
   emailSupport: "full" | "absent" | "broken" | "send-fails";
   /** Forces the `+CNTP: <code>` result (e.g. 61 or 65). */
   ntpResult: number | null;
+  /**
+   * Echo stays on whatever ATE0 says, and each command's echo comes late: just before the
+   * output that answers the next command (seen on modems after a wake, and as an echo arriving
+   * after its command timed out).
+   */
+  lateEcho: boolean;
 }
 
 export interface SmtpOptions {
@@ -491,6 +497,8 @@ export class SimModem {
   private pumping = false;
   private dataPhase: { remaining: number; parts: Buffer[]; done: (data: Buffer) => void } | null = null;
   private echoBuffer: number[] = [];
+  /** With the lateEcho fault: the last command's echo, sent before the next command's output. */
+  private heldEcho: number[] = [];
 
   // Clock: UTC ms at `clockTick` on the scheduler.
   private clockBase = 0;
@@ -514,6 +522,7 @@ export class SimModem {
       server: null,
       outputNoise: null,
       duplicateUrcs: false,
+      lateEcho: false,
       ftShrink: null,
       ftConfirmLimit: null,
       emailSupport: "full",
@@ -750,6 +759,14 @@ export class SimModem {
   /** Sends bytes toward the host (echo already typed goes first). */
   emit(bytes: Uint8Array): void {
     if (!this.on) return;
+    if (this.faults.lateEcho) {
+      // The echo held from the command before goes first; this command's echo waits its turn.
+      if (this.heldEcho.length > 0) this.deliver(Uint8Array.from(this.heldEcho));
+      this.heldEcho = this.echoBuffer;
+      this.echoBuffer = [];
+      this.deliver(bytes);
+      return;
+    }
     this.flushEcho();
     this.deliver(bytes);
   }
@@ -837,7 +854,7 @@ export class SimModem {
     } finally {
       this.pumping = false;
     }
-    this.flushEcho();
+    if (!this.faults.lateEcho) this.flushEcho();
   }
 
   private advanceInput(count: number): void {
@@ -866,7 +883,7 @@ export class SimModem {
     }
     // A LF right after CR (or any LF before a command starts) is not part of a command line.
     if (b === 0x0a && this.lineBytes.length === 0) return;
-    if (state.echo) this.echoBuffer.push(b);
+    if (state.echo || this.faults.lateEcho) this.echoBuffer.push(b);
     if (b === 0x0d) {
       const line = this.lineBytes;
       const overflow = this.lineOverflow;

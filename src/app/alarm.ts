@@ -143,6 +143,8 @@ export class AlarmApp {
 
     this.link = new AlarmModem(config.modem, platform);
     this.engine = this.link.engine;
+    // The configured secrets never reach a trace, even in a line the modem sends unasked.
+    for (const secret of [config.modem.apnPassword, config.smtp.password, config.pop3?.password, config.pop3?.secret]) if (secret !== undefined) this.engine.redact(secret);
     this.modem = this.link.modem;
     this.engine.onModemReset = (error) => this.modemLost(error.message);
     this.modem.onBearerLost = (error) => this.modemLost(error.message);

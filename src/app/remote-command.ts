@@ -14,6 +14,7 @@
 // ./command-ledger.ts).
 
 import { parseAddressList } from "../mail/codec/address.ts";
+import { withoutControls } from "../transport/bytes.ts";
 import { addressProblem } from "../mail/message.ts";
 import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import { DEFAULT_WINDOW_SECONDS, hex, isHex, isUid, NONCE_DIGITS, type CommandLedger } from "./command-ledger.ts";
@@ -135,7 +136,7 @@ export class CommandVerifier {
     checkDeviceId(options.deviceId);
     if (!Array.isArray(options.allowlist)) throw new TypeError("CommandVerifier: allowlist must be a list of addresses");
     this.allowlist = new Set(options.allowlist.map((entry, i) => {
-      const address = typeof entry === "string" ? entry.trim().toLowerCase() : "";
+      const address = typeof entry === "string" ? asciiLower(entry.trim()) : "";
       if (addressProblem(address) !== null) throw new TypeError(`CommandVerifier: allowlist entry ${i + 1} ("${String(entry)}") is not an email address`);
       return address;
     }));
@@ -160,7 +161,7 @@ export class CommandVerifier {
     const uid = mail.uid;
     if (uid !== undefined && !isUid(uid)) throw new TypeError(`CommandVerifier.verify: "${String(uid)}" is not a POP3 unique id (1-70 printable characters)`);
     const mailboxes = parseAddressList(typeof mail.from === "string" ? mail.from : "");
-    const address = mailboxes.length > 0 ? mailboxes[0].address.toLowerCase() : "";
+    const address = mailboxes.length > 0 ? asciiLower(mailboxes[0].address) : "";
     const sender = printable(address);
     if (uid !== undefined && this.ledger.hasUid(uid)) return refuse("already-processed", `mail ${uid} was processed before`, sender);
     const nowSeconds = wallNowMs === null ? null : Math.floor(wallNowMs / 1000);
@@ -173,6 +174,8 @@ export class CommandVerifier {
     if (fromFields > 1) return refused("forged-sender", `the mail has ${fromFields} From fields`);
     if (mail.fromTruncated === true) return refused("forged-sender", "the From field is too long to be read whole");
     if (mailboxes.length > 1) return refused("forged-sender", `the From field names ${mailboxes.length} mailboxes; a command has one sender`);
+    if (mailboxes[0]?.ambiguous === true) return refused("forged-sender", "the From field holds more than one address (mail programs disagree on which is the sender)");
+    if (/[^\x00-\x7f]/.test(address)) return refused("forged-sender", `${sender} is not a plain ASCII address (look-alike letters are not folded)`);
     if (address === "" || !this.allowlist.has(address)) return refused("forged-sender", address === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
     if (mail.subjectTruncated === true) return refused("malformed-subject", "the subject is too long to be read whole");
     const parsed = parseSubject(typeof mail.subject === "string" ? mail.subject : "");
@@ -201,12 +204,21 @@ function refuse(reason: RefusalReason, detail: string, sender: string): CommandV
 const MAX_LOGGED = 160;
 
 /**
+ * A-Z to a-z and nothing else: addresses compare without regard to ASCII case only, so no
+ * Unicode letter (the Kelvin sign K, a dotted I) folds onto an allowlisted one.
+ */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+}
+
+/**
  * Mail text as it may go into the log and traces: control characters (terminal escapes,
  * NUL, C1) shown as "?", and cut to a length a log line can hold.
  */
 function printable(text: string): string {
   const cut = text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}...` : text;
-  return cut.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+  // One line in the log: tab and line feed as "?" too.
+  return withoutControls(cut).replace(/[\t\n]/g, "?");
 }
 
 interface ParsedSubject {

@@ -256,6 +256,7 @@ async function send(o: Options, out: Out): Promise<void> {
   let c: Connection | null = null;
   try {
     c = await connect(o, modem);
+    if (server.password !== undefined) c.engine.redact(server.password);
     const mail = await ensureBearer(c);
     if (attach !== undefined && mail.can.attachments === "bytes") {
       source ??= new FileSource(inputFile("--attach", attach));
@@ -308,6 +309,7 @@ async function inbox(o: Options, out: Out): Promise<void> {
   const security = securityOptions(o, modem.dialect, true);
   const server: ServerAccount = { ...pop3, user, password: await password(user, pop3.host) };
   const c = await connect(o, modem);
+  c.engine.redact(server.password ?? "");
   try {
     const mail = await ensureBearer(c);
     const client = mail.mailbox;

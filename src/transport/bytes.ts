@@ -14,6 +14,15 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+/**
+ * Text from a mail or the modem as it may be printed or traced: control characters (C0 but
+ * tab and line feed, DEL, C1: terminal escapes among them) shown as "?". The one such rule.
+ */
+export function withoutControls(text: string): string {
+  // A fresh RegExp per call: a module-level one would be frozen in a Moddable preload.
+  return text.replace(new RegExp("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "g"), "?");
+}
+
 export function bytesEqual(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array): boolean {
   if (aLen !== b.length) return false;
   for (let i = 0; i < aLen; i++) if (a[aOff + i] !== b[i]) return false;

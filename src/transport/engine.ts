@@ -17,7 +17,7 @@
 //   any             reset or power report                  Idle            ModemResetError for all work
 //   any             a write throws                         Idle            SerialWriteError for all work
 
-import { ascii, type Line } from "./bytes.ts";
+import { ascii, latin1, withoutControls, type Line } from "./bytes.ts";
 import { AtCommand, Verdict, type LineOwner } from "./command.ts";
 import { AtAbortedError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
 import { Framer, type FramerSink } from "./framer.ts";
@@ -32,6 +32,8 @@ import { UrcHandlers, type UrcHandler } from "./urc.ts";
 export type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
 export type { UrcHandler } from "./urc.ts";
 
+/** Secrets kept for redacting received lines in traces (a device has one or two passwords). */
+const MAX_REDACTED = 8;
 const OK = ascii("OK");
 const ERROR_TABLE = new MatchTable([
   { text: "ERROR", exact: true, id: 0 },
@@ -47,6 +49,7 @@ export class AtEngine implements SerialListener, FramerSink {
     timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0,
   };
   tracer: AtTracer | null = null;
+  private readonly secrets: string[] = [];
   /** Called after a reset/power-down report aborted the work in flight. */
   onModemReset: ((error: ModemResetError) => void) | null = null;
 
@@ -198,7 +201,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (this.tracer !== null) {
       // An echoed command is traced as sent: with its secrets masked.
       const cmd = this.current;
-      this.tracer.line("rx", cmd !== null && cmd.text.isEcho(line) ? cmd.text.describe() : line.text());
+      this.tracer.line("rx", cmd !== null && cmd.text.isEcho(line) ? cmd.text.describe() : this.redacted(withoutControls(line.text())));
     }
 
     const owner = this.lineOwner;
@@ -354,11 +357,31 @@ export class AtEngine implements SerialListener, FramerSink {
     this.startNext();
   }
 
+  /**
+   * `secret` never appears in a traced received line, whenever it arrives (an echo that differs
+   * from the command, or comes after it timed out). Secrets written in commands are added by
+   * themselves; callers add the configured ones up front. The last MAX_REDACTED are kept.
+   */
+  redact(secret: string): void {
+    if (secret === "" || this.secrets.includes(secret)) return;
+    if (this.secrets.length === MAX_REDACTED) this.secrets.shift();
+    this.secrets.push(secret);
+  }
+
+  private redacted(text: string): string {
+    for (const secret of this.secrets) if (text.includes(secret)) text = text.split(secret).join("*".repeat(secret.length));
+    return text;
+  }
+
   private begin(cmd: AtCommand): void {
     this.current = cmd;
     this.phase = Phase.Writing;
     this.deadline.arm(cmd.timeoutMs);
-    this.tracer?.line("tx", cmd.text.describe());
+    if (this.tracer !== null) {
+      const text = cmd.text;
+      if (text.secretEnd > text.secretStart) this.redact(latin1(text.bytes, text.secretStart, text.secretEnd));
+      this.tracer.line("tx", text.describe());
+    }
     this.tx.sendLine(cmd);
   }
 

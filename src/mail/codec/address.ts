@@ -8,6 +8,11 @@ export interface ParsedAddress {
   name: string;
   /** The addr-spec as written, e.g. "alarm@example.com". */
   address: string;
+  /**
+   * Set when the mailbox is not one address: two <...> parts, or an address beside the <...>
+   * (`<a@x> <b@y>`, `Name <a@x> b@y`). Parsers differ on which one such a value names.
+   */
+  ambiguous?: true;
 }
 
 const QUOTE = 34;
@@ -35,6 +40,10 @@ class MailboxScan {
   sawAngle = false;
   comment = "";
   sawComment = false;
+  /** <...> parts in this mailbox. */
+  angles = 0;
+  /** Text after the closing >, outside comments. */
+  afterAngle = "";
 
   clear(): void {
     this.outside = "";
@@ -43,12 +52,15 @@ class MailboxScan {
     this.sawAngle = false;
     this.comment = "";
     this.sawComment = false;
+    this.angles = 0;
+    this.afterAngle = "";
   }
 
   take(list: ParsedAddress[]): void {
     if (this.sawAngle) {
       const address = this.angle.trim();
-      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.outside)), address });
+      const ambiguous = this.angles > 1 || this.afterAngle.includes("@");
+      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.outside)), address, ...(ambiguous ? { ambiguous: true as const } : {}) });
     } else {
       const address = collapseWhitespace(this.outsideRaw);
       if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.comment)), address });
@@ -111,12 +123,14 @@ export function parseAddressList(value: string): ParsedAddress[] {
     } else if (c === LESS) {
       inAngle = true;
       scan.sawAngle = true;
+      scan.angles++;
       scan.angle = "";
     } else if (c === COMMA || c === SEMICOLON) {
       scan.take(list);
     } else if (c === COLON && !scan.sawAngle) {
       scan.clear(); // "group name:" introduces the group's members
     } else {
+      if (scan.angles > 0) scan.afterAngle += ch;
       scan.outside += ch;
       scan.outsideRaw += ch;
     }
