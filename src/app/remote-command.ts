@@ -175,7 +175,8 @@ export class CommandVerifier {
     if (mail.fromTruncated === true) return refused("forged-sender", "the From field is too long to be read whole");
     if (mailboxes.length > 1) return refused("forged-sender", `the From field names ${mailboxes.length} mailboxes; a command has one sender`);
     if (mailboxes[0]?.ambiguous === true) return refused("forged-sender", "the From field holds more than one address (mail programs disagree on which is the sender)");
-    if (/[^\x00-\x7f]/.test(address)) return refused("forged-sender", `${sender} is not a plain ASCII address (look-alike letters are not folded)`);
+    // A positive class: XS reads the negated /[^\x00-\x7f]/ as matching every string.
+    if (/[\u0080-\uffff]/.test(address)) return refused("forged-sender", `${sender} is not a plain ASCII address (look-alike letters are not folded)`);
     if (address === "" || !this.allowlist.has(address)) return refused("forged-sender", address === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
     if (mail.subjectTruncated === true) return refused("malformed-subject", "the subject is too long to be read whole");
     const parsed = parseSubject(typeof mail.subject === "string" ? mail.subject : "");
