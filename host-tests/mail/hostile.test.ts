@@ -6,6 +6,7 @@ import {
   AtEngine, ClassicSmtpClient, MailParameterError, Pop3Client, SmtpClient,
   type MailMessage,
 } from "../../src/index.ts";
+import { FeedSerial } from "../kit/feed-serial.ts";
 import { CountingSerial } from "../kit/mail-io.ts";
 
 function setup() {
@@ -77,21 +78,34 @@ for (const [title, mutate, field] of REFUSED) {
 }
 
 hostile("non-ASCII names are sent as RFC 2047 encoded words, never raw", async () => {
-  const { serial, engine } = setup();
+  // Every command answered OK as it goes out, until AT+SMTPFROM has been written: the name's
+  // form is read from the wire, not assumed.
+  const clock = new VirtualClock();
+  const serial = new FeedSerial({ record: true });
+  const engine = new AtEngine({ serial, timers: clock, syncOnStart: false });
+  serial.engine = engine;
   const client = new SmtpClient(engine);
   const message = base();
   message.from.name = "José «Pompe»";
-  const sent: string[] = [];
-  serial.write = (data: Uint8Array) => {
-    sent.push(String.fromCharCode(...data));
-    return true;
-  };
   const run = client.send(smtp, message).catch(() => {});
-  // The first commands go out; check every byte written is printable ASCII or CR.
-  await new Promise((r) => setImmediate(r));
+  let answered = 0;
+  for (let step = 0; step < 50 && !/AT\+SMTPFROM=[^\r]*\r/.test(serial.sent()); step++) {
+    const lines = serial.sent().split("\r").length - 1;
+    if (lines > answered) {
+      answered = lines;
+      serial.feed("\r\nOK\r\n");
+    }
+    engine.onWritable(128); // the FIFO drained
+    await new Promise((r) => setImmediate(r));
+    clock.advance(1);
+  }
   engine.close();
   await run;
-  const wire = sent.join("");
+  const wire = serial.sent();
+  const from = /AT\+SMTPFROM=([^\r]*)\r/.exec(wire);
+  assert.ok(from, `AT+SMTPFROM was written:\n${wire}`);
+  const encoded = `"=?UTF-8?B?${Buffer.from("José «Pompe»", "utf8").toString("base64")}?="`;
+  assert.is(from![1], `"alarm@simmail.test",${encoded}`, "the name as one UTF-8 B encoded word");
   assert.ok(/^[\x20-\x7e\r]*$/.test(wire), JSON.stringify(wire));
 });
 
