@@ -9,7 +9,7 @@ async function sendOne() {
   const port = openModemSerial(uart);
   const engine = new AtEngine({ serial: port.serial, timers: deviceTimers });
   port.listen(engine);
-  const modem = new Modem(engine, deviceTimers, "sim7000");
+  const modem = new Modem(engine, deviceTimers);
   await modem.sync();
   const mail = openMailDialect(await probeEmail(engine, "sim7000"), modem, deviceTimers);
   await mail.openBearer({ cid: 1, apn: config.apn });

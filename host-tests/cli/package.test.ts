@@ -78,7 +78,7 @@ test("a TypeScript user's code type-checks against the published declarations of
     "  const serial = await HostSerial.open(path, 115200);",
     "  const engine = new AtEngine({ serial, timers: nodeTimers });",
     "  serial.attach(engine);",
-    '  new Modem(engine, nodeTimers, "sim7000");',
+    '  new Modem(engine, nodeTimers);',
     "  return engine;",
     "}",
     'export const message: MailMessage = { from: { address: "a@example.com" }, to: [{ address: "b@example.com" }], subject: "s", body: "b" };',

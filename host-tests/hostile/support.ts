@@ -8,7 +8,7 @@ import type { Dialect } from "./corpus.ts";
 
 export function rig(dialect: Dialect) {
   const { clock, sim, engine, run, uart } = firmwareRig({ sim: { dialect }, uart: { record: true } });
-  const modem = new Modem(engine, clock, dialect);
+  const modem = new Modem(engine, clock);
   /** Bytes the host has written since the last call. */
   let seen = 0;
   function sentSinceLastCall(): Buffer {

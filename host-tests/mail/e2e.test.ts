@@ -18,7 +18,7 @@ let servers: MailServers;
 
 function rig(options: SimOptions = {}) {
   const { clock, sim, engine, run } = firmwareRig({ sim: options });
-  return { clock, sim, engine, run, modem: new Modem(engine, clock, options.dialect ?? "sim7000") };
+  return { clock, sim, engine, run, modem: new Modem(engine, clock) };
 }
 
 const account = (name: string) => ({ host: "mail.simmail.test", port: 0, user: name, password: `${name}-pw` });

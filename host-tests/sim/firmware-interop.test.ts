@@ -49,7 +49,7 @@ function setup(dialect: Dialect) {
 test("sim7000: bring-up, probe, a mail with an attachment, and reading it back", async () => {
   const { sim, engine, stats, drive } = setup("sim7000");
   try {
-    const modem = new Modem(engine, { deadline: (cb) => sim.scheduler.deadline(cb) }, "sim7000");
+    const modem = new Modem(engine, { deadline: (cb) => sim.scheduler.deadline(cb) });
     const status = await drive("bring-up", modem.bringUp({ apn: "internet", timezoneQuarters: 8 }));
     assert.is(status.bearerIp, "10.89.193.1");
     assert.is(status.clock?.text.trim(), "24/06/01,14:00:00+08");

@@ -18,7 +18,7 @@ function setup() {
   sim.attach(modemSide);
   const engine = new AtEngine({ serial: host, timers: clock, syncTimeoutMs: 500 });
   host.attach(engine);
-  const modem = new Modem(engine, clock, "sim7000");
+  const modem = new Modem(engine, clock);
   /** Runs virtual time until `operation` settles; returns its error (null: it succeeded). */
   const finish = async (operation: Promise<unknown>): Promise<unknown> => {
     let settled = false;

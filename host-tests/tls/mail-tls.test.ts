@@ -22,7 +22,7 @@ function rig(options: SimOptions = {}) {
   const { clock, sim, engine, run, uart } = firmwareRig({ sim: { tls: { commands: true, ca: [servers.tls!.ca] }, ...options }, uart: { record: true } });
   /** Command lines the host sent, in order. */
   const sent = () => Buffer.concat(uart.transcript.filter((t) => t.dir === "tx").map((t) => Buffer.from(t.bytes))).toString("latin1").split("\r").filter((l) => l.startsWith("AT"));
-  return { clock, sim, engine, run, sent, modem: new Modem(engine, clock, options.dialect ?? "sim7000") };
+  return { clock, sim, engine, run, sent, modem: new Modem(engine, clock) };
 }
 
 const message = (to: string, subject: string): MailMessage => ({

@@ -42,7 +42,7 @@ export class AlarmModem {
     this.engine = new AtEngine({ serial: platform.serial, timers: platform.timers, syncAttempts: 4 });
     if (platform.trace) this.engine.tracer = lineTracer(platform.trace);
     platform.attachSerial(this.engine);
-    this.modem = new Modem(this.engine, platform.timers, this.dialect);
+    this.modem = new Modem(this.engine, platform.timers);
   }
 
   /** The mail dialect; only after a bring-up. */

@@ -154,7 +154,7 @@ async function connect(o: Options, link: Link): Promise<Connection> {
   const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
-  const modem = new Modem(engine, nodeTimers, link.dialect);
+  const modem = new Modem(engine, nodeTimers);
   const connection: Connection = {
     serial, engine, modem, link, dialect: link.dialect, mail: null,
     async close() {

@@ -109,11 +109,6 @@ export class HostSerial implements SerialPort {
     return true;
   }
 
-  /** Follows a baud change made on the modem with AT+IPR. */
-  setBaud(baud: number): Promise<void> {
-    return new Promise((resolve, reject) => this.port.update({ baudRate: baud }, (e) => (e ? reject(e) : resolve())));
-  }
-
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.port.isOpen) return resolve();

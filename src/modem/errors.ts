@@ -3,7 +3,7 @@
 export type ModemErrorCode = "bring-up" | "no-email-support" | "bearer-lost";
 
 export type ModemStep =
-  | "sync" | "echo" | "baud" | "sim" | "signal" | "attach" | "apn" | "bearer" | "time" | "probe" | "restart";
+  | "sync" | "echo" | "sim" | "signal" | "attach" | "apn" | "bearer" | "time" | "probe" | "restart";
 
 export class ModemError extends Error {
   override readonly name: string = "ModemError";

@@ -14,7 +14,6 @@ import { BearerLostError, ModemError, type ModemStep } from "./errors.ts";
 const AT = steps({
   ping: { request: "AT", text: true, timeoutMs: 1000 },
   echoOff: { request: "ATE0", timeoutMs: 1000 },
-  baudRate: { request: "AT+IPR=<baud rate>", timeoutMs: 1000 },
   identity: { request: "ATI", text: true, timeoutMs: 2000 },
   revision: { request: "AT+CGMR", text: true, timeoutMs: 2000 },
   sim: { request: "AT+CPIN?", lines: ["+CPIN:"], timeoutMs: 5000 },
@@ -47,8 +46,6 @@ export interface BringUpOptions {
   apnPassword?: string;
   /** Bearer profile of AT+SAPBR / AT+EMAILCID. Default 1. */
   cid?: number;
-  /** AT+IPR: switch the modem to this fixed baud rate (the binding then follows). */
-  baudRate?: number;
   /** Network time: NTP server for AT+CNTP (default "pool.ntp.org"), time zone in quarter hours. */
   ntpServer?: string;
   timezoneQuarters?: number;
@@ -114,7 +111,6 @@ export function rssiToDbm(rssi: number): number | null {
 
 export class Modem {
   readonly engine: AtEngine;
-  readonly dialect: Dialect;
   /** Bearer profile used for email. */
   cid = 1;
   bearerUp = false;
@@ -124,9 +120,8 @@ export class Modem {
   private readonly waitTimer: Deadline;
   private wake: (() => void) | null = null;
 
-  constructor(engine: AtEngine, timers: TimerPort, dialect: Dialect = "sim7000") {
+  constructor(engine: AtEngine, timers: TimerPort) {
     this.engine = engine;
-    this.dialect = dialect;
     this.waitTimer = timers.deadline(() => {
       const wake = this.wake;
       this.wake = null;
@@ -150,10 +145,9 @@ export class Modem {
   }
 
   /** `AT` until `OK` (the engine syncs first), echo off, optional fixed baud rate. */
-  async sync(baudRate?: number): Promise<void> {
+  async sync(): Promise<void> {
     await this.step("sync", AT.ping, "the modem does not answer AT");
     await this.step("echo", AT.echoOff, "the modem refused ATE0");
-    if (baudRate !== undefined) await this.step("baud", AT.baudRate, `the modem refused baud rate ${baudRate}`, baudRate);
   }
 
   async identity(): Promise<{ model: string; revision: string }> {
@@ -250,7 +244,7 @@ export class Modem {
   /** The whole bring-up of spec sections 4 and 5.1. */
   async bringUp(options: BringUpOptions = {}): Promise<ModemStatus> {
     const report = options.onStep ?? (() => {});
-    await this.sync(options.baudRate);
+    await this.sync();
     report("sync", "modem answers");
     const sim = await this.simStatus();
     if (sim !== "READY") throw new ModemError("sim", `the SIM is not ready (+CPIN: ${sim})`);
