@@ -16,6 +16,8 @@ const MODDABLE_EXTERNALS = [
 ];
 
 const root = fileURLToPath(new URL("../", import.meta.url));
+/** The streaming mail readers and codecs (as build/build.mjs reports them). */
+const CODEC_DIR = "src/mail/codec/";
 
 export interface BundleSize {
   name: string;
@@ -25,6 +27,8 @@ export interface BundleSize {
   gzipBytes: number | null;
   /** The biggest source files in the bundle, bytes each. */
   largest: Array<{ file: string; bytes: number }>;
+  /** The mail codec modules (src/mail/codec/*.ts, readers and encoders) the bundle holds, sorted. */
+  codec: string[];
   note?: string;
 }
 
@@ -42,7 +46,7 @@ export interface FootprintResult {
 }
 
 async function bundleSize(name: string, entry: string): Promise<BundleSize> {
-  if (!existsSync(`${root}${entry}`)) return { name, entry, bytes: null, gzipBytes: null, largest: [], note: `${entry} does not exist yet` };
+  if (!existsSync(`${root}${entry}`)) return { name, entry, bytes: null, gzipBytes: null, largest: [], codec: [], note: `${entry} does not exist yet` };
   const result = await build({
     absWorkingDir: root,
     entryPoints: [entry],
@@ -62,7 +66,9 @@ async function bundleSize(name: string, entry: string): Promise<BundleSize> {
     .map(([file, info]) => ({ file, bytes: info.bytesInOutput }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 6);
-  return { name, entry, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, largest };
+  const codec = Object.keys(output.inputs).filter((file) => file.startsWith(CODEC_DIR) && !file.endsWith("/index.ts"))
+    .map((file) => file.slice(CODEC_DIR.length).replace(/\.ts$/, "")).sort();
+  return { name, entry, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, largest, codec };
 }
 
 function runProbe(): Promise<BufferProbeResult> {

@@ -116,9 +116,14 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
     "",
     "### Footprint",
   );
+  const allCodec = [...new Set(footprint.bundles.flatMap((b) => b.codec))].sort();
   for (const b of footprint.bundles) {
     if (b.bytes === null) out.push(`- ${b.name}: ${b.note ?? "not built"}.`);
-    else out.push(`- ${b.name}: largest modules ${b.largest.map((m) => `${m.file} ${grouped(m.bytes)} B`).join(", ")}.`);
+    else {
+      out.push(`- ${b.name}: largest modules ${b.largest.map((m) => `${m.file} ${grouped(m.bytes)} B`).join(", ")}.`);
+      const leftOut = allCodec.filter((name) => !b.codec.includes(name));
+      out.push(`  Mail codec modules in it: ${b.codec.join(", ") || "none"}${leftOut.length > 0 ? `; left out (not used): ${leftOut.join(", ")}` : ""}.`);
+    }
   }
   out.push("- Buffers are counted by wrapping the typed-array and ArrayBuffer constructors before the modules load and keeping only what is still alive after a GC (bench/buffer-probe.ts). Where they are:");
   for (const g of footprint.buffers.groups) {

@@ -2,7 +2,9 @@
 // the XS test suite and the benchmarks) and the device app for the Moddable manifest (one
 // minified ES module, Moddable modules left as imports) and the core for other Moddable apps
 // (dist/moddable/simmail.js, for manifest_core.json), checks every bundle for globals a plain
-// Moddable build lacks, prints the sizes and writes them to dist/sizes.json.
+// Moddable build lacks, prints the sizes and which mail codec modules each bundle holds (the device
+// app leaves out the readers it does not use: esbuild keeps only what is imported) and writes them
+// to dist/sizes.json.
 // Exits 1, naming the file, the import or the global and where it comes from, when a bundle
 // cannot be made or breaks a rule; that target's old outputs are then removed, so that nothing
 // runs a bundle that is not the current source.
@@ -94,7 +96,10 @@ function moduleGate(target) {
   };
 }
 
-/** One bundle of `target`, in memory: `{ code, map }`. */
+/** Where the streaming mail readers and codecs live; the size report names those a bundle holds. */
+const CODEC_DIR = "src/mail/codec/";
+
+/** One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted). */
 async function bundle(target, minify) {
   const outfile = join(root, "dist/.bundle.js");
   const result = await build({
@@ -115,6 +120,7 @@ async function bundle(target, minify) {
     platform: "neutral",
     minify,
     sourcemap: "external",
+    metafile: true,
     write: false,
     logLevel: "warning",
     plugins: [moduleGate(target)],
@@ -123,7 +129,11 @@ async function bundle(target, minify) {
   const map = JSON.parse(result.outputFiles.find((file) => file.path === `${outfile}.map`).text);
   // Source paths relative to the repo, for messages.
   map.sources = map.sources.map((source) => relative(root, resolve(dirname(outfile), source)));
-  return { code, map };
+  const inputs = Object.values(result.metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+  // index.ts only re-exports: not a module of its own.
+  const codec = [...new Set(inputs.filter((file) => file.startsWith(CODEC_DIR) && file.endsWith(".ts")).map((file) => file.slice(CODEC_DIR.length, -3)))]
+    .filter((name) => name !== "index").sort();
+  return { code, map, codec };
 }
 
 /** Writes through a temporary file, so that a concurrent reader (or build) never sees half a file. */
@@ -203,6 +213,7 @@ for (const target of TARGETS) {
     entry: target.entry,
     raw: { file: target.rawFile, bytes: Buffer.byteLength(raw.code) },
     minified: { file: target.minifiedFile, bytes: Buffer.byteLength(minified.code) },
+    codec: minified.codec,
   });
 }
 
@@ -214,6 +225,11 @@ if (sizes.length === 0) rows.push(["(none)", "", "", ""]);
 const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
 for (const row of rows) {
   console.log(row.map((cell, column) => (column === 1 || column === 2 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join("  ").trimEnd());
+}
+const allCodec = [...new Set(sizes.flatMap((size) => size.codec))].sort();
+for (const size of sizes) {
+  const leftOut = allCodec.filter((name) => !size.codec.includes(name));
+  console.log(`${size.name}: codec modules ${size.codec.join(", ") || "none"}${leftOut.length > 0 ? `; left out: ${leftOut.join(", ")}` : ""}`);
 }
 writeAtomically("dist/sizes.json", `${JSON.stringify(sizes, null, 2)}\n`);
 if (failed) {

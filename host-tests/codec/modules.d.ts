@@ -13,6 +13,7 @@ declare module "libmime" {
   const libmime: {
     decodeWords(text: string): string;
     encodeWord(text: string, mimeWordEncoding?: "Q" | "B", maxLength?: number): string;
+    parseHeaderValue(value: string): { value: string; params: Record<string, string> };
   };
   export default libmime;
 }

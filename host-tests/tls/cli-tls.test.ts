@@ -3,6 +3,8 @@
 // refusals of --require-tls.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 
@@ -42,9 +44,10 @@ cli("send over --tls (TLS 1.2, SNI) and --starttls with --require-tls, read back
   const list = await simmail(["inbox", "--port", port, "--pop3", `${host}:${info.tls.pop3s}`, "--tls", "--require-tls", "--user", "alice", "--json", "list"], "alice-secret");
   assert.is(list.status, 0, list.stderr);
   assert.is(JSON.parse(list.stdout).messages.length, 2);
-  const read = await simmail(["inbox", "--port", port, "--pop3", `${host}:${info.pop3.port}`, "--starttls", "--require-tls", "--user", "alice", "read", "2"], "alice-secret");
+  const file = join(sim.work, "over-starttls.eml");
+  const read = await simmail(["inbox", "--port", port, "--pop3", `${host}:${info.pop3.port}`, "--starttls", "--require-tls", "--user", "alice", "read", "2", "--out", file], "alice-secret");
   assert.is(read.status, 0, read.stderr);
-  const parsed = await simpleParser(Buffer.from(read.stdout, "utf8"));
+  const parsed = await simpleParser(readFileSync(file));
   assert.is(parsed.subject, "over STARTTLS");
   assert.is(parsed.text?.trim(), "over STARTTLS body");
 });

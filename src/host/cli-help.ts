@@ -1,6 +1,8 @@
-// What `simmail help [COMMAND]`, `simmail COMMAND --help` and a usage error print. Ranges and
-// defaults come from the settings schema, so the help says what the flags take.
+// What `simmail help [COMMAND]`, `simmail COMMAND --help`, `simmail --version` and a usage
+// error print. Ranges and defaults come from the settings schema, so the help says what the
+// flags take.
 
+import { readFileSync } from "node:fs";
 import { numberDefault, setting } from "../app/settings-schema.ts";
 import { REMOTE_COMMANDS } from "../app/remote-command.ts";
 import { TLS_VERSIONS } from "../mail/security.ts";
@@ -20,10 +22,15 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   comes from SIMMAIL_PASSWORD, or is asked for on a terminal. --attach-encoding modem lets the
   modem do the base64 (the default, host, sends it encoded).`,
   inbox: `simmail inbox --port PATH --pop3 HOST[:PORT] --user NAME
-       (list | headers N | read N [--out FILE] | delete N) [common options]
-  Reads the mailbox over POP3: the list with sizes (and unique ids where the dialect has them),
-  the headers of mail N, mail N whole (to stdout, or --out FILE), or marks N for deletion.
-  The password comes from SIMMAIL_PASSWORD, or is asked for on a terminal.`,
+       (list | headers N [--raw] | read N [--out FILE] [--save-parts DIR [--force]] | delete N)
+       [common options]
+  Reads the mailbox over POP3, headers decoded (RFC 2047: UTF-8, ISO-8859-1, Windows-1252):
+  list: one line per mail: number, size, date, sender, subject (--json: and the unique id).
+  headers N: From, To, Cc, Date and Subject of mail N; --raw: the header block as served.
+  read N: its text decoded on stdout; --out FILE keeps the mail's exact bytes instead;
+  --save-parts DIR saves its attachments there under their names made safe (--force replaces
+  files of the same name). delete N: marks N for deletion. What cannot be decoded is shown as
+  written, with a note on stderr. The password comes from SIMMAIL_PASSWORD, or is asked for.`,
   sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls] [--smtp-port N]
        [--pop3-port N] [--autobaud] [--boot] [--no-echo] [--timeout-scale X] [--trace] [--json]
   A simulated modem on the pty PATH with local mail servers behind it, printing commands to
@@ -78,4 +85,17 @@ export function commandHelp(command: string): string {
 /** The hint under a usage error: where the options of `command` are listed. */
 export function usageHint(command: string): string {
   return Object.prototype.hasOwnProperty.call(COMMAND_HELP, command) ? `(simmail help ${command} lists its options)` : "(simmail help lists the commands)";
+}
+
+/** The version in simmail's package.json, found from this file up (src/host or dist/lib/host). */
+export function version(): string {
+  for (let dir = new URL("./", import.meta.url); ; dir = new URL("../", dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "simmail" && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // No package.json here: look one folder up.
+    }
+    if (dir.pathname === "/") return "unknown";
+  }
 }

@@ -10,7 +10,12 @@ import { readValue, securityProblem, SettingProblem } from "../app/settings-valu
 import type { Dialect } from "../modem/modem.ts";
 import type { SecuritySettings, TlsVersion } from "../mail/security.ts";
 
-export class UsageError extends Error {}
+/** A command line simmail cannot run, or a refusal (exit 1); `hint`: point to the command's help. */
+export class UsageError extends Error {
+  constructor(message: string, readonly hint = true) {
+    super(message);
+  }
+}
 
 export interface Options {
   command: string;
@@ -27,9 +32,9 @@ const OPTIONS = {
   port: TEXT, baud: TEXT, dialect: TEXT, apn: TEXT, cid: TEXT, timeout: TEXT, smtp: TEXT, pop3: TEXT, user: TEXT,
   from: TEXT, to: TEXT, cc: TEXT, bcc: TEXT, subject: TEXT, body: TEXT, "body-file": TEXT, attach: TEXT,
   "attach-encoding": TEXT, out: TEXT, pty: TEXT, "tls-version": TEXT, sni: TEXT, device: TEXT, at: TEXT,
-  "secret-file": TEXT, "smtp-port": TEXT, "pop3-port": TEXT, "timeout-scale": TEXT,
+  "secret-file": TEXT, "save-parts": TEXT, "smtp-port": TEXT, "pop3-port": TEXT, "timeout-scale": TEXT,
   autobaud: SWITCH, boot: SWITCH, "no-echo": SWITCH, trace: SWITCH,
-  verbose: SWITCH, json: SWITCH, help: SWITCH, version: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
+  verbose: SWITCH, raw: SWITCH, force: SWITCH, json: SWITCH, help: SWITCH, version: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
 } as const;
 
 /** Defaults for the options typed every time: flag -> environment variable. A flag given wins. */

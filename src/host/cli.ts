@@ -2,7 +2,7 @@
 // Exit status: 0 done; 1 bad usage, a refused parameter or a port that cannot be opened (nothing sent); 2 the modem or the
 // network reported a failure; 3 no answer from the modem in time.
 
-import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
@@ -14,10 +14,12 @@ import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
 import { addressProblem, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
-import type { MailSink } from "../mail/pop3.ts";
 import { deviceIdProblem, REMOTE_COMMANDS, secretFromText, signCommandSubject } from "../app/remote-command.ts";
-import { commandHelp, COMMAND_HELP, USAGE, usageHint } from "./cli-help.ts";
+import { commandHelp, COMMAND_HELP, USAGE, usageHint, version } from "./cli-help.ts";
+import { inbox, type OpenMailbox } from "./cli-inbox.ts";
 import { label, one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
+import { Progress } from "./cli-progress.ts";
+import { printable, printableLine, terminalJson } from "./cli-text.ts";
 import { nodeCrypto } from "./crypto.ts";
 import { askHidden } from "./prompt.ts";
 import { HostSerial, SerialOpenError } from "./serial.ts";
@@ -88,27 +90,6 @@ export class FileSource implements ByteSource {
   }
   close(): void {
     closeSync(this.fd);
-  }
-}
-
-class Progress {
-  private readonly started = Date.now();
-  private last = 0;
-  constructor(private readonly label: string, private readonly enabled: boolean) {}
-  update(done: number, total: number): void {
-    if (!this.enabled) return;
-    const now = Date.now();
-    if (now - this.last < 100 && done < total) return;
-    this.last = now;
-    const seconds = (now - this.started) / 1000;
-    const rate = seconds > 0 ? done / seconds : 0;
-    const eta = rate > 0 && total > done ? Math.ceil((total - done) / rate) : 0;
-    const width = 30;
-    const filled = total > 0 ? Math.round((width * done) / total) : width;
-    process.stderr.write(`\r${this.label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} B ${(rate / 1024).toFixed(1)} KiB/s ETA ${eta}s `);
-  }
-  end(): void {
-    if (this.enabled) process.stderr.write("\n");
   }
 }
 
@@ -196,7 +177,7 @@ async function password(user: string, host: string): Promise<string> {
   return typed;
 }
 
-type Out = (human: string, json: Record<string, unknown>) => void;
+export type Out = (human: string, json: Record<string, unknown>) => void;
 
 async function probe(o: Options, out: Out): Promise<void> {
   const c = await connect(o, link(o));
@@ -283,25 +264,8 @@ async function send(o: Options, out: Out): Promise<void> {
   }
 }
 
-class WriteSink implements MailSink {
-  bytes = 0;
-  constructor(private readonly write_: (chunk: Buffer) => void, private readonly progress?: (n: number) => void) {}
-  write(buf: Uint8Array, offset: number, length: number): void {
-    this.write_(Buffer.from(buf.subarray(offset, offset + length)));
-    this.bytes += length;
-    this.progress?.(this.bytes);
-  }
-}
-
-async function inbox(o: Options, out: Out): Promise<void> {
-  const [action, arg] = o.rest;
-  const number = (): number => {
-    const n = Number(arg);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`inbox ${action} needs a message number (got "${arg ?? ""}")`);
-    return n;
-  };
-  if (!["list", "headers", "read", "delete"].includes(action ?? "")) throw new UsageError("inbox needs one of: list, headers N, read N, delete N");
-  const n = action === "list" ? 0 : number();
+/** The POP3 session `inbox` works in: the flags read, the password asked for, logged in; logged out after. */
+const openMailbox: OpenMailbox = async (o, work) => {
   const pop3 = serverFlag(o, "pop3");
   const user = settingFlag<string>(o, "user") ?? one(o, "user"); // required: "--user is required"
   const modem = link(o);
@@ -315,39 +279,14 @@ async function inbox(o: Options, out: Out): Promise<void> {
     const client = mail.mailbox;
     await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
     try {
-      if (action === "list") {
-        const infos = await client.listAll();
-        const uids = mail.can.uidl ? await client.uidlAll() : [];
-        const rows = infos.map((m) => ({ ...m, uid: uids.find((u) => u.number === m.number)?.uid ?? null }));
-        out(rows.length === 0 ? "no mail" : rows.map((r) => `${r.number}\t${r.size}\t${r.uid ?? "-"}`).join("\n"), { messages: rows });
-      } else if (action === "headers") {
-        const chunks: Buffer[] = [];
-        const sink = new WriteSink((b) => chunks.push(b));
-        await client.headers(n, sink);
-        const text = Buffer.concat(chunks).toString("utf8");
-        out(text.replace(/\r\n/g, "\n").replace(/\n+$/, ""), { number: n, headers: text });
-      } else if (action === "read") {
-        const file = o.values.get("out")?.[0];
-        const size = await client.list(n);
-        const progress = new Progress("receiving", process.stderr.isTTY === true && file !== undefined);
-        const stream = file !== undefined ? createWriteStream(file) : null;
-        const sink = new WriteSink((b) => (stream ? stream.write(b) : process.stdout.write(b)), (done) => progress.update(done, size));
-        await client.retrieve(n, sink);
-        progress.end();
-        if (stream) await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-        if (file !== undefined) out(`mail ${n}: ${sink.bytes} bytes written to ${file}`, { number: n, bytes: sink.bytes, file });
-        else if (o.flags.has("json")) out("", { number: n, bytes: sink.bytes });
-      } else {
-        await client.delete(n);
-        out(`mail ${n} marked for deletion (removed at logout)`, { number: n, deleted: true });
-      }
+      await work(client, mail.can);
     } finally {
       if (client.loggedIn) await client.logout();
     }
   } finally {
     await c.close();
   }
-}
+};
 
 /** The simulator's own flags, forwarded as given (it checks them). */
 const SIM_VALUES = ["dialect", "baud", "timeout-scale", "smtp-port", "pop3-port"];
@@ -401,19 +340,6 @@ function sign(o: Options, out: Out): void {
   out(subject, { subject, device: deviceId, command: upper, at: Number(at) });
 }
 
-/** The version in simmail's package.json, found from this file up (src/host or dist/lib/host). */
-function version(): string {
-  for (let dir = new URL("./", import.meta.url); ; dir = new URL("../", dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "simmail" && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // No package.json here: look one folder up.
-    }
-    if (dir.pathname === "/") return "unknown";
-  }
-}
-
 /** Maps an error to the documented exit status and a message that names the cause. */
 export function classify(error: unknown): { status: number; message: string } {
   if (error instanceof UsageError || error instanceof SerialOpenError) return { status: EXIT.usage, message: error.message };
@@ -437,9 +363,10 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   const json = options.flags.has("json");
+  // What is printed may hold text from a mail or the modem: no terminal controls get through.
   const out: Out = (human, data) => {
-    if (json) process.stdout.write(`${JSON.stringify({ ok: true, ...data })}\n`);
-    else if (human !== "") process.stdout.write(`${human}\n`);
+    if (json) process.stdout.write(`${terminalJson({ ok: true, ...data })}\n`);
+    else if (human !== "") process.stdout.write(`${printable(human)}\n`);
   };
   if (options.flags.has("version") || options.command === "version") {
     out(`simmail ${version()}`, { version: version() });
@@ -463,7 +390,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (options.command) {
       case "probe": await probe(options, out); break;
       case "send": await send(options, out); break;
-      case "inbox": await inbox(options, out); break;
+      case "inbox": await inbox(options, out, openMailbox); break;
       case "sign": sign(options, out); break;
       case "sim": return await sim(options);
       default: throw new UsageError(`unknown command "${options.command}"`);
@@ -471,9 +398,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     const { status, message } = classify(error);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, status, error: message.split("\n")[0] })}\n`);
-    process.stderr.write(`simmail: ${message}\n`);
-    if (status === EXIT.usage && !(error instanceof SerialOpenError) && error instanceof UsageError) process.stderr.write(`${usageHint(options.command)}\n`);
+    if (json) process.stdout.write(`${terminalJson({ ok: false, status, error: message.split("\n")[0] })}\n`);
+    process.stderr.write(`simmail: ${message.split("\n").map(printableLine).join("\n")}\n`);
+    if (status === EXIT.usage && error instanceof UsageError && error.hint) process.stderr.write(`${usageHint(options.command)}\n`);
     return status;
   }
 }

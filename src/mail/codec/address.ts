@@ -56,21 +56,24 @@ class MailboxScan {
     this.afterAngle = "";
   }
 
-  take(list: ParsedAddress[]): void {
+  take(list: ParsedAddress[], problems: string[] | undefined): void {
     if (this.sawAngle) {
       const address = this.angle.trim();
       const ambiguous = this.angles > 1 || this.afterAngle.includes("@");
-      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.outside)), address, ...(ambiguous ? { ambiguous: true as const } : {}) });
+      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.outside), problems), address, ...(ambiguous ? { ambiguous: true as const } : {}) });
     } else {
       const address = collapseWhitespace(this.outsideRaw);
-      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.comment)), address });
+      if (address !== "") list.push({ name: decodeHeaderValue(collapseWhitespace(this.comment), problems), address });
     }
     this.clear();
   }
 }
 
-/** Every mailbox in an address-list value ("a@b, Name <c@d>, group: e@f;"). Never throws. */
-export function parseAddressList(value: string): ParsedAddress[] {
+/**
+ * Every mailbox in an address-list value ("a@b, Name <c@d>, group: e@f;"). Never throws.
+ * `problems` collects what the names' RFC 2047 words could not decode (decodeHeaderValue).
+ */
+export function parseAddressList(value: string, problems?: string[]): ParsedAddress[] {
   const list: ParsedAddress[] = [];
   const scan = new MailboxScan();
   let inQuote = false;
@@ -126,7 +129,7 @@ export function parseAddressList(value: string): ParsedAddress[] {
       scan.angles++;
       scan.angle = "";
     } else if (c === COMMA || c === SEMICOLON) {
-      scan.take(list);
+      scan.take(list, problems);
     } else if (c === COLON && !scan.sawAngle) {
       scan.clear(); // "group name:" introduces the group's members
     } else {
@@ -135,12 +138,12 @@ export function parseAddressList(value: string): ParsedAddress[] {
       scan.outsideRaw += ch;
     }
   }
-  scan.take(list);
+  scan.take(list, problems);
   return list;
 }
 
 /** The first mailbox of a value: `"Name" <a@b>`, `Name <a@b>`, `a@b`, `a@b (Name)`. */
-export function parseAddress(value: string): ParsedAddress {
-  const list = parseAddressList(value);
+export function parseAddress(value: string, problems?: string[]): ParsedAddress {
+  const list = parseAddressList(value, problems);
   return list.length > 0 ? list[0] : { name: "", address: "" };
 }

@@ -1,16 +1,17 @@
 // A text/plain body reader with fixed memory: undoes the transfer encoding (7bit, 8bit,
-// binary, quoted-printable, base64; anything else is taken as is) and the charset (UTF-8;
-// US-ASCII, read as UTF-8 since 8-bit "ASCII" mail is UTF-8 in practice; ISO-8859-1; other
-// charsets are read as Latin-1 and flagged), keeping at most `maxChars` of text. For multipart/* it scans the parts (nested up to MAX_DEPTH
-// levels), reads each part's own headers, and takes the first text/plain part that is not
-// an attachment; once that part is complete, or the text is full, the rest is ignored.
+// binary, quoted-printable, base64; anything else is taken as is) and the charset (those of
+// charset.ts; other charsets are read as Latin-1 and flagged), keeping at most `maxChars` of
+// text. For multipart/* it scans the parts (nested up to MAX_DEPTH levels), reads each part's
+// own headers, and takes the first text/plain part that is not an attachment; once that part
+// is complete, or the text is full, the rest is ignored. (To walk every part, with the
+// delimiter rules mailparser has, see part-walker.ts.)
 
 import type { ContentType } from "./content-type.ts";
 import { Base64Decoder } from "./base64.ts";
+import { CHARSET_LATIN1, CHARSET_UNKNOWN, CHARSET_UTF8, CharsetDecoder, charsetOf } from "./charset.ts";
 import { HeaderReader } from "./header-reader.ts";
 import { QuotedPrintableDecoder } from "./quoted-printable.ts";
 import { TextBuffer } from "./text-buffer.ts";
-import { Utf8Decoder } from "./utf8.ts";
 
 export const DEFAULT_MAX_BODY_CHARS = 2048;
 /** Multipart nesting followed (mixed → alternative → text is 2). */
@@ -59,10 +60,6 @@ const IDENTITY = 0;
 const QUOTED_PRINTABLE = 1;
 const BASE64 = 2;
 
-// Charsets.
-const CHARSET_UTF8 = 0;
-const CHARSET_LATIN1 = 1;
-
 export class BodyReader {
   readonly text: TextBuffer;
   /** A text/plain body or part was found. */
@@ -74,7 +71,7 @@ export class BodyReader {
   /** Invalid base64 characters met in the text part. */
   invalidBase64 = 0;
   private readonly partHeaders: HeaderReader;
-  private readonly utf8: Utf8Decoder;
+  private readonly decoder: CharsetDecoder;
   private readonly base64 = new Base64Decoder();
   private readonly quotedPrintable = new QuotedPrintableDecoder();
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
@@ -83,7 +80,6 @@ export class BodyReader {
   private depth = 0;
   private phase = FINISHED;
   private transfer = IDENTITY;
-  private textCharset = CHARSET_UTF8;
   private line = IN_LINE;
   private eol = EOL_NONE;
   private matched = 0;
@@ -95,7 +91,7 @@ export class BodyReader {
 
   constructor(options: BodyReaderOptions = {}) {
     this.text = new TextBuffer(options.maxChars ?? DEFAULT_MAX_BODY_CHARS);
-    this.utf8 = new Utf8Decoder(this.text);
+    this.decoder = new CharsetDecoder(this.text);
     this.partHeaders = new HeaderReader({
       fields: ["Content-Type", "Content-Transfer-Encoding", "Content-Disposition"],
       maxFieldBytes: options.partHeaderBytes ?? 256,
@@ -115,7 +111,7 @@ export class BodyReader {
   /** Starts a body described by the message's Content-Type and Content-Transfer-Encoding. */
   begin(contentType: ContentType, transferEncoding: string): void {
     this.text.clear();
-    this.utf8.reset();
+    this.decoder.begin(CHARSET_UTF8);
     this.found = false;
     this.charset = "";
     this.charsetKnown = true;
@@ -190,30 +186,11 @@ export class BodyReader {
     this.transfer = encoding === "quoted-printable" ? QUOTED_PRINTABLE : encoding === "base64" ? BASE64 : IDENTITY;
     this.base64.reset();
     this.quotedPrintable.reset();
-    this.utf8.reset();
     const charset = contentType.charset;
     this.charset = charset;
-    switch (charset) {
-      case "":
-      case "utf-8":
-      case "utf8":
-      case "us-ascii": // 8-bit bytes in "ASCII" mail are nearly always UTF-8 these days
-      case "ascii":
-        this.textCharset = CHARSET_UTF8;
-        this.charsetKnown = true;
-        break;
-      case "iso-8859-1":
-      case "iso8859-1":
-      case "iso_8859-1":
-      case "latin1":
-      case "l1":
-        this.textCharset = CHARSET_LATIN1;
-        this.charsetKnown = true;
-        break;
-      default:
-        this.textCharset = CHARSET_LATIN1;
-        this.charsetKnown = false;
-    }
+    const known = charset === "" ? CHARSET_UTF8 : charsetOf(charset);
+    this.charsetKnown = known !== CHARSET_UNKNOWN;
+    this.decoder.begin(this.charsetKnown ? known : CHARSET_LATIN1);
   }
 
   /** Multipart: finds delimiter lines; everything else goes to content(). */
@@ -399,10 +376,7 @@ export class BodyReader {
   }
 
   private appendText(src: Uint8Array, offset: number, length: number): void {
-    const fits = this.textCharset === CHARSET_UTF8
-      ? this.utf8.write(src, offset, length)
-      : this.text.appendLatin1(src, offset, length);
-    if (!fits) this.phase = FINISHED;
+    if (!this.decoder.write(src, offset, length)) this.phase = FINISHED;
   }
 
   private finishText(): void {
@@ -412,6 +386,6 @@ export class BodyReader {
       this.appendText(scratch, 0, this.base64.finish(scratch, 0));
       this.invalidBase64 = this.base64.invalid;
     }
-    if (this.textCharset === CHARSET_UTF8) this.utf8.end();
+    this.decoder.end();
   }
 }

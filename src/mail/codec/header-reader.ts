@@ -197,29 +197,36 @@ export class HeaderReader {
   raw(field: string): string | null {
     const index = this.indexOf(field);
     if (!this.present[index]) return null;
-    let length = this.lengths[index];
-    if (this.truncatedFlags[index]) length = withoutCutSequence(this.values[index], length);
-    return bytesToText(this.values[index], length).trim();
+    return bytesToText(this.values[index], this.usableLength(index)).trim();
   }
 
-  /** The value unfolded, trimmed and RFC 2047 decoded; null when the field is absent. */
-  get(field: string): string | null {
+  /**
+   * The value unfolded, trimmed and RFC 2047 decoded; null when the field is absent.
+   * `problems` collects what could not be decoded (see decodeHeaderValue).
+   */
+  get(field: string, problems?: string[]): string | null {
     const raw = this.raw(field);
-    return raw === null ? null : decodeHeaderValue(raw);
+    return raw === null ? null : decodeHeaderValue(raw, problems);
   }
 
   /** The first mailbox of an address field; null when the field is absent or has none. */
-  address(field: string): ParsedAddress | null {
+  address(field: string, problems?: string[]): ParsedAddress | null {
     const raw = this.raw(field);
     if (raw === null) return null;
-    const parsed = parseAddress(raw);
+    const parsed = parseAddress(raw, problems);
     return parsed.address === "" ? null : parsed;
   }
 
   /** Every mailbox of an address field ([] when absent). */
-  addresses(field: string): ParsedAddress[] {
+  addresses(field: string, problems?: string[]): ParsedAddress[] {
     const raw = this.raw(field);
-    return raw === null ? [] : parseAddressList(raw);
+    return raw === null ? [] : parseAddressList(raw, problems);
+  }
+
+  /** The value's bytes are not UTF-8, so raw() read them as ISO-8859-1 (old 8-bit headers). */
+  isLatin1(field: string): boolean {
+    const index = this.indexOf(field);
+    return this.present[index] && !isValidUtf8(this.values[index], 0, this.usableLength(index));
   }
 
   /** Content-Type, parsed; text/plain; charset=us-ascii when absent (RFC 2045). */
@@ -231,6 +238,12 @@ export class HeaderReader {
   transferEncoding(): string {
     const raw = this.raw("Content-Transfer-Encoding");
     return raw === null || raw === "" ? "7bit" : raw.toLowerCase();
+  }
+
+  /** The value's length, without a UTF-8 sequence that truncation cut. */
+  private usableLength(index: number): number {
+    const length = this.lengths[index];
+    return this.truncatedFlags[index] ? withoutCutSequence(this.values[index], length) : length;
   }
 
   private indexOf(field: string): number {

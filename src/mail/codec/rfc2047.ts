@@ -3,44 +3,22 @@
 // and asked for, so these work on strings and may allocate.
 
 import { base64OfBytes } from "./base64.ts";
-import { decodeUtf8, encodeCodePoint, readCodePoint, utf8SequenceLength } from "./utf8.ts";
+import { CHARSET_UNKNOWN, CHARSET_UTF8, charsetOf, singleByteCodePoint } from "./charset.ts";
+import { decodeUtf8, encodeCodePoint, isValidUtf8, readCodePoint, utf8SequenceLength } from "./utf8.ts";
 
 /** RFC 2047 section 2: an encoded word is at most 75 characters. */
 export const MAX_ENCODED_WORD = 75;
 
 const ENCODED_WORD = "=\\?([^?\\s]+)\\?([BbQq])\\?([^?\\s]*)\\?=";
+/** The start of an encoded word, to tell one that never ends from plain text. */
+const WORD_START = "=\\?[^?\\s]+\\?[BbQq]\\?";
+/** Characters of a word quoted in a problem note. */
+const QUOTED_WORD = 60;
 const BASE64_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const WORD_PREFIX = "=?UTF-8?B?";
 const WORD_SUFFIX = "?=";
 /** Raw bytes per word: the base64 room (75 - 12 = 63 → 60 characters) holds 45 bytes. */
 const BYTES_PER_WORD = (Math.floor((MAX_ENCODED_WORD - WORD_PREFIX.length - WORD_SUFFIX.length) / 4) * 3);
-
-const UNKNOWN = 0;
-const UTF8 = 1;
-const US_ASCII = 2;
-const LATIN1 = 3;
-
-function charsetKind(label: string): number {
-  // RFC 2231 allows a language after "*": "UTF-8*en".
-  const star = label.indexOf("*");
-  const name = (star >= 0 ? label.slice(0, star) : label).toLowerCase();
-  switch (name) {
-    case "utf-8":
-    case "utf8":
-      return UTF8;
-    case "us-ascii":
-    case "ascii":
-      return US_ASCII;
-    case "iso-8859-1":
-    case "iso8859-1":
-    case "iso_8859-1":
-    case "latin1":
-    case "l1":
-      return LATIN1;
-    default:
-      return UNKNOWN;
-  }
-}
 
 function isLinearWhitespace(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -106,57 +84,92 @@ function decodeQ(text: string, out: Uint8Array, at: number): number {
 }
 
 function bytesToText(kind: number, bytes: Uint8Array, length: number): string {
-  if (kind === UTF8) return decodeUtf8(bytes, 0, length);
+  if (kind === CHARSET_UTF8) return decodeUtf8(bytes, 0, length);
   let text = "";
-  for (let i = 0; i < length; i++) {
-    const byte = bytes[i];
-    text += String.fromCharCode(kind === US_ASCII && byte >= 0x80 ? 0xfffd : byte);
-  }
+  for (let i = 0; i < length; i++) text += String.fromCharCode(singleByteCodePoint(kind, bytes[i]));
   return text;
+}
+
+function quoted(word: string): string {
+  return word.length <= QUOTED_WORD ? word : `${word.slice(0, QUOTED_WORD - 1)}…`;
+}
+
+/** Notes a decoded run that is not text in its charset (its U+FFFD are not in the mail). */
+function checkRun(kind: number, bytes: Uint8Array, length: number, words: string, problems: string[] | undefined): void {
+  if (problems === undefined) return;
+  let valid = true;
+  if (kind === CHARSET_UTF8) valid = isValidUtf8(bytes, 0, length);
+  else for (let i = 0; i < length && valid; i++) valid = singleByteCodePoint(kind, bytes[i]) !== 0xfffd;
+  if (!valid) problems.push(`${quoted(words)} holds bytes that are not text in its charset: shown as U+FFFD`);
+}
+
+/** Notes encoded-word starts in plain text that never end (a word cut or broken by folding). */
+function checkGap(gap: string, problems: string[] | undefined): void {
+  if (problems === undefined || gap.indexOf("=?") < 0) return;
+  const start = new RegExp(WORD_START).exec(gap);
+  if (start !== null) problems.push(`an encoded word that does not end (${quoted(gap.slice(start.index).trim())}): kept as written`);
 }
 
 /**
  * Decodes the encoded words in a header value. Whitespace between two adjacent encoded words
  * is dropped; adjacent words of one charset are decoded together, so a UTF-8 sequence split
  * across them survives. Words with an unknown charset or broken contents stay as they are.
- * Never throws.
+ * Never throws. With `problems`, each thing not decoded (and each U+FFFD that stands for
+ * bytes not in the word's charset) is described there in a sentence.
  */
-export function decodeHeaderValue(value: string): string {
+export function decodeHeaderValue(value: string, problems?: string[]): string {
   if (value.indexOf("=?") < 0) return value;
   const bytes = new Uint8Array(value.length);
   let result = "";
   let last = 0;
-  let runKind = UNKNOWN;
+  let runKind = CHARSET_UNKNOWN;
   let runLength = 0;
+  /** The words of the current run, as written (for a note about them). */
+  let runWords = "";
   let previousWasWord = false;
+  const flush = () => {
+    if (runLength === 0) return;
+    checkRun(runKind, bytes, runLength, runWords, problems);
+    result += bytesToText(runKind, bytes, runLength);
+    runLength = 0;
+  };
   // A fresh global RegExp per call: a module-level one would be frozen in a Moddable preload.
   const words = new RegExp(ENCODED_WORD, "g");
   for (let m = words.exec(value); m !== null; m = words.exec(value)) {
     const gap = value.slice(last, m.index);
+    checkGap(gap, problems);
     last = m.index + m[0].length;
-    const kind = charsetKind(m[1]);
+    const kind = charsetOf(m[1]);
     const q = m[2] === "Q" || m[2] === "q";
-    const end = kind === UNKNOWN ? -1 : q ? decodeQ(m[3], bytes, runLength) : decodeB(m[3], bytes, runLength);
+    const end = kind === CHARSET_UNKNOWN ? -1 : q ? decodeQ(m[3], bytes, runLength) : decodeB(m[3], bytes, runLength);
     if (end < 0) {
-      if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
-      runLength = 0;
+      flush();
       result += gap + m[0];
       previousWasWord = false;
+      if (problems !== undefined) {
+        problems.push(kind === CHARSET_UNKNOWN
+          ? `${quoted(m[0])} is in the charset "${m[1]}", which simmail does not know: kept as written`
+          : `${quoted(m[0])} is a broken encoded word (${q ? "a bad =XX escape or character" : "not base64"}): kept as written`);
+      }
       continue;
     }
     const adjacent = previousWasWord && isLinearWhitespace(gap);
     if (adjacent && kind === runKind) {
       runLength = end;
+      runWords += gap + m[0];
     } else {
-      if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
+      const start = runLength;
+      flush();
       if (!adjacent) result += gap;
-      bytes.copyWithin(0, runLength, end);
-      runLength = end - runLength;
+      bytes.copyWithin(0, start, end);
+      runLength = end - start;
       runKind = kind;
+      runWords = m[0];
     }
     previousWasWord = true;
   }
-  if (runLength > 0) result += bytesToText(runKind, bytes, runLength);
+  flush();
+  checkGap(value.slice(last), problems);
   return result + value.slice(last);
 }
 

@@ -43,14 +43,6 @@ export class TextBuffer {
     return true;
   }
 
-  /** Appends Latin-1 bytes (each byte is its own code point). Returns false once truncated. */
-  appendLatin1(src: Uint8Array, offset: number, length: number): boolean {
-    for (let i = 0; i < length; i++) {
-      if (!this.appendCodePoint(src[offset + i])) return false;
-    }
-    return !this.truncated;
-  }
-
   clear(): void {
     this.used = 0;
     this.truncated = false;

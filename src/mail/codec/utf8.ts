@@ -6,6 +6,16 @@ import { TextBuffer } from "./text-buffer.ts";
 
 const REPLACEMENT = 0xfffd;
 
+/** Where decoders put text: a bounded TextBuffer, or a writer that passes it on. */
+export interface CodePointSink {
+  /** Takes one code point; false when it did not fit (and nothing more will). */
+  appendCodePoint(codePoint: number): boolean;
+  /** Set once a code point did not fit. */
+  readonly truncated: boolean;
+  /** Drops the text held (a writer: what it has not passed on yet). */
+  clear(): void;
+}
+
 /** The code point at `index`, with a lone surrogate read as U+FFFD. Step by 2 when ≥ 0x10000. */
 export function readCodePoint(text: string, index: number): number {
   const unit = text.charCodeAt(index);
@@ -82,11 +92,14 @@ export function isAscii(text: string): boolean {
 }
 
 /**
- * Streaming UTF-8 → text into a bounded TextBuffer. A sequence split across writes is carried
- * in three numbers, never in a buffer. Invalid input becomes U+FFFD; nothing throws.
+ * Streaming UTF-8 → text into a bounded TextBuffer (or another code point sink). A sequence
+ * split across writes is carried in three numbers, never in a buffer. Invalid input becomes
+ * U+FFFD (counted in `replaced`); nothing throws.
  */
-export class Utf8Decoder {
-  readonly text: TextBuffer;
+export class Utf8Decoder<Sink extends CodePointSink = TextBuffer> {
+  readonly text: Sink;
+  /** U+FFFD written for invalid input since the last reset() or restart(). */
+  replaced = 0;
   private needed = 0;
   private seen = 0;
   private codePoint = 0;
@@ -94,8 +107,8 @@ export class Utf8Decoder {
   private upper = 0xbf;
 
   /** Appends to `target`, or to a new TextBuffer of that many code units. */
-  constructor(target: TextBuffer | number = 2048) {
-    this.text = typeof target === "number" ? new TextBuffer(target) : target;
+  constructor(target: Sink | number = 2048) {
+    this.text = (typeof target === "number" ? new TextBuffer(target) : target) as Sink;
   }
 
   /** Decodes bytes and appends the text; returns false once the text buffer is truncated. */
@@ -120,14 +133,16 @@ export class Utf8Decoder {
           if (byte === 0xf4) this.upper = 0x8f; // above U+10FFFF
           this.needed = 3;
           this.codePoint = byte & 0x07;
-        } else if (!text.appendCodePoint(REPLACEMENT)) {
-          return false;
+        } else {
+          this.replaced++;
+          if (!text.appendCodePoint(REPLACEMENT)) return false;
         }
         continue;
       }
       if (byte < this.lower || byte > this.upper) {
         // The sequence so far is one invalid subpart; this byte starts afresh.
         this.clearSequence();
+        this.replaced++;
         if (!text.appendCodePoint(REPLACEMENT)) return false;
         i--;
         continue;
@@ -148,14 +163,21 @@ export class Utf8Decoder {
   end(): void {
     if (this.needed !== 0) {
       this.clearSequence();
+      this.replaced++;
       this.text.appendCodePoint(REPLACEMENT);
     }
   }
 
-  /** Forgets a partial sequence and clears the text. */
+  /** Forgets a partial sequence and the count, and clears the text. */
   reset(): void {
-    this.clearSequence();
+    this.restart();
     this.text.clear();
+  }
+
+  /** Forgets a partial sequence and the count, keeping what the sink holds (a new text after it). */
+  restart(): void {
+    this.clearSequence();
+    this.replaced = 0;
   }
 
   toString(): string {
