@@ -202,6 +202,35 @@ verdicts("senders compare by ASCII case only; a From of two addresses or a non-A
   assert.is(reason(verifier.verify({ from: "Kiosk-OPS@Example.COM", subject: subject("DISARM") }, NOW_MS)), "accepted DISARM", "ASCII case still folds");
 });
 
+verdicts("a clock set back holds commands; the ledger's floor rises with nonces dropped by age; both survive a restart", () => {
+  const { flash, ledger, verifier } = setup();
+  const s = subject("DISARM", NOW);
+  assert.is(reason(verifier.verify({ from: OPS, subject: s, uid: "u1" }, NOW_MS)), "accepted DISARM");
+  // A later mail, 660 s on: the DISARM's nonce is dropped by age, the floor rises to it.
+  assert.is(reason(verifier.verify({ from: OPS, subject: "hello", uid: "u2" }, NOW_MS + 660_000)), "malformed-subject");
+  assert.is(ledger.floorFor(NOW + 660), NOW, "the floor is the dropped nonce's time");
+  // The clock set back to T+60 (forged network time): the same subject again is held, not obeyed.
+  const back = verifier.verify({ from: OPS, subject: s, uid: "u3" }, NOW_MS + 60_000);
+  assert.is(reason(back), "clock-unknown");
+  assert.match(back.accepted ? "" : back.detail, /reads earlier than a time it has seen/);
+  // After a restart the ledger still knows the time and the floor.
+  const again = new CommandVerifier({ crypto: nodeCrypto, secret: SECRET, deviceId: DEVICE, allowlist: [OPS], ledger: new CommandLedger(flash.kv) });
+  assert.is(reason(again.verify({ from: OPS, subject: s, uid: "u4" }, NOW_MS + 60_000)), "clock-unknown");
+  assert.is(reason(again.verify({ from: OPS, subject: s, uid: "u5" }, NOW_MS + 600_000)), "replayed-token", "in the window again, but not newer than the floor");
+});
+
+verdicts("ARM and DISARM are obeyed only in signing order; other commands are not ordered", () => {
+  const { flash, verifier } = setup();
+  assert.is(reason(verifier.verify({ from: OPS, subject: subject("ARM", NOW + 120) }, NOW_MS)), "accepted ARM");
+  const older = verifier.verify({ from: OPS, subject: subject("DISARM", NOW) }, NOW_MS);
+  assert.is(reason(older), "out-of-order");
+  assert.match(older.accepted ? "" : older.detail, new RegExp(`DISARM signed at ${NOW}, before the ${NOW + 120} of the last ARM or DISARM obeyed`));
+  assert.is(reason(verifier.verify({ from: OPS, subject: subject("STATUS", NOW) }, NOW_MS)), "accepted STATUS");
+  assert.is(reason(verifier.verify({ from: OPS, subject: subject("DISARM", NOW + 130) }, NOW_MS)), "accepted DISARM");
+  const restarted = new CommandVerifier({ crypto: nodeCrypto, secret: SECRET, deviceId: DEVICE, allowlist: [OPS], ledger: new CommandLedger(flash.kv) });
+  assert.is(reason(restarted.verify({ from: OPS, subject: subject("ARM", NOW + 125) }, NOW_MS)), "out-of-order", "the order survives a restart");
+});
+
 const ledgerSuite = suite("remote commands: the ledger");
 
 ledgerSuite("persists across a restart", () => {

@@ -30,11 +30,13 @@ export interface LedgerEntry {
   /** An accepted command's nonce and timestamp. */
   nonce?: string;
   timestamp?: number;
+  /** The accepted command changes the device's state (ARM, DISARM): its time orders later ones. */
+  stateChange?: boolean;
   /** The device's wall time in seconds, null when unknown. */
   nowSeconds: number | null;
 }
 
-const LEDGER_VERSION = 1;
+const LEDGER_VERSION = 2;
 const MAX_UID_LENGTH = 70; // RFC 1939: 1-70 characters
 
 /**
@@ -55,6 +57,10 @@ export class CommandLedger {
   private nonces: Array<{ nonce: string; timestamp: number }> = [];
   private uids: Array<{ uid: string; seen: number }> = [];
   private floorSeconds = 0;
+  /** The latest wall time a verify has seen: a clock reading earlier than it was set back. */
+  private highestWallSeconds = 0;
+  /** Signing time of the last ARM or DISARM obeyed: an older one would undo a newer order. */
+  private lastStateChangeSeconds = 0;
   /** The stored ledger was unreadable when loaded. */
   readonly lost: boolean;
   private floorPending: boolean;
@@ -82,6 +88,21 @@ export class CommandLedger {
   hasUid(uid: string): boolean {
     for (const entry of this.uids) if (entry.uid === uid) return true;
     return false;
+  }
+
+  /** The latest wall time seen (0: none yet); kept on flash with the rest. */
+  get highestWall(): number {
+    return this.highestWallSeconds;
+  }
+
+  /** The signing time of the last state-changing command obeyed (0: none). */
+  get lastStateChange(): number {
+    return this.lastStateChangeSeconds;
+  }
+
+  /** A wall time read now; the highest is stored by the next record(). */
+  noteWallTime(nowSeconds: number): void {
+    if (nowSeconds > this.highestWallSeconds) this.highestWallSeconds = nowSeconds;
   }
 
   hasNonce(nonce: string): boolean {
@@ -116,6 +137,7 @@ export class CommandLedger {
         throw new TypeError(`CommandLedger: nonce "${entry.nonce}" at ${entry.timestamp} is not a 16-hex-digit nonce with a time in unix seconds`);
       }
       this.nonces.push({ nonce: entry.nonce.toLowerCase(), timestamp: entry.timestamp! });
+      if (entry.stateChange === true && entry.timestamp! > this.lastStateChangeSeconds) this.lastStateChangeSeconds = entry.timestamp!;
     }
     this.evict(now);
     this.save();
@@ -123,6 +145,9 @@ export class CommandLedger {
 
   private evict(now: number | null): void {
     if (now !== null) {
+      // A nonce dropped by age raises the floor to its time: were the clock set back, its
+      // token would be inside the window again, and nothing would remember it.
+      for (const e of this.nonces) if (e.timestamp < now - this.windowSeconds && e.timestamp > this.floorSeconds) this.floorSeconds = e.timestamp;
       this.nonces = this.nonces.filter((e) => e.timestamp >= now - this.windowSeconds);
       this.uids = this.uids.filter((e) => e.seen === 0 || e.seen >= now - this.uidRetentionSeconds);
     }
@@ -136,13 +161,15 @@ export class CommandLedger {
   }
 
   private save(): void {
-    let size = 1 + 4 + 1 + this.nonces.length * 12 + 1 + 4;
+    let size = 1 + 12 + 1 + this.nonces.length * 12 + 1 + 4;
     for (const e of this.uids) size += 1 + e.uid.length + 4;
     const out = new Uint8Array(size);
     let at = 0;
     out[at++] = LEDGER_VERSION;
     writeU32(out, at, this.floorSeconds);
-    at += 4;
+    writeU32(out, at + 4, this.highestWallSeconds);
+    writeU32(out, at + 8, this.lastStateChangeSeconds);
+    at += 12;
     out[at++] = this.nonces.length;
     for (const e of this.nonces) {
       for (let i = 0; i < NONCE_DIGITS; i += 2) out[at++] = parseInt(e.nonce.slice(i, i + 2), 16);
@@ -162,12 +189,14 @@ export class CommandLedger {
 
   /** Loads a stored ledger; false when it is damaged or of another version. */
   private decode(data: Uint8Array): boolean {
-    if (data.length < 11 || data[0] !== LEDGER_VERSION) return false;
+    if (data.length < 19 || data[0] !== LEDGER_VERSION) return false;
     const end = data.length - 4;
     if (crc32(data, 0, end) !== readU32(data, end)) return false;
     let at = 1;
     const floor = readU32(data, at);
-    at += 4;
+    const highestWall = readU32(data, at + 4);
+    const lastStateChange = readU32(data, at + 8);
+    at += 12;
     const nonces: Array<{ nonce: string; timestamp: number }> = [];
     const nonceCount = data[at++];
     if (at + nonceCount * 12 > end) return false;
@@ -189,6 +218,8 @@ export class CommandLedger {
     }
     if (at !== end) return false;
     this.floorSeconds = floor;
+    this.highestWallSeconds = highestWall;
+    this.lastStateChangeSeconds = lastStateChange;
     this.nonces = nonces;
     this.uids = uids;
     return true;

@@ -38,7 +38,9 @@ export type RefusalReason =
   | "stale-token"
   /** The nonce was used before (or cannot be proven new: see CommandLedger.floor). */
   | "replayed-token"
-  /** The device does not know the time yet: keep the mail and verify it later. */
+  /** An ARM or DISARM signed before the last one obeyed: obeying it would undo a newer order. */
+  | "out-of-order"
+  /** The device does not know the time yet, or its clock reads earlier than a time it has seen: keep the mail and verify it later. */
   | "clock-unknown"
   /** This mail (by UIDL) was processed before; its DELE was lost. Delete it, nothing else. */
   | "already-processed";
@@ -186,6 +188,11 @@ export class CommandVerifier {
     const expected = this.crypto.hmacSha256(this.secret, utf8(signedText(command, timestamp, nonce, this.deviceId)));
     if (!constantTimeEqual(expected, mac)) return refused("bad-token", "the token does not verify (wrong secret or device, or an altered subject)");
     if (nowSeconds === null) return refuse("clock-unknown", "the device does not know the time yet; keep the mail for later", sender);
+    const highest = this.ledger.highestWall;
+    if (nowSeconds < highest - CLOCK_SLACK_SECONDS) {
+      return refuse("clock-unknown", `the device's clock (${nowSeconds}) reads earlier than a time it has seen (${highest}): set back? keep the mail until it is past that again`, sender);
+    }
+    this.ledger.noteWallTime(nowSeconds);
     const skew = timestamp - nowSeconds;
     if (skew > this.windowSeconds || skew < -this.windowSeconds) {
       return refused("stale-token", `signed at ${timestamp}, ${Math.abs(skew)} s ${skew < 0 ? "before" : "after"} the device's clock (${nowSeconds}); the window is ±${this.windowSeconds} s`);
@@ -193,7 +200,11 @@ export class CommandVerifier {
     if (this.ledger.hasNonce(nonce)) return refused("replayed-token", `nonce ${nonce} was used before`);
     const floor = this.ledger.floorFor(nowSeconds);
     if (timestamp <= floor) return refused("replayed-token", `tokens signed at or before ${floor} cannot be proven new (the ledger ${this.ledger.lost ? "was lost" : "overflowed"}); sign a new one`);
-    this.ledger.record({ uid, nonce, timestamp, nowSeconds });
+    const stateChange = command === "ARM" || command === "DISARM";
+    if (stateChange && timestamp < this.ledger.lastStateChange) {
+      return refused("out-of-order", `${command} signed at ${timestamp}, before the ${this.ledger.lastStateChange} of the last ARM or DISARM obeyed; sign a new one to change the state again`);
+    }
+    this.ledger.record({ uid, nonce, timestamp, nowSeconds, stateChange });
     return { accepted: true, command: command as RemoteCommand, sender, timestamp, nonce };
   }
 }
@@ -203,6 +214,8 @@ function refuse(reason: RefusalReason, detail: string, sender: string): CommandV
 }
 
 const MAX_LOGGED = 160;
+/** How far the clock may fall back (network time correcting a drift) before commands are held. */
+const CLOCK_SLACK_SECONDS = 60;
 
 /**
  * A-Z to a-z and nothing else: addresses compare without regard to ASCII case only, so no
