@@ -196,8 +196,11 @@ async function firstExistingUser(role: string, candidates: string[]): Promise<{ 
 }
 
 /** A fixed port another program listens on. */
-function portInUse(protocol: "SMTP" | "POP3", port: number): Error {
-  return new Error(`startMailServers: ${protocol} port ${port} on ${HOST} is in use by another program`);
+export class PortInUseError extends Error {
+  override readonly name: string = "PortInUseError";
+  constructor(readonly protocol: "SMTP" | "POP3", readonly port: number) {
+    super(`startMailServers: ${protocol} port ${port} on ${HOST} is in use by another program`);
+  }
 }
 
 /** A loopback port nobody listens on right now (Dovecot binds it itself, so a race is retried). */
@@ -334,7 +337,7 @@ class RunningMailServers implements MailServers {
     const mailboxes = this.users.map((user) => ({ name: user.name, password: user.password, maildir: this.maildir(user.name) }));
     this.nodePop3 = new MaildirPop3Server(mailboxes, `simmail POP3 (Node) ${randomBytes(6).toString("hex")} ready.`);
     this.pop3Port = await this.nodePop3.listen(HOST, this.fixedPorts.pop3).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === "EADDRINUSE" ? portInUse("POP3", this.fixedPorts.pop3) : error;
+      throw error.code === "EADDRINUSE" ? new PortInUseError("POP3", this.fixedPorts.pop3) : error;
     });
   }
 
@@ -438,7 +441,7 @@ class RunningMailServers implements MailServers {
     smtp.on("error", () => {});
     this.smtpListeners.push(smtp);
     return new Promise((resolve, reject) => {
-      smtp.server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? portInUse("SMTP", port) : error));
+      smtp.server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError("SMTP", port) : error));
       smtp.listen(port, HOST, () => {
         smtp.server.off("error", reject);
         const address = smtp.server.address();
@@ -512,7 +515,7 @@ class RunningMailServers implements MailServers {
         await this.stopDovecot();
         const output = `${this.dovecotStderr}${await this.dovecotLogTail()}`;
         const inUse = /Address already in use/.test(output);
-        if (inUse && this.fixedPorts.pop3 !== 0) throw portInUse("POP3", port);
+        if (inUse && this.fixedPorts.pop3 !== 0) throw new PortInUseError("POP3", port);
         if (attempt < PORT_ATTEMPTS && inUse) continue;
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`startMailServers: Dovecot did not start (${reason}).\n${output.trim() || "(no output)"}`);

@@ -4,7 +4,7 @@
 // a terminal, one JSON line (ports, host names, accounts) first. Runs until SIGINT or SIGTERM.
 
 import { parseArgs } from "node:util";
-import { startMailServers, type MailServers } from "../servers/index.ts";
+import { PortInUseError, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimModem, type Dialect } from "./modem.ts";
 import { PtyBridge } from "./pty.ts";
 
@@ -69,11 +69,10 @@ async function main(): Promise<void> {
     servers = await startMailServers({ tls: withTls, pop3: "auto", ports });
   } catch (error) {
     const message = (error as Error).message.replace(/^startMailServers: /, "");
-    const flag = /^SMTP port/.test(message) ? " (--smtp-port N picks another, 0 any free one)" : /^POP3 port/.test(message) ? " (--pop3-port N picks another, 0 any free one)" : "";
+    const flag = error instanceof PortInUseError ? ` (--${error.protocol.toLowerCase()}-port N picks another, 0 any free one)` : "";
     process.stderr.write(`sim: ${message}${flag}\n`);
     process.exit(1);
   }
-  if (servers.pop3Fallback !== null) process.stderr.write(`sim: POP3 by the built-in Node server, as Dovecot cannot run here: ${servers.pop3Fallback}\n`);
   const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
   let sim: SimModem;
   let pty: PtyBridge | null = null;
@@ -102,6 +101,8 @@ async function main(): Promise<void> {
     process.stderr.write(`sim: ${(error as Error).message}\n`);
     process.exit(1);
   }
+  // Said once the simulator is up, so that a refusal above stays the only line.
+  if (servers.pop3Fallback !== null) process.stderr.write(`sim: POP3 by the built-in Node server, as Dovecot cannot run here: ${servers.pop3Fallback}\n`);
   const bridge = pty;
   bridge.connect(sim);
   sim.powerOn({ quiet: values.boot !== true });
