@@ -33,7 +33,7 @@ import {
   type Creation, type Display, type PtyModem,
 } from "../host-tests/device/mcsim-rig.ts";
 import { locateModdable, missingHostPackages, REPO } from "../host-tests/device/moddable-sdk.ts";
-import { mailUsers, startMailServers, type MailServers } from "../host-tests/servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../sim/servers/index.ts";
 
 /**
  * Internal DRAM an ESP32 (no PSRAM, no Wi-Fi) leaves to a Moddable app, in KB: about 328 KB of

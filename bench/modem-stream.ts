@@ -4,7 +4,7 @@
 // lines, lines that look like modem output). Plain JS with no platform API, so that the same
 // code also runs under XS.
 
-import { seededRandom } from "../host-tests/kit/random.ts";
+import { seededRandom } from "../sim/random.ts";
 
 /** What the stream holds: the reference every parser's counts are checked against. */
 export interface StreamTruth {

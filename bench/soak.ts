@@ -1,4 +1,4 @@
-// The fault soak as a command (the engine: host-tests/soak/):
+// The fault soak as a command (the engine: host-tests/system/):
 //
 //   npm run soak -- --seed 1 --events 500            one seeded run
 //   npm run soak -- --seed 1,2,3,4,5 --events 500    several seeds
@@ -10,10 +10,10 @@
 // of order, a command obeyed twice, a duplicate other than the mail in flight at a power cut).
 
 import { writeFileSync } from "node:fs";
-import { startMailServers } from "../host-tests/servers/index.ts";
-import { soakUsers } from "../host-tests/soak/rig.ts";
-import { FAULT_KINDS, runSoak, type SoakReport } from "../host-tests/soak/soak.ts";
-import { runPowerCutSweep, type SweepReport } from "../host-tests/soak/power-cuts.ts";
+import { startMailServers } from "../sim/servers/index.ts";
+import { soakUsers } from "../host-tests/system/rig.ts";
+import { FAULT_KINDS, runSoak, type SoakReport } from "../host-tests/system/soak.ts";
+import { runPowerCutSweep, type SweepReport } from "../host-tests/system/power-cuts.ts";
 
 interface Args {
   seeds: number[];

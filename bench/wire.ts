@@ -1,6 +1,6 @@
-// Wire efficiency: our SmtpClient and Pop3Client against the SIM7000 simulator (host-tests/sim/)
+// Wire efficiency: our SmtpClient and Pop3Client against the SIM7000 simulator (sim/)
 // through the kit's mock UART (ESP32 FIFOs, 10 bits per byte), with real SMTP and POP3 servers
-// (host-tests/servers/) behind the simulator. The UART, the modem and the engine run on a
+// (sim/servers/) behind the simulator. The UART, the modem and the engine run on a
 // virtual clock; the simulator's network runs on real time, and the virtual clock stands still
 // while the simulator waits on a server, so network latency is no part of the figures.
 // Ideal time: every byte that crossed the UART, in either direction, back to back at line
@@ -11,9 +11,9 @@ import { fileURLToPath } from "node:url";
 import type { ByteSource } from "../src/mail/message.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
-const SIMULATOR = "host-tests/sim/modem.ts";
-const SIM_CLOCK = "host-tests/sim/virtual-time.ts";
-const SERVERS = "host-tests/servers/index.ts";
+const SIMULATOR = "sim/modem/modem.ts";
+const SIM_CLOCK = "host-tests/kit/virtual-time.ts";
+const SERVERS = "sim/servers/index.ts";
 const PAYLOAD = 64 * 1024;
 const BAUD_RATES = [115_200, 921_600];
 /** Virtual time an exchange may take before the run counts as stuck. */
@@ -76,11 +76,11 @@ export async function measureWire(): Promise<WireResult> {
     if (!existsSync(`${root}${file}`)) return { measured: false, reason: `${file} does not exist yet` };
   }
   const [{ SimModem }, { runWithNetwork }, { startMailServers }, { createUartPair, wireTimeMs }, { VirtualClock }, { CollectSink }, core] = await Promise.all([
-    import("../host-tests/sim/modem.ts"),
-    import("../host-tests/sim/virtual-time.ts"),
-    import("../host-tests/servers/index.ts"),
+    import("../sim/modem/modem.ts"),
+    import("../host-tests/kit/virtual-time.ts"),
+    import("../sim/servers/index.ts"),
     import("../host-tests/kit/mock-uart.ts"),
-    import("../host-tests/kit/scheduler.ts"),
+    import("../sim/scheduler.ts"),
     import("../host-tests/kit/mail-io.ts"),
     import("../src/index.ts"),
   ]);

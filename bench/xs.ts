@@ -1,5 +1,5 @@
 // XS memory and compute: the bundled core (dist/xs/simmail-core.js) under the real XS engine
-// (@agoric/xsnap, through host-tests/xs/run-xs.ts). The same stream generator and engine
+// (@agoric/xsnap, through host-tests/kit/xs/run-xs.ts). The same stream generator and engine
 // replay as on Node, bundled next to it; `compute` is XS's instruction meter for a step,
 // `currentHeapCount` its live heap slots, read after a full GC.
 
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { runInXs, type XsStep, type XsStepResult } from "../host-tests/xs/run-xs.ts";
+import { runInXs, type XsStep, type XsStepResult } from "../host-tests/kit/xs/run-xs.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const BUILD = "build/build.mjs";

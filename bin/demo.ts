@@ -3,7 +3,7 @@
 // input goes into alarm, the alarm mail goes out with the day's log attached, and the mailbox
 // is read back over POP3 through the modem.
 // POP3 is Dovecot where scripts/ensure-dovecot.sh (the same as `npm test` runs) finds or installs
-// it and this is root; elsewhere the built-in Node POP3 server (host-tests/servers/pop3.ts).
+// it and this is root; elsewhere the built-in Node POP3 server (sim/servers/pop3.ts).
 // Whatever goes wrong ends in one "summary: FAILED: ..." line and exit status 1.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -44,7 +44,7 @@ function ensureDovecot(): Promise<boolean> {
 
 function startSimulator(pty: string): Promise<{ child: ChildProcess; info: SimInfo }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(root, "host-tests/sim/main.ts"), "--pty", pty, "--smtp-port", "0", "--pop3-port", "0"], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(root, "sim/main.ts"), "--pty", pty, "--smtp-port", "0", "--pop3-port", "0"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -16,7 +16,7 @@ function step(title, command, args, options = {}) {
 step("mail servers", "bash", ["scripts/ensure-dovecot.sh"]);
 step("type check", "npm", ["run", "--silent", "typecheck"]);
 step("build", "node", ["build/build.mjs"]);
-step("XS engine with the device's stack", "node", ["host-tests/xs/device-xsnap.mjs"]);
+step("XS engine with the device's stack", "node", ["host-tests/kit/xs/device-xsnap.mjs"]);
 const pattern = process.argv[2] ?? "\\.test\\.ts$";
 const tests = step("tests (Node and XS)", "node", ["--import", "tsx", "node_modules/uvu/bin.js", "host-tests", pattern], { capture: true });
 const plain = (tests.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, "");

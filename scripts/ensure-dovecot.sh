@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure Dovecot's POP3 server can run for host-tests/servers (the tests, the simulator and
+# Makes sure Dovecot's POP3 server can run for sim/servers (the tests, the simulator and
 # the demo start their own private Dovecot, as root, from a generated config; the system service
 # is never used). `npm test` and `npm start` run it first.
 #   exit 0  Dovecot is there and this is root (quiet), or it was just installed with apt-get

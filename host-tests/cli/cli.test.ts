@@ -1,5 +1,5 @@
 // The CLI as a user runs it: a subprocess on a real pty, the simulated SIM7000 and real mail
-// servers behind it (host-tests/sim/main.ts in its own process).
+// servers behind it (sim/main.ts in its own process).
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
-import { PtyBridge } from "../sim/pty.ts";
+import { PtyBridge } from "../../sim/pty.ts";
 import { ROOT as root, firstJsonLine, runSimmail as simmail, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 
 const cli = suite("CLI: simmail over a real pty");

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, firstJsonLine, runSimmail, runSimmailOnTerminal, type SimInfo } from "../kit/cli-process.ts";
-import { deadPort } from "../sim/test-support.ts";
+import { deadPort } from "../kit/sim-support.ts";
 
 const test = suite("CLI: simmail sim, interactively");
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../../sim/servers/index.ts";
 import { buildForLin, Mcsim, startDisplay, startPtyModem, type Display, type PtyModem } from "./mcsim-rig.ts";
 import { locateModdable, missingHostPackages } from "./moddable-sdk.ts";
 

@@ -3,7 +3,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type DigitalClass, type DigitalOptions, ModemControl, PinInput, PinOutput } from "../../src/device/io.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
+import { VirtualClock } from "../../sim/scheduler.ts";
 
 interface PinRecord {
   mode: unknown;

@@ -1,4 +1,4 @@
-// Evaluated before the firmware's modules in the bundle of lin-firmware-xs.test.ts: the device
+// Evaluated before the firmware's modules in the bundle of lin-firmware.xs.test.ts: the device
 // path of `config.modemDevice` exists (its far end is `modemEnd`) and the firmware's trace()
 // lines are kept in `traces`, so that whatever the firmware's module body does, it meets the
 // lin runtime as mcsim gives it.

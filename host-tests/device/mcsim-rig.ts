@@ -1,6 +1,6 @@
 // The firmware in the Moddable runtime: manifest.json built for lin with mcconfig, run in the
 // SDK's simulator mcsim on a private headless X display (Xvfb), talking over a pty to the
-// project's simulated SIM7000 (host-tests/sim) with the real mail servers (host-tests/servers)
+// project's simulated SIM7000 (sim/) with the real mail servers (sim/servers)
 // behind it. Used by mcsim.test.ts and bench/mcsim-memory.ts.
 //
 // Everything is written in temp dirs: the build (mcconfig -o), mcsim's HOME (it copies mc.so
@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import type { MailServers } from "../servers/index.ts";
-import { SimModem } from "../sim/modem.ts";
-import { PtyBridge } from "../sim/pty.ts";
+import type { MailServers } from "../../sim/servers/index.ts";
+import { SimModem } from "../../sim/modem/modem.ts";
+import { PtyBridge } from "../../sim/pty.ts";
 import { REPO, sdkEnv } from "./moddable-sdk.ts";
 
 export interface Sdk {
@@ -21,7 +21,7 @@ export interface Sdk {
   bin: string;
 }
 
-/** Names the simulated modem resolves to the local servers (as host-tests/sim/main.ts). */
+/** Names the simulated modem resolves to the local servers (as sim/main.ts). */
 const MAIL_HOST = "mail.simmail.test";
 
 function walk(dir: string): string[] {

@@ -23,7 +23,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
-import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
+import { mailUsers, startMailServers, type MailServers } from "../../sim/servers/index.ts";
 import { buildForLin, changedSince, Mcsim, setPin, simulatorConfig, startDisplay, startPtyModem, type Display, type PtyModem } from "./mcsim-rig.ts";
 import { locateModdable, missingHostPackages } from "./moddable-sdk.ts";
 

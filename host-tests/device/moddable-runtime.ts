@@ -4,8 +4,8 @@
 // `hmac`, `rng`. moddable-stand-ins.ts maps the module names to the exports here when a test
 // bundles src/device; `runtime` is the test's handle on all of it.
 
-import { VirtualClock } from "../kit/scheduler.ts";
-import { hmacSha256, sha256 } from "../xs/sha256.ts";
+import { VirtualClock } from "../../sim/scheduler.ts";
+import { hmacSha256, sha256 } from "../kit/xs/sha256.ts";
 import { FakeFlash } from "./fake-file.ts";
 import { LinSerialDevices, type LinSerialOptions } from "./moddable-serial.ts";
 import { moddableTimers, type ModdableTimers, type ScriptTimer, type TimerPlatformName } from "./moddable-timer.ts";

@@ -19,7 +19,7 @@
 // glib watches are modelled as level-triggered sources dispatched on a main loop turn (a 0 ms
 // timer of the virtual clock) while their condition holds.
 
-import type { VirtualClock } from "../kit/scheduler.ts";
+import type { VirtualClock } from "../../sim/scheduler.ts";
 
 /** The lin driver's write buffer and the count onWritable reports (kWriteBufferSize). */
 export const LIN_WRITE_BUFFER = 1024;

@@ -16,7 +16,7 @@
 // after `ms`, then every `ms` for as long as its callback returns TRUE (G_SOURCE_CONTINUE);
 // g_source_remove destroys it, also while it dispatches (its return value is then ignored).
 
-import type { VirtualClock } from "../kit/scheduler.ts";
+import type { VirtualClock } from "../../sim/scheduler.ts";
 
 /** A timer record (modTimerRecord) with the script layer's refcon (modTimerScriptRecord). */
 interface TimerRecord {

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { Outbox, type AlarmEvent } from "../../src/app/outbox.ts";
 import { NetworkWallClock } from "../../src/app/wall-clock.ts";
 import { FileKeyValueStore, FileLogStore, TEMPORARY_SUFFIX } from "../../src/device/storage.ts";
-import { VirtualClock } from "../kit/scheduler.ts";
+import { VirtualClock } from "../../sim/scheduler.ts";
 import { FakeFlash } from "./fake-file.ts";
 
 const LOG = "/simmail/outbox.log";

@@ -1,5 +1,5 @@
 // The CLI suites' processes: `bin/simmail` run as a user runs it, and the simulated SIM7000
-// with its mail servers (host-tests/sim/main.ts) in its own process on a pty.
+// with its mail servers (sim/main.ts) in its own process on a pty.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -76,11 +76,11 @@ export interface SimProcess<Info extends SimInfo = SimInfo> {
   stop(): Promise<void>;
 }
 
-/** Starts host-tests/sim/main.ts on a pty in a new `<tmpdir>/<prefix>…` folder; `args` go to it. */
+/** Starts sim/main.ts on a pty in a new `<tmpdir>/<prefix>…` folder; `args` go to it. */
 export async function startSimulator<Info extends SimInfo = SimInfo>(prefix: string, args: string[] = []): Promise<SimProcess<Info>> {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const port = join(work, "modem");
-  const sim = spawn(process.execPath, ["--import", "tsx", join(ROOT, "host-tests/sim/main.ts"), "--pty", port, "--smtp-port", "0", "--pop3-port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const sim = spawn(process.execPath, ["--import", "tsx", join(ROOT, "sim/main.ts"), "--pty", port, "--smtp-port", "0", "--pop3-port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
   const info = await firstJsonLine<Info>(sim, "simulator");
   return {
     info, work, port,

@@ -5,9 +5,12 @@
 
 import type { SerialListener, SerialPort } from "../../src/transport/ports.ts";
 import { toBytes } from "./bytes.ts";
-import { seededRandom } from "./random.ts";
-import type { Scheduler } from "./scheduler.ts";
+import { seededRandom } from "../../sim/random.ts";
+import type { ModemSerial } from "../../sim/modem/serial.ts";
+import type { Scheduler } from "../../sim/scheduler.ts";
 import type { TranscriptEntry } from "./transcript.ts";
+
+export type { ModemSerial };
 
 /**
  * How many received bytes one host `onReadable` notification covers: a fixed random range
@@ -58,31 +61,6 @@ export interface HostSerial extends SerialPort {
   readonly readable: number;
   /** Free bytes in the TX FIFO. */
   readonly writable: number;
-}
-
-/** The modem end, driven by the simulator or the scripted modem. */
-export interface ModemSerial {
-  /**
-   * Receives the host's bytes as they arrive, in order (one byte per call at a finite baud
-   * rate). While null the modem is not listening: arriving bytes are lost (`stats.modemRxLost`).
-   */
-  onData: ((bytes: Uint8Array) => void) | null;
-  /** Queues bytes toward the host, sent at line rate; a string is taken as Latin-1 (one byte per character). */
-  write(bytes: Uint8Array | string): void;
-  /**
-   * `hold(true)`: a busy modem; arriving bytes accumulate (up to `modemRxBuffer`, the rest is
-   * lost) until `hold(false)` hands them to `onData` in one call.
-   */
-  hold(on: boolean): void;
-  /** The modem's CTS line under 'rtscts': false pauses the host's output. */
-  setCts(ready: boolean): void;
-  /** Calls `callback` (asynchronously) once every byte written so far has reached the host's RX FIFO (or been lost there). */
-  onceDrained(callback: () => void): void;
-  /** Bytes written by the modem and not yet at the host. */
-  readonly pendingToHost: number;
-  readonly scheduler: Scheduler;
-  /** Wire time of one byte in ms (0 at an infinite baud rate). */
-  readonly byteTimeMs: number;
 }
 
 export interface UartStats {

@@ -4,7 +4,7 @@
 
 import { escapeBytes, escapeShort, toBytes } from "./bytes.ts";
 import type { ModemSerial } from "./mock-uart.ts";
-import type { Scheduler } from "./scheduler.ts";
+import type { Scheduler } from "../../sim/scheduler.ts";
 
 /**
  * Bytes the modem sends. Strings are Latin-1 (one byte per character). `delayMs` waits

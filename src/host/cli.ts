@@ -294,7 +294,7 @@ const SIM_SWITCHES = ["tls", "autobaud", "boot", "no-echo", "trace", "json"];
 
 function sim(o: Options): Promise<number> {
   const pty = one(o, "pty");
-  const script = fileURLToPath(new URL("../../host-tests/sim/main.ts", import.meta.url));
+  const script = fileURLToPath(new URL("../../sim/main.ts", import.meta.url));
   const args = ["--import", "tsx", script, "--pty", pty];
   // --name=value: a value that starts with a dash stays a value.
   for (const flag of SIM_VALUES) if (o.values.has(flag)) args.push(`--${flag}=${one(o, flag)}`);
