@@ -6,7 +6,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, runProcess, startSimulator, type SimProcess } from "../kit/cli-process.ts";
@@ -41,7 +41,7 @@ test.before(async () => {
   for (const path of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/host/index.js", "dist/lib/app/index.js", "dist/lib/host/cli.js", "bin/simmail", "README.md"]) {
     assert.ok(paths.includes(path), `the package has ${path}`);
   }
-  assert.not.ok(paths.some((path) => path.startsWith("src/") || path.startsWith("host-tests/")), "no sources or tests in the package");
+  assert.not.ok(paths.some((path) => path.startsWith("src/") || path.startsWith("host-tests/") || path.startsWith("sim/")), "no sources, tests or simulator in the package");
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }));
   npm(["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], project);
   sim = await startSimulator("simmail-package-");
@@ -67,6 +67,21 @@ test("the README's example sends a mail from plain Node, and the installed CLI r
   const headers = await runProcess(cli, ["inbox", "--port", sim.port, "--pop3", pop3, "--user", "bob", "headers", "1"], { env: { ...env, SIMMAIL_PASSWORD: "bob-secret" } });
   assert.is(headers.status, 0, headers.stderr);
   assert.match(headers.stdout, /^Subject: Hello from Node$/m);
+});
+
+test("the installed CLI's sim refuses in one line: the simulator runs from a checkout, with devDependencies", async () => {
+  const cli = join(project, "node_modules/.bin/simmail");
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const run = await runProcess(cli, ["sim", "--pty", join(project, "modem")], { env });
+  assert.is(run.status, 1, run.stderr);
+  assert.is(run.stdout, "");
+  const lines = run.stderr.trimEnd().split("\n");
+  assert.is(lines.length, 1, run.stderr);
+  assert.match(lines[0], /^simmail: sim needs a checkout of the simmail repository: the simulator \(sim\/\) is not in the installed package/);
+  assert.match(lines[0], /devDependencies smtp-server and mailparser/);
+  assert.match(lines[0], /run npm ci there/);
+  assert.not.ok(existsSync(join(project, "modem")), "no pty link was made");
 });
 
 test("a TypeScript user's code type-checks against the published declarations of all three entry points", () => {

@@ -38,7 +38,9 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   --pop3-port: the servers' ports (default 2525 and 1100, the same at every start; 0: any free
   port). --autobaud: silent until an AT arrives. --boot: the boot lines at start. --no-echo:
   echo off at start. --timeout-scale X: server timeouts times X. --trace: the AT dialogue and
-  mail on stderr. --json: the JSON summary even on a terminal (always when not one).`,
+  mail on stderr. --json: the JSON summary even on a terminal (always when not one).
+  Runs from a checkout of the repository after npm ci (the simulator and its devDependencies
+  smtp-server, mailparser and tsx are not in the installed package).`,
   sign: `simmail sign --device ID COMMAND [--at UNIX-SECONDS] [--secret-file FILE]
   Prints a signed command subject for device ID (${REMOTE_COMMANDS.join(", ")}), to mail to the
   device (docs/REMOTE-COMMANDS.md). The secret is the device's commandSecret: from

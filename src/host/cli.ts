@@ -2,7 +2,7 @@
 // Exit status: 0 done; 1 bad usage, a refused parameter or a port that cannot be opened (nothing sent); 2 the modem or the
 // network reported a failure; 3 no answer from the modem in time.
 
-import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AtEngine, type AtTracer } from "../transport/engine.ts";
@@ -292,9 +292,17 @@ const openMailbox: OpenMailbox = async (o, work) => {
 const SIM_VALUES = ["dialect", "baud", "timeout-scale", "smtp-port", "pop3-port"];
 const SIM_SWITCHES = ["tls", "autobaud", "boot", "no-echo", "trace", "json"];
 
+const SIM_NEEDS_CHECKOUT =
+  "sim needs a checkout of the simmail repository: the simulator (sim/) is not in the installed package, and it runs " +
+  "through tsx with the devDependencies smtp-server and mailparser (and python3 for the pty); clone the repository, " +
+  "run npm ci there, then ./bin/simmail sim --pty PATH";
+
 function sim(o: Options): Promise<number> {
   const pty = one(o, "pty");
   const script = fileURLToPath(new URL("../../sim/main.ts", import.meta.url));
+  // The simulator is TypeScript run through tsx with devDependencies: a checkout has it, the
+  // published package does not.
+  if (!existsSync(script)) throw new UsageError(SIM_NEEDS_CHECKOUT, false);
   const args = ["--import", "tsx", script, "--pty", pty];
   // --name=value: a value that starts with a dash stays a value.
   for (const flag of SIM_VALUES) if (o.values.has(flag)) args.push(`--${flag}=${one(o, flag)}`);
