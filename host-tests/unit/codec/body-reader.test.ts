@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import nodemailer from "nodemailer";
+import { simpleParser } from "mailparser";
 import { BodyReader, MessageReader, parseContentType, type BodyReaderOptions } from "../../../src/mail/codec/index.ts";
 import { chunksAt, feedings, latin1Bytes, utf8Bytes } from "./support.ts";
 
@@ -55,6 +56,20 @@ test("charsets: ISO-8859-1, US-ASCII read as UTF-8, unknown read as Latin-1", ()
   assert.is(reader.toString(), "T\u00fcr =E4");
   assert.is(reader.charset, "koi8-r");
   assert.not.ok(reader.charsetKnown);
+});
+
+test("delimiter lines as the part walker (and mailparser) read them: a line that only starts with the delimiter is text", async () => {
+  // The body reader finds its parts with the part walker: "--b" followed by other text is no
+  // delimiter of boundary "b"; "--b  " (padding) and "--b--" are.
+  const mail = latin1Bytes([
+    "Content-Type: multipart/mixed; boundary=b", "", "preamble",
+    "--b  ", "Content-Type: text/plain", "", "ARM zone 3", "--bogus line", "--b-- is not the end", "still text",
+    "--b--", "epilogue", "",
+  ].join("\r\n"));
+  const read = everySplit(mail, (chunks) => readMessage(mail, chunks).read);
+  assert.equal(read, { text: "ARM zone 3\r\n--bogus line\r\n--b-- is not the end\r\nstill text", found: true, truncated: false });
+  const parsed = await simpleParser(Buffer.from(mail));
+  assert.is(parsed.text?.replace(/\n/g, "\r\n"), read.text, "mailparser reads the same text");
 });
 
 test("text is bounded: truncated and flagged, surrogate pairs kept whole", () => {

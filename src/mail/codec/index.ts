@@ -23,6 +23,6 @@ export {
   BodyReader, DEFAULT_MAX_BODY_CHARS, MAX_BOUNDARY, MAX_DEPTH, type BodyReaderOptions,
 } from "./body-reader.ts";
 export { MessageReader, type MessageReaderOptions } from "./message-reader.ts";
-export {
-  MAX_DELIMITER_PADDING, MAX_PART_BOUNDARY, MAX_PART_DEPTH, MimePart, PartWalker, type PartHandler, type PartWalkerOptions,
-} from "./part-walker.ts";
+export { MAX_DELIMITER_PADDING, MAX_PART_BOUNDARY } from "./delimiters.ts";
+export { MimePart, type PartHandler } from "./mime-part.ts";
+export { MAX_PART_DEPTH, PartWalker, type PartWalkerOptions } from "./part-walker.ts";

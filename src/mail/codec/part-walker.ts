@@ -5,22 +5,22 @@
 // Multiparts are opened to `maxDepth` levels; one nested deeper, or without a usable boundary,
 // is handed over whole as a leaf with `unopened` saying why.
 //
-// Delimiter lines follow RFC 2046 as mailsplit (mailparser) reads them: "--" boundary, then
-// "--" for the last one, spaces or tabs, and the line end; the line break before a delimiter
-// belongs to it, not to the part. A delimiter of any open multipart ends the parts inside it.
-// A line that may be a delimiter is held (at most DELIMITER_HOLD bytes) until it is known.
+// Delimiter lines follow RFC 2046 as mailsplit (mailparser) reads them (delimiters.ts); the
+// line break before a delimiter belongs to it, not to the part. A delimiter of any open
+// multipart ends the parts inside it. A line that may be a delimiter is held (at most
+// DELIMITER_HOLD bytes) until it is known. A body whose message header was read elsewhere
+// starts with beginBody() (the body reader does so).
 
-import { Base64Decoder } from "./base64.ts";
-import { contentParameter, dispositionType } from "./content-type.ts";
+import { contentParameter, dispositionType, type ContentType } from "./content-type.ts";
+import { MAX_DELIMITER_PADDING, MAX_PART_BOUNDARY, MultipartDelimiters } from "./delimiters.ts";
 import { HeaderReader } from "./header-reader.ts";
-import { QuotedPrintableDecoder } from "./quoted-printable.ts";
+import { MimePart, type PartHandler } from "./mime-part.ts";
+import { TransferDecoder } from "./transfer-decoder.ts";
+
+export { MAX_DELIMITER_PADDING, MAX_PART_BOUNDARY, MimePart, type PartHandler };
 
 /** Multipart levels opened by default (mixed → alternative → related → text is 3). */
 export const MAX_PART_DEPTH = 8;
-/** RFC 2046 allows 70; a little more is accepted from careless mailers. */
-export const MAX_PART_BOUNDARY = 100;
-/** Spaces, tabs and stray CRs a delimiter line may carry after its boundary (and "--"). */
-export const MAX_DELIMITER_PADDING = 32;
 /** Line break + "--" + boundary + "--" + padding + LF. */
 const DELIMITER_HOLD = 2 + 2 + MAX_PART_BOUNDARY + 2 + MAX_DELIMITER_PADDING + 1;
 
@@ -33,53 +33,8 @@ export interface PartWalkerOptions {
   scratchBytes?: number;
 }
 
-/** What a leaf part is; one object, refilled for each part. */
-export class MimePart {
-  /** 1 for the message's first leaf part, then in order. */
-  index = 0;
-  /** Multipart levels around the part (0: the message is this one part). */
-  depth = 0;
-  /** "type/subtype", lowercase (text/plain when absent or unreadable). */
-  mimeType = "text/plain";
-  type = "text";
-  /** The charset parameter, lowercase ("us-ascii" for text/* without one). */
-  charset = "us-ascii";
-  /** Content-Transfer-Encoding, lowercase ("7bit" when absent). */
-  transferEncoding = "7bit";
-  /** The Content-Disposition type, lowercase ("attachment", "inline"; "" when absent). */
-  disposition = "";
-  /** Content-Disposition filename, else Content-Type name, decoded (RFC 2231, RFC 2047); "" when none. */
-  filename = "";
-  /** Why a multipart is handed over whole instead of opened; "" for every other part. */
-  unopened = "";
-  /** What in the part's headers could not be read as written, one sentence each. */
-  readonly problems: string[] = [];
-  /** Bytes handed to partData so far. */
-  size = 0;
-  /** Characters skipped as not base64 (base64 parts). */
-  invalidBase64 = 0;
-
-  /** An attachment rather than text to show: said so, or named, or neither text/plain nor text/html. */
-  get isAttachment(): boolean {
-    if (this.disposition === "attachment" || this.filename !== "") return true;
-    return this.mimeType !== "text/plain" && this.mimeType !== "text/html";
-  }
-}
-
-export interface PartHandler {
-  /** A leaf part's headers were read; true to be given its content. */
-  partBegin(part: MimePart): boolean;
-  /** Content of the current part (only when partBegin said true), decoded, in pieces of any size. */
-  partData(src: Uint8Array, offset: number, length: number): void;
-  /** The part ended: a delimiter, or the end of the message. Every partBegin gets one. */
-  partEnd(part: MimePart): void;
-}
-
 const CR = 13;
 const LF = 10;
-const DASH = 45;
-const SPACE = 32;
-const TAB = 9;
 
 // What content bytes are.
 const HEADERS = 0;
@@ -97,11 +52,6 @@ const AFTER_CR = 1;
 /** Holding a line break and what may be a delimiter line after it. */
 const HOLDING = 2;
 
-// Transfer encodings.
-const IDENTITY = 0;
-const QUOTED_PRINTABLE = 1;
-const BASE64 = 2;
-
 export class PartWalker {
   readonly handler: PartHandler;
   readonly part = new MimePart();
@@ -109,24 +59,18 @@ export class PartWalker {
   /** False when the message ended inside a multipart, before its last delimiter. */
   complete = true;
   private readonly headers: HeaderReader;
-  private readonly scratch: Uint8Array;
-  private readonly base64 = new Base64Decoder();
-  private readonly quotedPrintable = new QuotedPrintableDecoder();
+  private readonly transfer: TransferDecoder;
   /** "--" + boundary of each open multipart, outermost first. */
-  private readonly delimiters: Uint8Array[] = [];
-  private readonly delimiterLengths: Uint8Array;
+  private readonly delimiters: MultipartDelimiters;
   private readonly held = new Uint8Array(DELIMITER_HOLD);
   private heldLength = 0;
   /** Bytes of `held` that are the line break before the possible delimiter. */
   private heldBreak = 0;
   /** Bit k: level k's delimiter still fits the held line. */
   private candidates = 0;
-  /** The delimiter delimiterLevel() found has the closing "--". */
-  private closing = false;
   private depth = 0;
   private phase = HEADERS;
   private line = IN_LINE;
-  private transfer = IDENTITY;
   private leaves = 0;
 
   constructor(handler: PartHandler, options: PartWalkerOptions = {}) {
@@ -140,13 +84,12 @@ export class PartWalker {
     }
     this.handler = handler;
     this.maxDepth = maxDepth;
-    this.scratch = new Uint8Array(scratchBytes);
+    this.transfer = new TransferDecoder(scratchBytes);
     this.headers = new HeaderReader({
       fields: ["Content-Type", "Content-Transfer-Encoding", "Content-Disposition"],
       maxFieldBytes: options.partHeaderBytes ?? 512,
     });
-    for (let k = 0; k < maxDepth; k++) this.delimiters.push(new Uint8Array(2 + MAX_PART_BOUNDARY));
-    this.delimiterLengths = new Uint8Array(maxDepth);
+    this.delimiters = new MultipartDelimiters(maxDepth);
   }
 
   /** A new message; the handler's calls for the last one are over. */
@@ -160,6 +103,22 @@ export class PartWalker {
     this.phase = HEADERS;
     this.line = IN_LINE;
     this.leaves = 0;
+  }
+
+  /**
+   * A new message whose header was read elsewhere: what follows is its body, described by the
+   * header's Content-Type and Content-Transfer-Encoding (the message is then one leaf part,
+   * or a multipart to open).
+   */
+  beginBody(contentType: ContentType, transferEncoding: string): void {
+    this.reset();
+    this.describePart(contentType, transferEncoding.toLowerCase(), null, null);
+    this.lineStart();
+  }
+
+  /** The message's last delimiter, or end(), was met: nothing more is looked at. */
+  get done(): boolean {
+    return this.phase === DONE;
   }
 
   /** Message bytes (MailSink shape). */
@@ -182,7 +141,7 @@ export class PartWalker {
   end(): void {
     if (this.phase === DONE) return;
     if (this.line === HOLDING && this.heldLength > this.heldBreak) {
-      const level = this.delimiterLevel(true);
+      const level = this.delimiters.level(this.held, this.heldBreak, this.heldLength, this.depth, this.candidates, true);
       if (level >= 0) this.delimiter(level);
     }
     if (this.phase !== DONE) {
@@ -239,14 +198,14 @@ export class PartWalker {
           break;
         default: // HOLDING
           if (byte === LF && this.heldLength > this.heldBreak) {
-            const level = this.delimiterLevel(false);
+            const level = this.delimiters.level(this.held, this.heldBreak, this.heldLength, this.depth, this.candidates, false);
             if (level >= 0) {
               this.delimiter(level);
             } else {
               this.lineNotDelimiter();
             }
             runStart = i + 1;
-          } else if (this.fits(byte)) {
+          } else if ((this.candidates = this.delimiters.narrow(this.heldLength - this.heldBreak, byte, this.depth, this.candidates)) !== 0) {
             this.held[this.heldLength++] = byte;
             runStart = i + 1;
           } else {
@@ -270,50 +229,6 @@ export class PartWalker {
       // Nothing can follow as a delimiter: the break is content (a single-part message).
       this.releaseHeld();
     }
-  }
-
-  /** Whether the held line, with `byte` after it, may still become a delimiter line; narrows the candidates. */
-  private fits(byte: number): boolean {
-    const position = this.heldLength - this.heldBreak;
-    let still = 0;
-    for (let k = 0; k < this.depth; k++) {
-      if ((this.candidates & (1 << k)) === 0) continue;
-      const length = this.delimiterLengths[k];
-      if (position < length) {
-        if (this.delimiters[k][position] === byte) still |= 1 << k;
-      } else if (position < length + 2 + MAX_DELIMITER_PADDING && (byte === DASH || byte === SPACE || byte === TAB || byte === CR)) {
-        still |= 1 << k;
-      }
-    }
-    this.candidates = still;
-    return still !== 0;
-  }
-
-  /**
-   * The level whose delimiter the held line is exactly (innermost first), or -1. At the end
-   * of the input, with no line end, only a closing delimiter counts.
-   */
-  private delimiterLevel(atEnd: boolean): number {
-    const held = this.held;
-    const end = this.heldLength;
-    for (let k = this.depth - 1; k >= 0; k--) {
-      if ((this.candidates & (1 << k)) === 0) continue;
-      let i = this.heldBreak + this.delimiterLengths[k];
-      if (i > end) continue;
-      let close = false;
-      if (i < end && held[i] === DASH) {
-        if (i + 1 >= end || held[i + 1] !== DASH) continue;
-        close = true;
-        i += 2;
-      }
-      while (i < end && (held[i] === SPACE || held[i] === TAB)) i++;
-      while (i < end && held[i] === CR) i++;
-      if (i === end && (close || !atEnd)) {
-        this.closing = close;
-        return k;
-      }
-    }
-    return -1;
   }
 
   /** The held line ended with LF and is not a delimiter: content, and the LF a new held break. */
@@ -346,7 +261,7 @@ export class PartWalker {
 
   /** A delimiter of level `level` (its line already read): ends what is open inside it. */
   private delimiter(level: number): void {
-    const close = this.closing;
+    const close = this.delimiters.closing;
     this.heldLength = 0;
     this.heldBreak = 0;
     if (this.phase === HEADERS) {
@@ -388,14 +303,19 @@ export class PartWalker {
   /** The current part's header ended: a multipart to open, or a leaf for the handler. */
   private headersEnded(): void {
     const headers = this.headers;
-    const contentType = headers.contentType();
+    this.describePart(headers.contentType(), headers.transferEncoding(), headers.raw("Content-Disposition"), headers.raw("Content-Type"));
+  }
+
+  private describePart(contentType: ContentType, transferEncoding: string, disposition: string | null, contentTypeField: string | null): void {
+    const headers = this.headers;
     const part = this.part;
     part.unopened = "";
     if (contentType.type === "multipart") {
       const boundary = contentType.boundary;
       if (this.depth >= this.maxDepth) part.unopened = `a multipart nested deeper than ${this.maxDepth} levels`;
       else if (boundary === "") part.unopened = "a multipart without a boundary";
-      else if (!this.openMultipart(boundary)) part.unopened = `a multipart whose boundary is not up to ${MAX_PART_BOUNDARY} ASCII characters`;
+      else if (this.delimiters.open(this.depth, boundary)) this.depth++;
+      else part.unopened = `a multipart whose boundary is not up to ${MAX_PART_BOUNDARY} ASCII characters`;
       if (part.unopened === "") {
         this.phase = SKIP; // the preamble
         return;
@@ -406,77 +326,50 @@ export class PartWalker {
     part.mimeType = contentType.mimeType;
     part.type = contentType.type;
     part.charset = contentType.charset;
-    part.transferEncoding = headers.transferEncoding();
+    part.transferEncoding = transferEncoding;
     part.problems.length = 0;
-    const disposition = headers.raw("Content-Disposition");
     part.disposition = dispositionType(disposition);
     part.filename = contentParameter(disposition, "filename", part.problems)
-      ?? contentParameter(headers.raw("Content-Type"), "name", part.problems) ?? "";
+      ?? contentParameter(contentTypeField, "name", part.problems) ?? "";
     for (const field of headers.fields) {
       if (headers.isTruncated(field)) part.problems.push(`its ${field} is longer than ${headers.maxFieldBytes} bytes and was cut`);
     }
     part.size = 0;
     part.invalidBase64 = 0;
-    const encoding = part.transferEncoding;
-    this.transfer = encoding === "quoted-printable" ? QUOTED_PRINTABLE : encoding === "base64" ? BASE64 : IDENTITY;
-    if (this.transfer === IDENTITY && encoding !== "7bit" && encoding !== "8bit" && encoding !== "binary") {
-      part.problems.push(`its transfer encoding "${encoding}" is not one simmail knows: the content is as written`);
+    if (!this.transfer.begin(transferEncoding)) {
+      part.problems.push(`its transfer encoding "${transferEncoding}" is not one simmail knows: the content is as written`);
     }
-    this.base64.reset();
-    this.quotedPrintable.reset();
     this.phase = this.handler.partBegin(part) ? LEAF_WANTED : LEAF_UNWANTED;
   }
 
-  private openMultipart(boundary: string): boolean {
-    if (boundary.length > MAX_PART_BOUNDARY) return false;
-    const delimiter = this.delimiters[this.depth];
-    delimiter[0] = DASH;
-    delimiter[1] = DASH;
-    for (let i = 0; i < boundary.length; i++) {
-      const c = boundary.charCodeAt(i);
-      if (c > 126 || c < 32) return false;
-      delimiter[2 + i] = c;
-    }
-    this.delimiterLengths[this.depth] = 2 + boundary.length;
-    this.depth++;
-    return true;
-  }
-
   private decode(src: Uint8Array, start: number, end: number): void {
-    const part = this.part;
-    if (this.transfer === IDENTITY) {
-      part.size += end - start;
-      this.handler.partData(src, start, end - start);
+    const transfer = this.transfer;
+    if (transfer.identity) {
+      this.hand(src, start, end - start);
       return;
     }
-    const scratch = this.scratch;
-    const most = this.transfer === QUOTED_PRINTABLE
-      ? scratch.length - QuotedPrintableDecoder.maxDecodedLength(0)
-      : Math.floor((scratch.length * 4) / 3) - 3;
-    while (start < end) {
-      const n = end - start < most ? end - start : most;
-      const written = this.transfer === QUOTED_PRINTABLE
-        ? this.quotedPrintable.decode(src, start, n, scratch, 0)
-        : this.base64.decode(src, start, n, scratch, 0);
-      this.hand(written);
+    const handler = this.handler;
+    while (start < end && this.phase === LEAF_WANTED) {
+      const n = transfer.pieceLength(end - start, handler.partRoom?.());
+      const written = transfer.decode(src, start, n);
+      this.part.invalidBase64 = transfer.invalidBase64;
+      this.hand(transfer.scratch, 0, written);
       start += n;
     }
   }
 
-  private hand(length: number): void {
+  private hand(src: Uint8Array, offset: number, length: number): void {
     if (length === 0) return;
     this.part.size += length;
-    this.handler.partData(this.scratch, 0, length);
+    if (this.handler.partData(src, offset, length) === false) this.phase = LEAF_UNWANTED;
   }
 
   private endLeaf(): void {
     const part = this.part;
     if (this.phase === LEAF_WANTED) {
-      if (this.transfer === QUOTED_PRINTABLE) this.hand(this.quotedPrintable.finish(this.scratch, 0));
-      else if (this.transfer === BASE64) {
-        this.hand(this.base64.finish(this.scratch, 0));
-        part.invalidBase64 = this.base64.invalid;
-      }
+      const written = this.transfer.finish();
+      part.invalidBase64 = this.transfer.invalidBase64;
+      this.hand(this.transfer.scratch, 0, written);
     }
     this.phase = SKIP;
     this.handler.partEnd(part);
