@@ -3,7 +3,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { isTerminalControl, printable, printableBlock, printableLine, safeFileName, StringText, TerminalText, terminalJson } from "../../src/host/cli-text.ts";
+import { printable, printableBlock, printableLine, safeFileName, StringText, TerminalText, terminalJson } from "../../src/host/cli-text.ts";
+import { isControl, withoutControls } from "../../src/transport/bytes.ts";
 import { CHARSET_UTF8, CharsetDecoder } from "../../src/mail/codec/charset.ts";
 
 const test = suite("cli/text: terminal-safe output and file names");
@@ -12,10 +13,23 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 test("the control rule: C0 but tab and LF, DEL and C1; nothing else", () => {
   const controls = [];
-  for (let c = 0; c < 0x100; c++) if (isTerminalControl(c)) controls.push(c);
+  for (let c = 0; c < 0x100; c++) if (isControl(c)) controls.push(c);
   const expected = [...Array(0x20).keys()].filter((c) => c !== 9 && c !== 10).concat([...Array(0x21).keys()].map((k) => 0x7f + k));
   assert.equal(controls, expected);
-  assert.not.ok(isTerminalControl(0xa0) || isTerminalControl(0x20ac) || isTerminalControl(0x1f600));
+  assert.not.ok(isControl(0xa0) || isControl(0x20ac) || isControl(0x1f600));
+});
+
+test("one rule: the CLI's U+FFFD and the traces' ? replace exactly the characters isControl names", () => {
+  for (let c = 0; c < 0x3000; c++) {
+    if (c === 13) continue; // CR: printable() keeps CRLF as a line end, tested below
+    const text = `a${String.fromCharCode(c)}b`;
+    const control = isControl(c);
+    assert.is(printable(text), control ? "a\ufffdb" : text, `printable U+${c.toString(16)}`);
+    assert.is(withoutControls(text), control ? "a?b" : text, `withoutControls U+${c.toString(16)}`);
+    if (c !== 9 && c !== 10) assert.is(printableLine(text), control ? "a\ufffdb" : text, `printableLine U+${c.toString(16)}`);
+  }
+  assert.is(withoutControls("a\rb"), "a?b");
+  assert.is(printable("a\rb"), "a\ufffdb");
 });
 
 test("printable, printableLine, printableBlock: ESC sequences, bare CR, BEL, C1 CSI replaced; text kept", () => {

@@ -1,36 +1,32 @@
 // What simmail prints that came from a mail or the modem, made safe for a terminal, and the
-// file names attachments are saved under. One rule for control characters: C0 but tab and
-// line feed (ESC, CR, BS ...), DEL and C1 are shown as U+FFFD, wherever they came from.
+// file names attachments are saved under. Control characters are those of the core's one rule
+// (isControl, src/transport/bytes.ts); here they are shown as U+FFFD, wherever they came from.
 
 import type { CodePointSink } from "../mail/codec/utf8.ts";
 import { encodeCodePoint, readCodePoint } from "../mail/codec/utf8.ts";
+import { CONTROL_CHARACTERS, isControl, replaceControls } from "../transport/bytes.ts";
 
 const REPLACEMENT = 0xfffd;
-const TAB = 9;
 const LF = 10;
 const CR = 13;
 
-/** A character a terminal would act on instead of showing (tab and line feed are text). */
-export function isTerminalControl(codePoint: number): boolean {
-  return (codePoint < 0x20 && codePoint !== TAB && codePoint !== LF) || (codePoint >= 0x7f && codePoint <= 0x9f);
-}
-
-const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-const CONTROLS_AND_BREAKS = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROLS_AND_LINE_FEEDS = new RegExp(`[${CONTROL_CHARACTERS}\\n]`, "g");
+/** Controls but a CR that ends a CRLF line. */
+const CONTROLS_BUT_LINE_ENDS = new RegExp(`(?!\\r\\n)[${CONTROL_CHARACTERS}]`, "g");
 
 /** Text with its terminal controls replaced; CRLF line ends become LF, a lone CR is replaced. */
 export function printable(text: string): string {
-  return text.replace(/\r\n/g, "\n").replace(CONTROLS, "\ufffd");
+  return replaceControls(text.replace(/\r\n/g, "\n"), "\ufffd");
 }
 
 /** One line of text (a header value, a list column): tabs are spaces, line breaks and controls replaced. */
 export function printableLine(text: string): string {
-  return text.replace(/\t/g, " ").replace(CONTROLS_AND_BREAKS, "\ufffd");
+  return text.replace(/\t/g, " ").replace(CONTROLS_AND_LINE_FEEDS, "\ufffd");
 }
 
 /** A header block as served, CRLF line ends kept, every other control replaced. */
 export function printableBlock(text: string): string {
-  return text.replace(/\r(?!\n)/g, "\ufffd").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, "\ufffd");
+  return text.replace(CONTROLS_BUT_LINE_ENDS, "\ufffd");
 }
 
 /** JSON with DEL and C1 escaped too (JSON.stringify escapes only C0): the same data, safe to show. */
@@ -70,7 +66,7 @@ export class TerminalText implements CodePointSink {
       this.pendingCr = true;
       return true;
     }
-    if (isTerminalControl(codePoint)) {
+    if (isControl(codePoint)) {
       this.controls++;
       return this.put(REPLACEMENT);
     }

@@ -15,12 +15,26 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Text from a mail or the modem as it may be printed or traced: control characters (C0 but
- * tab and line feed, DEL, C1: terminal escapes among them) shown as "?". The one such rule.
+ * The one rule for control characters in text from a mail or the modem: C0 but tab and line
+ * feed (ESC, CR, BS ...), DEL and C1 are what a terminal acts on instead of showing. Traces
+ * show them as "?" (withoutControls), the CLI as U+FFFD (src/host/cli-text.ts).
  */
-export function withoutControls(text: string): string {
+export function isControl(codePoint: number): boolean {
+  return (codePoint < 0x20 && codePoint !== 9 && codePoint !== 10) || (codePoint >= 0x7f && codePoint <= 0x9f);
+}
+
+/** isControl() as a RegExp character class body, for replacing them in a string. */
+export const CONTROL_CHARACTERS = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f";
+
+/** `text` with every control character (isControl) replaced by `replacement`. */
+export function replaceControls(text: string, replacement: string): string {
   // A fresh RegExp per call: a module-level one would be frozen in a Moddable preload.
-  return text.replace(new RegExp("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "g"), "?");
+  return text.replace(new RegExp(`[${CONTROL_CHARACTERS}]`, "g"), replacement);
+}
+
+/** Text from a mail or the modem as it may be traced: control characters shown as "?". */
+export function withoutControls(text: string): string {
+  return replaceControls(text, "?");
 }
 
 export function bytesEqual(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array): boolean {
