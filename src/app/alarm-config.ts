@@ -3,7 +3,7 @@
 // soak) meets the same limits as one read from mc/config (src/device/settings.ts). And the
 // session settings the config gives the mail layer.
 
-import type { Dialect } from "../modem/modem.ts";
+import type { BringUpOptions, Dialect } from "../modem/modem.ts";
 import type { Address } from "../mail/message.ts";
 import type { Pop3Settings } from "../mail/pop3.ts";
 import type { Security, SecuritySettings, TlsVersion } from "../mail/security.ts";
@@ -18,17 +18,8 @@ export interface AlarmConfig {
   deviceId: string;
   /** Shown in subjects, e.g. "Pump house". */
   siteName: string;
-  modem: {
-    dialect?: Dialect;
-    apn?: string;
-    apnUser?: string;
-    apnPassword?: string;
-    cid?: number;
-    ntpServer?: string;
-    timezoneQuarters?: number;
-    /** Skip AT+CNTP (the modem clock is already right, e.g. the simulator's). */
-    skipTime?: boolean;
-  };
+  /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's). */
+  modem: { dialect?: Dialect } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
   smtp: {
     host: string;
     port?: number;

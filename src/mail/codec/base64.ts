@@ -253,7 +253,7 @@ export class Base64Decoder {
         }
       } else if (value === PAD) {
         if (count >= 2) {
-          at = flushPartial(bits, count, out, at);
+          at = writeGroup(bits, count, out, at);
           this.padding = true;
         } else if (count === 1) {
           this.invalid++; // one sextet is not a byte
@@ -278,7 +278,7 @@ export class Base64Decoder {
       throw new RangeError(`Base64Decoder.finish: needs room for 2 bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
     }
     let at = outOffset;
-    if (this.count >= 2) at = flushPartial(this.bits, this.count, out, at);
+    if (this.count >= 2) at = writeGroup(this.bits, this.count, out, at);
     else if (this.count === 1) this.invalid++;
     this.bits = 0;
     this.count = 0;
@@ -294,15 +294,47 @@ export class Base64Decoder {
   }
 }
 
-/** The bytes of a short group: 2 sextets → 1 byte, 3 sextets → 2 bytes. */
-function flushPartial(bits: number, count: number, out: Uint8Array, at: number): number {
-  if (count === 2) {
+/** The bytes of a group: 2 sextets → 1 byte, 3 sextets → 2 bytes, 4 → 3. */
+function writeGroup(bits: number, count: number, out: Uint8Array, at: number): number {
+  if (count === 4) {
+    out[at++] = (bits >> 16) & 0xff;
+    out[at++] = (bits >> 8) & 0xff;
+    out[at++] = bits & 0xff;
+  } else if (count === 2) {
     out[at++] = (bits >> 4) & 0xff;
   } else {
     out[at++] = (bits >> 10) & 0xff;
     out[at++] = (bits >> 2) & 0xff;
   }
   return at;
+}
+
+/**
+ * Strict base64 of a whole short text (an RFC 2047 "B" word) into `out` at `at`: the alphabet
+ * only, "=" padding at the end only; returns the new end, or -1 when the text is not base64.
+ * (Base64Decoder is the lenient, streaming one: it skips what is not base64 and counts it.)
+ */
+export function decodeBase64Text(text: string, out: Uint8Array, at: number): number {
+  let bits = 0;
+  let count = 0;
+  let padding = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === PAD_CHAR) {
+      padding++;
+      continue;
+    }
+    const value = c < 256 ? SEXTETS[c] : INVALID;
+    if (value < 0 || padding > 0) return -1;
+    bits = (bits << 6) | value;
+    if (++count === 4) {
+      at = writeGroup(bits, 4, out, at);
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count === 1 || padding > 2) return -1;
+  return count >= 2 ? writeGroup(bits, count, out, at) : at;
 }
 
 /** Base64 of a small byte range as one unbroken string (for encoded words, AUTH strings). */

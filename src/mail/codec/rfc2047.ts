@@ -2,7 +2,7 @@
 // UTF-8 B-word encoder for names and subjects the mail layer sends. Header values are small
 // and asked for, so these work on strings and may allocate.
 
-import { base64OfBytes } from "./base64.ts";
+import { base64OfBytes, decodeBase64Text } from "./base64.ts";
 import { CHARSET_UNKNOWN, CHARSET_UTF8, charsetOf, singleByteCodePoint } from "./charset.ts";
 import { decodeUtf8, encodeCodePoint, isValidUtf8, readCodePoint, utf8SequenceLength } from "./utf8.ts";
 
@@ -14,7 +14,6 @@ const ENCODED_WORD = "=\\?([^?\\s]+)\\?([BbQq])\\?([^?\\s]*)\\?=";
 const WORD_START = "=\\?[^?\\s]+\\?[BbQq]\\?";
 /** Characters of a word quoted in a problem note. */
 const QUOTED_WORD = 60;
-const BASE64_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const WORD_PREFIX = "=?UTF-8?B?";
 const WORD_SUFFIX = "?=";
 /** Raw bytes per word: the base64 room (75 - 12 = 63 → 60 characters) holds 45 bytes. */
@@ -33,37 +32,6 @@ function hexValue(code: number): number {
   if (code >= 65 && code <= 70) return code - 55;
   if (code >= 97 && code <= 102) return code - 87;
   return -1;
-}
-
-/** Decodes B text into `out` at `at`; returns the new end, or -1 when the text is not base64. */
-function decodeB(text: string, out: Uint8Array, at: number): number {
-  let bits = 0;
-  let count = 0;
-  let padding = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 61) {
-      padding++;
-      continue;
-    }
-    const value = BASE64_LETTERS.indexOf(text[i]);
-    if (value < 0 || padding > 0) return -1;
-    bits = (bits << 6) | value;
-    if (++count === 4) {
-      out[at++] = (bits >> 16) & 0xff;
-      out[at++] = (bits >> 8) & 0xff;
-      out[at++] = bits & 0xff;
-      bits = 0;
-      count = 0;
-    }
-  }
-  if (count === 1 || padding > 2) return -1;
-  if (count === 2) out[at++] = (bits >> 4) & 0xff;
-  else if (count === 3) {
-    out[at++] = (bits >> 10) & 0xff;
-    out[at++] = (bits >> 2) & 0xff;
-  }
-  return at;
 }
 
 /** Decodes Q text into `out` at `at`; returns the new end, or -1 for a broken escape. */
@@ -141,7 +109,7 @@ export function decodeHeaderValue(value: string, problems?: string[]): string {
     last = m.index + m[0].length;
     const kind = charsetOf(m[1]);
     const q = m[2] === "Q" || m[2] === "q";
-    const end = kind === CHARSET_UNKNOWN ? -1 : q ? decodeQ(m[3], bytes, runLength) : decodeB(m[3], bytes, runLength);
+    const end = kind === CHARSET_UNKNOWN ? -1 : q ? decodeQ(m[3], bytes, runLength) : decodeBase64Text(m[3], bytes, runLength);
     if (end < 0) {
       flush();
       result += gap + m[0];
