@@ -104,7 +104,8 @@ function stderrTracer(): AtTracer {
 interface Link {
   path: string;
   baud: number;
-  dialect: Dialect;
+  /** As --dialect (or SIMMAIL_DIALECT) says; null: the probe tells it. */
+  dialect: Dialect | null;
   cid: number;
   apn: string | null;
 }
@@ -113,7 +114,7 @@ function link(o: Options): Link {
   return {
     path: one(o, "port"),
     baud: settingFlag<number>(o, "baud")!,
-    dialect: settingFlag<string>(o, "dialect") as Dialect,
+    dialect: o.values.has("dialect") ? (settingFlag<string>(o, "dialect") as Dialect) : null,
     cid: settingFlag<number>(o, "cid")!,
     apn: settingFlag<string>(o, "apn"),
   };
@@ -124,8 +125,8 @@ interface Connection {
   engine: AtEngine;
   modem: Modem;
   link: Link;
-  /** The dialect asked for; the probe confirms it before `mail` is made. */
-  dialect: Dialect;
+  /** The dialect asked for (the probe confirms it), or null: the probe picks it; before `mail` is made. */
+  dialect: Dialect | null;
   mail: MailDialect | null;
   close(): Promise<void>;
 }
@@ -148,9 +149,9 @@ async function connect(o: Options, link: Link): Promise<Connection> {
   return connection;
 }
 
-/** The modem's dialect, picked from the probe (which checks that its email commands are there). */
+/** The modem's dialect, picked by the probe unless --dialect names it (the probe checks that its email commands are there). */
 async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabilities: EmailCapabilities }> {
-  const capabilities = await probeEmail(c.engine, c.dialect);
+  const capabilities = await probeEmail(c.engine, c.dialect ?? undefined);
   c.mail = openMailDialect(capabilities, c.modem, nodeTimers);
   return { mail: c.mail, capabilities };
 }
@@ -200,7 +201,7 @@ async function probe(o: Options, out: Out): Promise<void> {
       bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : `bearer:   not queried (the ${mail.name} dialect has no bearer query)`,
       `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
       `battery:  ${battery.percent}% ${battery.millivolts} mV`,
-      `email:    ${caps.dialect} dialect; subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
+      `email:    ${caps.dialect} dialect (${caps.detected ? "found by its test commands" : `as ${label(o, "dialect")} says`}); subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
       `tls:      ${caps.tls === null ? "none (no AT+EMAILSSL: passwords go in clear text)" : `AT+EMAILSSL ${caps.tls.modes[0]}-${caps.tls.modes[1]}${caps.tls.contexts ? `, contexts ${caps.tls.contexts[0]}-${caps.tls.contexts[1]}` : ""}${caps.tls.sslConfig ? ", AT+CSSLCFG (version, SNI)" : ""}`}`,
     ].join("\n");
     out(human, { identity, sim, signal, attached, operator, bearer, clock, battery, email: caps });
