@@ -12,6 +12,7 @@ import { ModemError } from "../modem/errors.ts";
 import { probeEmail, type EmailCapabilities } from "../modem/probe.ts";
 import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
+import { CLASSIC_LIMITS } from "../mail/classic.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
 import { addressProblem, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import { deviceIdProblem, REMOTE_COMMANDS, secretFromText, signCommandSubject } from "../app/remote-command.ts";
@@ -131,9 +132,13 @@ interface Connection {
   close(): Promise<void>;
 }
 
+const CLI_LINE_CAPACITY = 2 * CLASSIC_LIMITS.body;
+
 async function connect(o: Options, link: Link): Promise<Connection> {
   const serial = await HostSerial.open(link.path, link.baud);
-  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
+  // The classic dialect prints mail text as lines (AT+POP3READ): room for a whole line of the
+  // longest body it sends (CLASSIC_LIMITS.body), so such a mail reads back whole.
+  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6, lineCapacity: CLI_LINE_CAPACITY });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
   const modem = new Modem(engine, nodeTimers);
