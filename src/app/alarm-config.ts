@@ -19,6 +19,7 @@ export interface AlarmConfig {
   /** Shown in subjects, e.g. "Pump house". */
   siteName: string;
   modem: {
+    /** The email command set; left out, the probe tells it (`probeEmail`). */
     dialect?: Dialect;
     apn?: string;
     apnUser?: string;
