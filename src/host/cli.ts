@@ -238,7 +238,10 @@ async function send(o: Options, out: Out): Promise<void> {
   const server: ServerAccount = { ...smtp, ...(user !== null ? { user, password: await password(user, smtp.host) } : {}) };
   // The SIM7000 dialect streams a file of this computer: checked and opened before the first
   // command, so that a directory or an unreadable file never leaves the modem mid-transfer.
-  let source: FileSource | null = attach !== undefined && modem.dialect === "sim7000" ? new FileSource(inputFile("--attach", attach)) : null;
+  // A classic modem attaches its own files, named from their drive (C:/Picture/x.jpg): such a
+  // path waits for the probe, unless --dialect says which.
+  const modemFile = attach !== undefined && (modem.dialect === "classic" || (modem.dialect === null && /^[CD]:/i.test(attach)));
+  let source: FileSource | null = attach !== undefined && !modemFile ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
   let c: Connection | null = null;
   try {
