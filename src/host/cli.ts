@@ -132,12 +132,11 @@ interface Connection {
   close(): Promise<void>;
 }
 
+/** The classic dialect prints mail as text lines: room for a line of the longest body it sends. */
 const CLI_LINE_CAPACITY = 2 * CLASSIC_LIMITS.body;
 
 async function connect(o: Options, link: Link): Promise<Connection> {
   const serial = await HostSerial.open(link.path, link.baud);
-  // The classic dialect prints mail text as lines (AT+POP3READ): room for a whole line of the
-  // longest body it sends (CLASSIC_LIMITS.body), so such a mail reads back whole.
   const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6, lineCapacity: CLI_LINE_CAPACITY });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
@@ -236,10 +235,9 @@ async function send(o: Options, out: Out): Promise<void> {
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
   const server: ServerAccount = { ...smtp, ...(user !== null ? { user, password: await password(user, smtp.host) } : {}) };
-  // The SIM7000 dialect streams a file of this computer: checked and opened before the first
-  // command, so that a directory or an unreadable file never leaves the modem mid-transfer.
-  // A classic modem attaches its own files, named from their drive (C:/Picture/x.jpg): such a
-  // path waits for the probe, unless --dialect says which.
+  // A file of this computer (the SIM7000 dialect streams it) is opened before the first command,
+  // so that a directory or an unreadable file never leaves the modem mid-transfer; a classic
+  // modem's own file, named from its drive (C:/Picture/x.jpg), waits for the probe.
   const modemFile = attach !== undefined && (modem.dialect === "classic" || (modem.dialect === null && /^[CD]:/i.test(attach)));
   let source: FileSource | null = attach !== undefined && !modemFile ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
