@@ -3,6 +3,7 @@
 // Prints where it listens for people, with commands to paste; with --json, or when stdout is not
 // a terminal, one JSON line (ports, host names, accounts) first. Runs until SIGINT or SIGTERM.
 
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "./servers/index.ts";
 import { SimModem, type Dialect } from "./modem/modem.ts";
@@ -24,7 +25,9 @@ const USAGE = `usage: node --import tsx sim/main.ts --pty <path> [options]
                         servers' TLS listeners (SMTPS, SMTP with STARTTLS, POP3S; STLS on POP3)
   --smtp-port <n>       the SMTP server's port (default ${DEFAULT_PORTS.smtp}; 0: any free port)
   --pop3-port <n>       the POP3 server's port (default ${DEFAULT_PORTS.pop3}; 0: any free port)
-  --json                the JSON line on stdout even on a terminal`;
+  --json                the JSON line on stdout even on a terminal
+  --classic-failure-error  classic: a failure result is followed by ERROR, not OK (some firmwares)
+  --file <modem path>=<file>  classic: put a copy of <file> in the modem's file system (repeatable)`;
 
 /** Names the simulated modem resolves to the local servers. */
 const HOST_NAMES = ["mail.simmail.test", "smtp.simmail.test", "pop3.simmail.test", "mail.sim.com", "localhost"];
@@ -63,6 +66,16 @@ async function main(): Promise<void> {
   const ports = { smtp: port("smtp-port", DEFAULT_PORTS.smtp), pop3: port("pop3-port", DEFAULT_PORTS.pop3) };
   const withTls = values.tls === true;
   if (withTls && dialect !== "sim7000") fail("--tls needs the sim7000 dialect (the classic one has no TLS commands)");
+  const files = (values.file ?? []).map((text) => {
+    const at = text.indexOf("=");
+    if (at <= 0) fail(`--file must be <modem path>=<file>, not "${text}"`);
+    try {
+      return { path: text.slice(0, at), bytes: readFileSync(text.slice(at + 1)) };
+    } catch (error) {
+      return fail(`--file ${text}: ${(error as Error).message}`);
+    }
+  });
+  if (files.length > 0 && dialect !== "classic") fail("--file needs the classic dialect (the SIM7000 one has no file commands here)");
   // Dovecot where it can run; elsewhere (not root, not installed) the Node POP3 server.
   let servers: MailServers;
   try {
@@ -84,6 +97,7 @@ async function main(): Promise<void> {
       autobaud: values.autobaud === true,
       echo: values["no-echo"] !== true,
       timeoutScale,
+      quirks: { classicFailureError: values["classic-failure-error"] === true },
       ...(withTls ? { tls: { commands: true, ca: [servers.tls!.ca] } } : {}),
       // With --baud the pty paces output; AT+IPR=<rate> changes the pace.
       onBaudChange: (rate) => pty?.setBaud(baud === undefined ? null : rate),
@@ -103,6 +117,7 @@ async function main(): Promise<void> {
   }
   // Said once the simulator is up, so that a refusal above stays the only line.
   if (servers.pop3Fallback !== null) process.stderr.write(`sim: POP3 by the built-in Node server, as Dovecot cannot run here: ${servers.pop3Fallback}\n`);
+  for (const file of files) sim.fs.write(file.path, file.bytes);
   const bridge = pty;
   bridge.connect(sim);
   sim.powerOn({ quiet: values.boot !== true });
@@ -124,7 +139,6 @@ async function main(): Promise<void> {
   const pop3 = `mail.simmail.test:${servers.pop3Port}`;
   const cli = "simmail";
   const [sender, reader] = [servers.users[0], servers.users[2] ?? servers.users[0]];
-  const dialectFlag = dialect === "classic" ? " --dialect classic" : "";
   process.stdout.write([
     `Simulated ${dialect === "classic" ? "SIMCom (classic email dialect)" : "SIM7000"} modem on ${path} (${bridge.device}).`,
     `SMTP: mail.simmail.test:${servers.smtpPort}   POP3: mail.simmail.test:${servers.pop3Port}   (names resolve to ${servers.host} inside the modem)`,
@@ -132,9 +146,9 @@ async function main(): Promise<void> {
     `Accounts (log in with the name): ${servers.users.map((u) => `${u.name}/${u.password} <${u.address}>`).join(", ")}`,
     "",
     "Try, in another terminal:",
-    `  ${cli} probe --port ${path}${dialectFlag}`,
-    `  SIMMAIL_PASSWORD=${sender.password} ${cli} send --port ${path}${dialectFlag} --apn internet --smtp ${smtp} --user ${sender.name} --from ${sender.address} --to ${reader.address} --subject Hello --body "It works"`,
-    `  SIMMAIL_PASSWORD=${reader.password} ${cli} inbox --port ${path}${dialectFlag} --apn internet --pop3 ${pop3} --user ${reader.name} list`,
+    `  ${cli} probe --port ${path}`,
+    `  SIMMAIL_PASSWORD=${sender.password} ${cli} send --port ${path} --apn internet --smtp ${smtp} --user ${sender.name} --from ${sender.address} --to ${reader.address} --subject Hello --body "It works"`,
+    `  SIMMAIL_PASSWORD=${reader.password} ${cli} inbox --port ${path} --apn internet --pop3 ${pop3} --user ${reader.name} list`,
     "",
     "Ctrl-C stops it.",
     "",
@@ -168,6 +182,8 @@ function parse() {
       "smtp-port": { type: "string" },
       "pop3-port": { type: "string" },
       json: { type: "boolean" },
+      "classic-failure-error": { type: "boolean" },
+      file: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

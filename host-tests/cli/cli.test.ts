@@ -31,7 +31,7 @@ cli("probe reports identity, SIM, signal, clock and email limits; --json is mach
   const human = await simmail(["probe", "--port", port]);
   assert.is(human.status, 0, human.stderr);
   assert.match(human.stdout, /SIM:\s+READY/);
-  assert.match(human.stdout, /email:\s+sim7000 dialect; subject ≤ 512/);
+  assert.match(human.stdout, /email:\s+sim7000 dialect \(found by its test commands\); subject ≤ 512/);
   const json = await simmail(["probe", "--port", port, "--json"]);
   const data = JSON.parse(json.stdout);
   assert.is(data.ok, true);

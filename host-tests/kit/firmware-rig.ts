@@ -13,6 +13,8 @@ export interface FirmwareRigOptions {
   sim?: SimOptions;
   /** Mock UART options (default 921,600 baud). */
   uart?: Omit<UartOptions, "scheduler">;
+  /** The engine's receive line buffer (default: the engine's). */
+  lineCapacity?: number;
 }
 
 export function firmwareRig(options: FirmwareRigOptions = {}) {
@@ -21,7 +23,7 @@ export function firmwareRig(options: FirmwareRigOptions = {}) {
   const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, ...options.sim });
   sim.attach(uart.modem);
   sim.powerOn({ quiet: true });
-  const engine = new AtEngine({ serial: uart.host, timers: clock });
+  const engine = new AtEngine({ serial: uart.host, timers: clock, ...(options.lineCapacity !== undefined ? { lineCapacity: options.lineCapacity } : {}) });
   uart.host.attach(engine);
   /** Runs an operation in virtual time that waits for the real servers when it must. */
   async function run<T>(operation: Promise<T>, limitMs = 300_000): Promise<T> {

@@ -12,6 +12,8 @@ import { SmtpFailure, SmtpSession, type SmtpFailureKind } from "./smtp-client.ts
 import { Pop3Settings, SmtpSettings, type Pop3SettingLimits, type SmtpSettingLimits } from "./email-settings.ts";
 
 const CRLF = "\r\n";
+/** A `+SMTP:`/`+POP3:` result that reports a failure (not a success, not numbers). */
+const FAILURE_RESULT = /^\+(?:SMTP|POP3): (?!SUCCESS$|OK$)[A-Z]/;
 /** The application note's limits. */
 const MAX_ATTACHMENTS = 10;
 const MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
@@ -195,8 +197,10 @@ export class ClassicEmail implements EmailDialect {
     }
   }
 
+  /** The answer with OK; a failure result with ERROR instead where `classicFailureError` says so. */
   private ok(...info: string[]): true {
-    this.port.reply(okResponse(...info));
+    const failure = info.length === 1 && FAILURE_RESULT.test(info[0]);
+    this.port.reply(failure && this.port.options.quirks.classicFailureError ? `${CRLF}${info[0]}${CRLF}${CRLF}ERROR${CRLF}` : okResponse(...info));
     return true;
   }
 
@@ -237,6 +241,8 @@ export class ClassicEmail implements EmailDialect {
       return this.ok();
     }
     const name = params.string(1, 64, "file name", 1);
+    // "Select files from current directory": a name, not a path (AT+FSCD selects the folder).
+    if (/[/\\]/.test(name)) throw new AtParamError(`+SMTPFILE: "${name}" is a path; the note selects a file of the current directory by name`);
     const path = this.port.fs.resolve(name, this.cwd);
     if (this.port.fs.isDirectory(path) || !this.port.fs.exists(path)) throw new AtParamError(`+SMTPFILE: no file ${path}`);
     this.files.set(slot, path);
@@ -335,7 +341,7 @@ export class ClassicEmail implements EmailDialect {
         if (job.done) return;
         job.done = true;
         this.sendJob = null;
-        this.port.reply(okResponse(`+SMTP: ${error.kind === "bearer" ? "NETWORK ERROR" : "SERVER ERROR"}`));
+        this.ok(`+SMTP: ${error.kind === "bearer" ? "NETWORK ERROR" : "SERVER ERROR"}`);
       },
     ));
     return true;
@@ -356,7 +362,7 @@ export class ClassicEmail implements EmailDialect {
     job.done = true;
     if (result !== "SUCCESS") job.session?.abort();
     if (this.sendJob === job) this.sendJob = null;
-    if (job.session === null) this.port.reply(okResponse(`+SMTP: ${result}`));
+    if (job.session === null) this.ok(`+SMTP: ${result}`);
     else this.port.urc(`+SMTP: ${result}`);
   }
 

@@ -51,6 +51,12 @@ export interface SimQuirks {
    * case under "AUTH REQUIRED", evidently a typo. Default "SERVER ERROR".
    */
   classicSessionFailure: "SERVER ERROR" | "AUTH REQUIRED";
+  /**
+   * Classic: a failure result given with the command's answer (`+SMTP: NETWORK ERROR`,
+   * `+POP3: INVALID UN/PWD`) is followed by ERROR rather than OK, as on some firmwares (the
+   * note shows only successes). Default false.
+   */
+  classicFailureError: boolean;
 }
 
 export const DEFAULT_QUIRKS: SimQuirks = {
@@ -59,6 +65,7 @@ export const DEFAULT_QUIRKS: SimQuirks = {
   sapbrQueryNoSpace: true,
   classicNumAsAppNote: true,
   classicSessionFailure: "SERVER ERROR",
+  classicFailureError: false,
 };
 
 export interface SimNetworkState {

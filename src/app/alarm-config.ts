@@ -18,7 +18,8 @@ export interface AlarmConfig {
   deviceId: string;
   /** Shown in subjects, e.g. "Pump house". */
   siteName: string;
-  /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's). */
+  /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's);
+   *  the dialect left out, the probe tells it (`probeEmail`). */
   modem: { dialect?: Dialect } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
   smtp: {
     host: string;

@@ -28,7 +28,8 @@ export class AlarmModem {
   readonly modem: Modem;
   private readonly platform: AlarmPlatform;
   private readonly config: AlarmConfig["modem"];
-  private readonly dialect: Dialect;
+  /** As configured; undefined: the first probe tells it by the test commands. */
+  private readonly dialect: Dialect | undefined;
   private readonly trace: (text: string) => void;
   private picked: MailDialect | null = null;
   /** Failed bring-ups in a row. */
@@ -37,7 +38,7 @@ export class AlarmModem {
   constructor(config: AlarmConfig["modem"], platform: AlarmPlatform) {
     this.config = config;
     this.platform = platform;
-    this.dialect = config.dialect ?? "sim7000";
+    this.dialect = config.dialect;
     this.trace = platform.trace ?? (() => {});
     this.engine = new AtEngine({ serial: platform.serial, timers: platform.timers, syncAttempts: 4 });
     if (platform.trace) this.engine.tracer = lineTracer(platform.trace);

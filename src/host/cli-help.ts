@@ -50,7 +50,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 const COMMON = `Common options:
   --port PATH        serial device of the modem
   --baud N           default ${numberDefault("modemBaud")}
-  --dialect D        sim7000 (default) or classic
+  --dialect D        sim7000 or classic (default: the probe tells them apart)
   --apn NAME         open the bearer with this APN (without it, it must already be open)
   --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}
   --timeout S        server response timeout in seconds (AT+EMAILTO) ${range("smtpTimeoutSeconds")}, default ${numberDefault("smtpTimeoutSeconds")}

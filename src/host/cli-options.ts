@@ -159,7 +159,7 @@ export function serverFlag(o: Options, flag: "smtp" | "pop3"): { host: string; p
  * checked together by the mail layer's planner before anything is sent. `credentials`: the
  * session carries a password.
  */
-export function securityOptions(o: Options, dialect: Dialect, credentials: boolean): SecuritySettings {
+export function securityOptions(o: Options, dialect: Dialect | null, credentials: boolean): SecuritySettings {
   if (o.flags.has("tls") && o.flags.has("starttls")) throw new UsageError("give at most one of --tls and --starttls");
   const security = o.flags.has("tls") ? "tls" : o.flags.has("starttls") ? "starttls" : "none";
   const settings: SecuritySettings = { security };

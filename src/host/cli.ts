@@ -12,6 +12,7 @@ import { ModemError } from "../modem/errors.ts";
 import { probeEmail, type EmailCapabilities } from "../modem/probe.ts";
 import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
+import { CLASSIC_LIMITS } from "../mail/classic.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
 import { addressProblem, type Address, type ByteSource, type MailMessage, type ServerAccount } from "../mail/message.ts";
 import { deviceIdProblem, REMOTE_COMMANDS, secretFromText, signCommandSubject } from "../app/remote-command.ts";
@@ -104,7 +105,8 @@ function stderrTracer(): AtTracer {
 interface Link {
   path: string;
   baud: number;
-  dialect: Dialect;
+  /** As --dialect (or SIMMAIL_DIALECT) says; null: the probe tells it. */
+  dialect: Dialect | null;
   cid: number;
   apn: string | null;
 }
@@ -113,7 +115,7 @@ function link(o: Options): Link {
   return {
     path: one(o, "port"),
     baud: settingFlag<number>(o, "baud")!,
-    dialect: settingFlag<string>(o, "dialect") as Dialect,
+    dialect: o.values.has("dialect") ? (settingFlag<string>(o, "dialect") as Dialect) : null,
     cid: settingFlag<number>(o, "cid")!,
     apn: settingFlag<string>(o, "apn"),
   };
@@ -124,15 +126,18 @@ interface Connection {
   engine: AtEngine;
   modem: Modem;
   link: Link;
-  /** The dialect asked for; the probe confirms it before `mail` is made. */
-  dialect: Dialect;
+  /** The dialect asked for (the probe confirms it), or null: the probe picks it; before `mail` is made. */
+  dialect: Dialect | null;
   mail: MailDialect | null;
   close(): Promise<void>;
 }
 
+/** The classic dialect prints mail as text lines: room for a line of the longest body it sends. */
+const CLI_LINE_CAPACITY = 2 * CLASSIC_LIMITS.body;
+
 async function connect(o: Options, link: Link): Promise<Connection> {
   const serial = await HostSerial.open(link.path, link.baud);
-  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6 });
+  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6, lineCapacity: CLI_LINE_CAPACITY });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
   const modem = new Modem(engine, nodeTimers);
@@ -148,9 +153,9 @@ async function connect(o: Options, link: Link): Promise<Connection> {
   return connection;
 }
 
-/** The modem's dialect, picked from the probe (which checks that its email commands are there). */
+/** The modem's dialect, picked by the probe unless --dialect names it (the probe checks that its email commands are there). */
 async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabilities: EmailCapabilities }> {
-  const capabilities = await probeEmail(c.engine, c.dialect);
+  const capabilities = await probeEmail(c.engine, c.dialect ?? undefined);
   c.mail = openMailDialect(capabilities, c.modem, nodeTimers);
   return { mail: c.mail, capabilities };
 }
@@ -200,7 +205,7 @@ async function probe(o: Options, out: Out): Promise<void> {
       bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : `bearer:   not queried (the ${mail.name} dialect has no bearer query)`,
       `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
       `battery:  ${battery.percent}% ${battery.millivolts} mV`,
-      `email:    ${caps.dialect} dialect; subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
+      `email:    ${caps.dialect} dialect (${caps.detected ? "found by its test commands" : `as ${label(o, "dialect")} says`}); subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
       `tls:      ${caps.tls === null ? "none (no AT+EMAILSSL: passwords go in clear text)" : `AT+EMAILSSL ${caps.tls.modes[0]}-${caps.tls.modes[1]}${caps.tls.contexts ? `, contexts ${caps.tls.contexts[0]}-${caps.tls.contexts[1]}` : ""}${caps.tls.sslConfig ? ", AT+CSSLCFG (version, SNI)" : ""}`}`,
     ].join("\n");
     out(human, { identity, sim, signal, attached, operator, bearer, clock, battery, email: caps });
@@ -230,9 +235,11 @@ async function send(o: Options, out: Out): Promise<void> {
   const encoding = one(o, "attach-encoding", "host");
   if (encoding !== "host" && encoding !== "modem") throw new UsageError(`--attach-encoding must be host or modem (got "${encoding}")`);
   const server: ServerAccount = { ...smtp, ...(user !== null ? { user, password: await password(user, smtp.host) } : {}) };
-  // The SIM7000 dialect streams a file of this computer: checked and opened before the first
-  // command, so that a directory or an unreadable file never leaves the modem mid-transfer.
-  let source: FileSource | null = attach !== undefined && modem.dialect === "sim7000" ? new FileSource(inputFile("--attach", attach)) : null;
+  // A file of this computer (the SIM7000 dialect streams it) is opened before the first command,
+  // so that a directory or an unreadable file never leaves the modem mid-transfer; a classic
+  // modem's own file, named from its drive (C:/Picture/x.jpg), waits for the probe.
+  const modemFile = attach !== undefined && (modem.dialect === "classic" || (modem.dialect === null && /^[CD]:/i.test(attach)));
+  let source: FileSource | null = attach !== undefined && !modemFile ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
   let c: Connection | null = null;
   try {

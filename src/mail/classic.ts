@@ -2,10 +2,10 @@
 // and `+POP3: <text>`, the body is inline, attachments are files in the modem's file system,
 // and POP3 text (POP3HDR, POP3READ) arrives as plain lines ending with OK.
 
-import type { Line } from "../transport/bytes.ts";
-import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
-import { runStep, steps, wholeNumber, type Step, type StepArgument } from "../transport/step.ts";
+import { AtCommandError } from "../transport/errors.ts";
+import { quotingProblem } from "../transport/tx.ts";
+import { runStep, Step, steps, wholeNumber, type StepArgument } from "../transport/step.ts";
 import {
   checkEnvelope, checkMessageNumber, checkPop3Account, writePop3Account, writeParties, writeServer, writeSubject,
   type EnvelopeLimits, type Pop3AccountLimits,
@@ -16,6 +16,7 @@ import { isAscii } from "./codec/utf8.ts";
 import { MailError, MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
 import { checkText, type MailMessage, type ServerAccount } from "./message.ts";
 import type { MailSink, MessageInfo } from "./pop3.ts";
+import { TextOutputCommand } from "./classic-text.ts";
 
 /** The application note's limits: subject 512 and body 5120 ASCII characters, 10 files. */
 export const CLASSIC_LIMITS = { subject: 512, body: 5120, attachments: 10, field: 64 };
@@ -29,8 +30,8 @@ const ACCOUNT_LIMITS: Pop3AccountLimits = { pop3Server: FIELD, pop3User: FIELD, 
 
 /** Results are `+SMTP: <text>` / `+POP3: <text>` lines, before or after OK. */
 const RESULT = { ends: "result", timeoutMs: 30_000, server: true, session: true } as const;
-/** POP3 text output: every line up to OK, unless a `+POP3: <error>` comes instead. */
-const TEXT = { text: true, lines: ["+POP3: "], timeoutMs: 30_000, server: true, session: true } as const;
+/** POP3 text output (`TextOutputCommand`, classic-text.ts): its lines are told apart there. */
+const TEXT = { timeoutMs: 30_000, server: true, session: true } as const;
 const CLASSIC = steps({
   // The application note's socket PDP context (profile 1), which its email commands use.
   bearer: { request: 'AT+CGSOCKCONT=1,"IP","<APN>","0.0.0.0",0,0', timeoutMs: 5000 },
@@ -53,63 +54,10 @@ const CLASSIC = steps({
   logout: { ...RESULT, request: "AT+POP3OUT", lines: ["+POP3: "] },
   stopPop3: { request: "AT+POP3STOP", timeoutMs: 10_000, session: true },
 });
-const CRLF = new Uint8Array([13, 10]);
-
-/** POP3 text output (POP3HDR, POP3READ): every line up to OK goes to the sink with its CRLF. */
-class TextOutputCommand extends AtCommand {
-  sink: MailSink | null = null;
-  delivered = 0;
-  outcome = "";
-  /** Blank lines are held back: the one just before OK is framing, not mail. */
-  private heldBlankLines = 0;
-
-  constructor() {
-    super(80);
-    this.rawLines = true;
-  }
-
-  /** Readies the reused command for a `TEXT` step. */
-  use(step: Step, args: StepArgument[], timeoutMs: number, sink: MailSink): void {
-    step.write(this.text, args);
-    this.responses = step.table;
-    this.timeoutMs = timeoutMs;
-    this.session = step.session;
-    this.sink = sink;
-  }
-
-  override prepare(): void {
-    super.prepare();
-    this.delivered = 0;
-    this.outcome = "";
-    this.heldBlankLines = 0;
-  }
-
-  override onMatch(_id: number, line: Line): Verdict {
-    // A `+POP3: <error>` instead of mail text ends the output with a failure.
-    this.outcome = line.rest().trim();
-    this.error = new Pop3Error(0, this.outcome);
-    return Verdict.Fail;
-  }
-
-  override onLine(line: Line): Verdict {
-    const sink = this.sink!;
-    if (line.length === 0) {
-      this.heldBlankLines++;
-      return Verdict.Continue;
-    }
-    // Blank lines before the first text are framing too.
-    if (this.delivered === 0) this.heldBlankLines = 0;
-    for (; this.heldBlankLines > 0; this.heldBlankLines--) this.emit(sink, CRLF, 0, 2);
-    this.emit(sink, line.buf, 0, line.length);
-    this.emit(sink, CRLF, 0, 2);
-    return Verdict.Continue;
-  }
-
-  private emit(sink: MailSink, buf: Uint8Array, offset: number, length: number): void {
-    this.delivered += length;
-    sink.write(buf, offset, length);
-  }
-}
+/** simmail's own bound on a path it prints or selects (the note gives none). */
+const PATH_MAX = 128;
+/** The longest request the text outputs carry: AT+POP3READ=0,"<path>". */
+const TEXT_CAPACITY = Math.max(CLASSIC.headers.capacity([65_535]), CLASSIC.read.capacity([]), CLASSIC.readSaved.capacity(["x".repeat(PATH_MAX)]));
 
 /** Sets the socket PDP context the email commands use (the bearer comes up with the first session). */
 export async function openClassicBearer(engine: AtEngine, apn: string): Promise<void> {
@@ -145,8 +93,9 @@ export class ClassicSmtpClient {
     await writeSubject(engine, plan.subject);
     await runStep(engine, CLASSIC.body, [message.body]);
     await runStep(engine, CLASSIC.clearFiles);
-    for (let i = 0; i < plan.files.length; i++) await runStep(engine, CLASSIC.file, [i + 1, plan.files[i]]);
-    const result = (await runStep(engine, CLASSIC.send, [], (settings.timeoutSeconds ?? 30) * 1000)).result!.text;
+    if (plan.folder !== null) await this.enter(plan.folder);
+    for (let i = 0; i < plan.files.length; i++) await this.select(i + 1, plan.files[i], plan.folder);
+    const result = (await classicResult(engine, CLASSIC.send, [], (settings.timeoutSeconds ?? 30) * 1000)).text;
     if (result !== "SUCCESS") {
       const [outcome, detail] = splitBadRecipient(result);
       throw new SmtpError(0, outcome, detail);
@@ -156,6 +105,26 @@ export class ClassicSmtpClient {
   /** AT+SMTPSTOP: closes the SMTP session at once. */
   async abort(): Promise<void> {
     await runStep(this.engine, CLASSIC.stopSmtp);
+  }
+
+  /** AT+FSCD=<folder>, as the note writes it (3.2): the folder the attachments are selected from. */
+  private async enter(folder: string): Promise<void> {
+    try {
+      await runStep(this.engine, new Step({ request: `AT+FSCD=${folder}`, lines: ["+FSCD:"], timeoutMs: 5000 }));
+    } catch (error) {
+      if (error instanceof AtCommandError) throw new MailError("smtp", "modem-files", `the modem has no folder ${folder} (AT+FSCD answered ${error.reply})`, { cause: error });
+      throw error;
+    }
+  }
+
+  private async select(index: number, name: string, folder: string | null): Promise<void> {
+    try {
+      await runStep(this.engine, CLASSIC.file, [index, name]);
+    } catch (error) {
+      const where = folder === null ? "its current folder" : folder;
+      if (error instanceof AtCommandError) throw new MailError("smtp", "modem-files", `attachment ${index}: the modem has no file ${name} in ${where} (AT+SMTPFILE answered ${error.reply})`, { cause: error });
+      throw error;
+    }
   }
 
   /** `files`: the attachment's name (a file in the modem's file system), then `attachments`. */
@@ -176,9 +145,53 @@ export class ClassicSmtpClient {
     if (files.length > CLASSIC_LIMITS.attachments) {
       throw new MailParameterError("smtp", "attachments", `${files.length} given; this modem takes at most ${CLASSIC_LIMITS.attachments}`);
     }
-    files.forEach((a, i) => checkText("smtp", `attachment ${i + 1} name`, a, FIELD));
+    const { folder, names } = attachmentFolder(files);
     planSecurity("smtp", settings, null, settings.server.user !== undefined);
-    return { fromName, recipients, subject, files };
+    return { fromName, recipients, subject, folder, files: names };
+  }
+}
+
+/** A folder AT+FSCD takes as the note writes it, unquoted: from its drive, plain names between slashes. */
+const FOLDER = /^[CD]:(?:\/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)*$/i;
+
+/**
+ * The note selects attachments by name in the modem's current folder (AT+SMTPFILE), set with
+ * AT+FSCD: `C:/Picture/a.jpg` is folder `C:/Picture`, name `a.jpg`. Every path is checked here,
+ * before the first byte: one folder for all (the note has one current folder), from its drive.
+ */
+function attachmentFolder(paths: string[]): { folder: string | null; names: string[] } {
+  let folder: string | null = null;
+  const names: string[] = [];
+  paths.forEach((path, i) => {
+    const field = `attachment ${i + 1}`;
+    const problem = typeof path === "string" ? quotingProblem(path) : "must be text";
+    if (problem !== null) throw new MailParameterError("smtp", `${field} name`, problem);
+    if (path.includes("\\")) throw new MailParameterError("smtp", field, `"${path}": the modem's folders are separated by "/" (C:/Picture/photo.jpg)`);
+    const slash = path.lastIndexOf("/");
+    const name = path.slice(slash + 1);
+    const at = slash < 0 ? null : path.slice(0, slash);
+    if (name === "" || name === "." || name === "..") throw new MailParameterError("smtp", field, `"${path}" names a folder, not a file`);
+    checkText("smtp", `${field} name`, name, FIELD);
+    if (path.length > PATH_MAX) throw new MailParameterError("smtp", field, `is ${path.length} characters long; simmail takes paths of at most ${PATH_MAX}`);
+    if (at !== null && !FOLDER.test(at)) {
+      throw new MailParameterError("smtp", field, `"${path}": the folder must start at a drive (C:/ or D:/) and hold only plain names (letters, digits, "_", "-" and inner dots; no spaces, commas, quotes, "." or ".." parts): AT+FSCD takes it unquoted`);
+    }
+    if (i > 0 && at !== folder) {
+      throw new MailParameterError("smtp", field, `"${path}" is in ${at ?? "the current folder"}, attachment 1 in ${folder ?? "the current folder"}: this modem selects every attachment from one folder (AT+FSCD, then AT+SMTPFILE by name)`);
+    }
+    folder = at;
+    names.push(name);
+  });
+  return { folder, names };
+}
+
+/** A step ending with a `+SMTP:`/`+POP3:` result: a result followed by ERROR instead of OK still says what happened. */
+async function classicResult(engine: AtEngine, step: Step, args: StepArgument[], serverMs: number): Promise<{ text: string; fields: readonly string[] }> {
+  try {
+    return (await runStep(engine, step, args, serverMs)).result!;
+  } catch (error) {
+    if (error instanceof AtCommandError && error.result !== null && error.result.text !== "SUCCESS") return error.result;
+    throw error;
   }
 }
 
@@ -196,7 +209,7 @@ export interface ClassicPop3Settings extends ClassicSecurity {
 export class ClassicPop3Client {
   readonly engine: AtEngine;
   loggedIn = false;
-  private readonly output = new TextOutputCommand();
+  private readonly output = new TextOutputCommand(TEXT_CAPACITY);
   /** The server timeout the results and text outputs wait for, on top of their own. */
   private serverMs = 30_000;
 
@@ -266,7 +279,7 @@ export class ClassicPop3Client {
 
   /** AT+POP3READ=0,"<path>": a mail saved earlier. */
   readSaved(path: string, sink: MailSink): Promise<number> {
-    checkText("pop3", "saved mail path", path, 128);
+    checkText("pop3", "saved mail path", path, PATH_MAX);
     return this.wholeText(CLASSIC.readSaved, [path], sink);
   }
 
@@ -307,8 +320,8 @@ export class ClassicPop3Client {
     return delivered;
   }
 
-  private async result(step: Step, ...args: StepArgument[]) {
-    return (await runStep(this.engine, step, args, this.serverMs)).result!;
+  private result(step: Step, ...args: StepArgument[]) {
+    return classicResult(this.engine, step, args, this.serverMs);
   }
 
   private async success(step: Step, ...args: StepArgument[]): Promise<void> {

@@ -28,6 +28,8 @@ export interface TlsCapabilities {
 
 export interface EmailCapabilities {
   dialect: Dialect;
+  /** The probe told the dialect by its test commands (false: the caller named it). */
+  detected: boolean;
   limits: EmailLimits;
   /** null: no AT+EMAILSSL (credentials can only go in clear text). */
   tls: TlsCapabilities | null;
@@ -58,23 +60,47 @@ export function range(text: string): [number, number] | null {
   return [min, m[2] === undefined ? min : Number(m[2])];
 }
 
-/** Reads the limits of the sim7000 email commands; throws NoEmailSupportError when there are none. */
-export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000"): Promise<EmailCapabilities> {
+/**
+ * The dialect by its test commands: a SIM7000 answers AT+EMAILCID=? (its first test), the
+ * application note's firmware has no such command and answers ERROR. Resolves with that first
+ * reply when it is the SIM7000's.
+ */
+async function detectDialect(engine: AtEngine): Promise<{ dialect: Dialect; reply: Reply | null }> {
+  try {
+    return { dialect: "sim7000", reply: await runStep(engine, TESTS.sim7000.EMAILCID) };
+  } catch (error) {
+    if (error instanceof AtCommandError) return { dialect: "classic", reply: null };
+    throw error;
+  }
+}
+
+/**
+ * Reads the limits of the dialect's email commands; throws NoEmailSupportError when there are
+ * none. Without `dialect` the test commands tell which it is (`detected`).
+ */
+export async function probeEmail(engine: AtEngine, asked?: Dialect): Promise<EmailCapabilities> {
   const answers: Record<string, string> = {};
   const replies: Record<string, Reply> = {};
+  const detection = asked === undefined ? await detectDialect(engine) : null;
+  const dialect = asked ?? detection!.dialect;
+  const detected = detection !== null;
+  if (detection?.reply) replies.EMAILCID = detection.reply;
   for (const [name, step] of Object.entries(TESTS[dialect])) {
     let reply: Reply;
     try {
-      reply = await runStep(engine, step);
+      reply = replies[name] ?? (await runStep(engine, step));
     } catch (error) {
-      if (error instanceof AtCommandError) throw new NoEmailSupportError(`AT+${name}=? answered ${error.reply}`);
+      if (error instanceof AtCommandError) {
+        const neither = detected ? "AT+EMAILCID=? answered ERROR (not the SIM7000 dialect) and " : "";
+        throw new NoEmailSupportError(`${neither}AT+${name}=? answered ${error.reply}`);
+      }
       throw error;
     }
     if (reply.line(BROKEN) !== null) throw new NoEmailSupportError(`AT+${name}=? answered +SMTPSEND: 65 (email stack not working in this firmware)`);
     answers[name] = reply.line(0)?.text ?? "";
     replies[name] = reply;
   }
-  if (dialect !== "sim7000") return { dialect, limits: { ...DEFAULT_LIMITS }, tls: null, answers };
+  if (dialect !== "sim7000") return { dialect, detected, limits: { ...DEFAULT_LIMITS }, tls: null, answers };
   const tls = await probeTls(engine, answers);
 
   const f = (name: string) => replies[name].line(0)?.fields ?? [];
@@ -103,7 +129,7 @@ export async function probeEmail(engine: AtEngine, dialect: Dialect = "sim7000")
     pop3Password: number(pop3[2], d.pop3Password),
     pop3Read: (range(answers.POP3READ) ?? [1, d.pop3Read])[1],
   };
-  return { dialect, limits, tls, answers };
+  return { dialect, detected, limits, tls, answers };
 }
 
 /** The fields of the optional test command's answer, or null when the firmware lacks it (ERROR). */

@@ -40,11 +40,14 @@ export class AtCommandError extends AtError {
   readonly command: string;
   /** The modem's error line, e.g. "ERROR" or "+CME ERROR: 10". */
   readonly reply: string;
+  /** The result line the step had matched before the error (the classic `+SMTP: NETWORK ERROR`), or null. */
+  readonly result: { readonly text: string; readonly fields: readonly string[] } | null;
   /** `session`: the command belongs to an SMTP/POP3 session (its code is then "session-refused"). */
-  constructor(command: string, reply: string, session = false) {
+  constructor(command: string, reply: string, session = false, result: AtCommandError["result"] = null) {
     super(session ? "session-refused" : "command-refused", `the modem refused ${command}: ${reply}`);
     this.command = command;
     this.reply = reply;
+    this.result = result;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Line } from "./bytes.ts";
 import { AtCommand, Verdict } from "./command.ts";
 import type { AtEngine } from "./engine.ts";
 import { ascii } from "./bytes.ts";
+import { AtCommandError } from "./errors.ts";
 import { table, type MatchTable } from "./match.ts";
 import type { CommandBuffer } from "./tx.ts";
 
@@ -271,6 +272,12 @@ class StepCommand extends AtCommand {
     }
     this.reply.lines.push({ match: -1, text: line.text(), fields: [] });
     return Verdict.Continue;
+  }
+
+  /** An error after the result line keeps it: the result says what went wrong. */
+  override onError(line: Line): Verdict {
+    this.error = new AtCommandError(this.text.describe(), line.text(), this.session, this.reply.result);
+    return Verdict.Fail;
   }
 
   private settle(entry: ReplyLine): Verdict {

@@ -195,7 +195,7 @@ export const OUTBOUND: OutboundCase[] = [
     id: "OUT-44", title: "; and AT syntax in the attachment name stay inside the quotes", field: "attachment name", input: "log;AT+CFUN=0.txt",
     expect: {
       sim7000: { wire: 'AT+SMTPFILE=1,"log;AT+CFUN=0.txt",0', mail: { attachment: "log;AT+CFUN=0.txt" } },
-      classic: { wire: 'AT+SMTPFILE=1,"C:/User/log;AT+CFUN=0.txt"', mail: { attachment: "log;AT+CFUN=0.txt" } },
+      classic: { wire: 'AT+SMTPFILE=1,"log;AT+CFUN=0.txt"', mail: { attachment: "log;AT+CFUN=0.txt" } },
     },
   },
 ];
