@@ -5,7 +5,8 @@
 
 import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "../servers/index.ts";
-import { SimModem, type Dialect } from "./modem.ts";
+import { SimModem, type Dialect, type SimOptions } from "./modem.ts";
+import type { FieldProfile } from "./field.ts";
 import { PtyBridge } from "./pty.ts";
 
 /** Fixed by default, so that commands typed against one run work against the next. */
@@ -24,7 +25,10 @@ const USAGE = `usage: node --import tsx host-tests/sim/main.ts --pty <path> [opt
                         servers' TLS listeners (SMTPS, SMTP with STARTTLS, POP3S; STLS on POP3)
   --smtp-port <n>       the SMTP server's port (default ${DEFAULT_PORTS.smtp}; 0: any free port)
   --pop3-port <n>       the POP3 server's port (default ${DEFAULT_PORTS.pop3}; 0: any free port)
-  --json                the JSON line on stdout even on a terminal`;
+  --json                the JSON line on stdout even on a terminal
+  --field               behave like modems in the field (host-tests/sim/field.ts, docs/FIELD.md):
+                        switched on at start, silent for its boot window, boot lines anywhere ...
+  --field-json <json>   the field profile with these entries changed, e.g. '{"sim":"absent"}'`;
 
 /** Names the simulated modem resolves to the local servers. */
 const HOST_NAMES = ["mail.simmail.test", "smtp.simmail.test", "pop3.simmail.test", "mail.sim.com", "localhost"];
@@ -76,8 +80,16 @@ async function main(): Promise<void> {
   const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
   let sim: SimModem;
   let pty: PtyBridge | null = null;
+  let field: SimOptions["field"];
+  try {
+    field = values["field-json"] !== undefined ? (JSON.parse(values["field-json"]) as Partial<FieldProfile>) : values.field === true ? true : undefined;
+  } catch (error) {
+    await servers.stop();
+    fail(`--field-json: ${(error as Error).message}`);
+  }
   try {
     sim = new SimModem({
+      field,
       dialect,
       hosts,
       baud,
@@ -105,7 +117,8 @@ async function main(): Promise<void> {
   if (servers.pop3Fallback !== null) process.stderr.write(`sim: POP3 by the built-in Node server, as Dovecot cannot run here: ${servers.pop3Fallback}\n`);
   const bridge = pty;
   bridge.connect(sim);
-  sim.powerOn({ quiet: values.boot !== true });
+  // A field modem is switched on now: its boot window starts.
+  sim.powerOn({ quiet: values.boot !== true && field === undefined });
 
   const summary = {
     pty: path,
@@ -168,6 +181,8 @@ function parse() {
       "smtp-port": { type: "string" },
       "pop3-port": { type: "string" },
       json: { type: "boolean" },
+      field: { type: "boolean" },
+      "field-json": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

@@ -28,6 +28,8 @@ export interface AlarmConfig {
     timezoneQuarters?: number;
     /** Skip AT+CNTP (the modem clock is already right, e.g. the simulator's). */
     skipTime?: boolean;
+    /** How long a booting modem may stay silent (AT until OK) before it counts as not answering (modemBootSeconds). */
+    bootWindowMs?: number;
   };
   smtp: {
     host: string;
@@ -79,6 +81,7 @@ export const ALARM_DEFAULTS = {
   pollIntervalMs: numberDefault("commandPollSeconds") * 1000,
   maxMailsPerPoll: numberDefault("commandMailsPerPoll"),
   maxBringUpBackoffMs: numberDefault("maxBringUpBackoffMs"),
+  bootWindowMs: numberDefault("modemBootSeconds") * 1000,
 } as const;
 
 /**

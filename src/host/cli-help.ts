@@ -33,12 +33,15 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   written, with a note on stderr. The password comes from SIMMAIL_PASSWORD, or is asked for.`,
   sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls] [--smtp-port N]
        [--pop3-port N] [--autobaud] [--boot] [--no-echo] [--timeout-scale X] [--trace] [--json]
+       [--field [--field-json JSON]]
   A simulated modem on the pty PATH with local mail servers behind it, printing commands to
   paste against it. --tls: a firmware with AT+EMAILSSL, and TLS servers. --smtp-port and
   --pop3-port: the servers' ports (default 2525 and 1100, the same at every start; 0: any free
   port). --autobaud: silent until an AT arrives. --boot: the boot lines at start. --no-echo:
   echo off at start. --timeout-scale X: server timeouts times X. --trace: the AT dialogue and
-  mail on stderr. --json: the JSON summary even on a terminal (always when not one).`,
+  mail on stderr. --json: the JSON summary even on a terminal (always when not one).
+  --field: behave like modems in the field (boot silence, boot lines anywhere, odd echoes and
+  empty lines: docs/FIELD.md); --field-json '{"sim":"absent",...}' changes its entries.`,
   sign: `simmail sign --device ID COMMAND [--at UNIX-SECONDS] [--secret-file FILE]
   Prints a signed command subject for device ID (${REMOTE_COMMANDS.join(", ")}), to mail to the
   device (docs/REMOTE-COMMANDS.md). The secret is the device's commandSecret: from
@@ -48,6 +51,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 const COMMON = `Common options:
   --port PATH        serial device of the modem
   --baud N           default ${numberDefault("modemBaud")}
+  --boot-wait S      how long a starting modem may stay silent, ${range("modemBootSeconds")} s, default ${numberDefault("modemBootSeconds")}
   --dialect D        sim7000 (default) or classic
   --apn NAME         open the bearer with this APN (without it, it must already be open)
   --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}

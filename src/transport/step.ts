@@ -7,6 +7,7 @@
 
 import type { Line } from "./bytes.ts";
 import { AtCommand, Verdict } from "./command.ts";
+import { AtCommandError } from "./errors.ts";
 import type { AtEngine } from "./engine.ts";
 import { ascii } from "./bytes.ts";
 import { table, type MatchTable } from "./match.ts";
@@ -271,6 +272,16 @@ class StepCommand extends AtCommand {
     }
     this.reply.lines.push({ match: -1, text: line.text(), fields: [] });
     return Verdict.Continue;
+  }
+
+  /** An information line then ERROR: the refusal says what the modem had answered. */
+  override onError(line: Line): Verdict {
+    const verdict = super.onError(line);
+    const said = this.reply.lines.map((l) => l.text).filter((t) => t !== "");
+    if (said.length > 0 && this.error instanceof AtCommandError) {
+      this.error = new AtCommandError(this.text.describe(), line.text(), this.session, said.join("; "));
+    }
+    return verdict;
   }
 
   private settle(entry: ReplyLine): Verdict {

@@ -1,0 +1,69 @@
+// The alarm mailer against a modem that behaves as modems in the field do (the simulator's
+// field profile, host-tests/sim/field.ts; docs/FIELD.md): a boot window of silence, boot lines
+// between commands and their replies and in the middle of transfers, echo coming back, uneven
+// empty lines, a firmware without email, power-down texts and a silent power loss.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { mailUsers, startMailServers, type MailServers } from "../servers/index.ts";
+import { setupAlarm } from "./alarm-harness.ts";
+import { NO_EMAIL_HOLD_MS, NO_EMAIL_SENDS } from "../../src/app/recovery.ts";
+
+const HOUR_MS = 3_600_000;
+let servers: MailServers;
+
+const field = suite("app: a modem as in the field");
+
+field.before(async () => {
+  servers = await startMailServers({ users: mailUsers(["alarm", "fay", "gus", "hal", "ivy", "jon"]) });
+});
+field.after(async () => {
+  await servers.stop();
+});
+
+const door = { type: "input", source: "door", state: 1, alarm: true } as const;
+
+field("switched on as the app starts: 12 s of silence, then bring-up; alarms sent through boot lines, echo and uneven lines", async () => {
+  const trace: string[] = [];
+  const { app, sim, clock, steps, until } = setupAlarm(servers, "fay", {
+    config: { pop3: null }, boot: true, sim: { field: { bootSilenceMs: 12_000 } }, trace: (t) => trace.push(t),
+  });
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  assert.ok(clock.now() >= 12_000, `up after the silence, at ${clock.now()} ms`);
+  assert.not.ok(trace.some((t) => /bring-up failed/.test(t)), `no failed bring-up while the modem booted: ${trace.filter((t) => /failed/.test(t)).join(" / ")}`);
+  assert.is(sim.powered, true);
+  for (let i = 1; i <= 3; i++) {
+    app.record({ ...door, text: `door ${i}` });
+    assert.ok(await until(() => steps.filter((s) => s === "mail-sent").length === i), `mail ${i} sent (${app.lastError})`);
+  }
+  const mails = await servers.waitForMessages("fay", 3);
+  assert.is(mails.length, 3);
+  // The boot lines were there: between replies, as the profile puts them.
+  assert.ok(trace.some((t) => /^< (SMS Ready|DST: 0|\*PSUTTZ|\+APP PDP)/.test(t)), "boot lines seen between replies");
+  assert.ok(trace.some((t) => /^< at/.test(t)) || trace.some((t) => /^< AT/.test(t)), "lower-case echoes traced as sent");
+  await app.stop();
+});
+
+field(`+SMTPSEND: 65 ${NO_EMAIL_SENDS} times in a row with the bearer up: sending held back for hours, then said in the status mail`, async () => {
+  const sends: number[] = [];
+  const { app, sim, clock, steps, until } = setupAlarm(servers, "gus", {
+    config: { pop3: null, sender: { gatherMs: 200, heartbeatAtMinute: null, heartbeatIntervalMs: 3 * HOUR_MS, retryBaseMs: 1_000, retryMaxMs: 4_000 } },
+    sim: { field: { email: "send-fails" }, trace: (t) => void (/^command AT\+SMTPSEND$/.test(t) && sends.push(clock.now())) },
+  });
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  app.record({ ...door, text: "door while the firmware has no email" });
+  assert.ok(await until(() => sends.length === NO_EMAIL_SENDS), `${sends.length} sends`);
+  assert.match(app.lastError, /65 SMTP server response error; on SIM7000G this usually means the firmware has no email support/);
+  const heldAt = clock.now();
+  // Hours without a send (and without spending the data plan), though the retry delay is 4 s at most.
+  assert.not.ok(await until(() => sends.length > NO_EMAIL_SENDS, NO_EMAIL_HOLD_MS - 60_000), `a send ${(sends[NO_EMAIL_SENDS] - heldAt) / 1000} s into the hold`);
+  sim.setFaults({ emailSupport: "full" }); // the firmware was replaced, say
+  assert.ok(await until(() => steps.filter((s) => s === "mail-sent").length === 2, 2 * HOUR_MS), `events and status mails sent (${app.lastError})`);
+  assert.ok(sends[NO_EMAIL_SENDS] - heldAt >= NO_EMAIL_HOLD_MS * 0.99, `held ${(sends[NO_EMAIL_SENDS] - heldAt) / HOUR_MS} h`);
+  const status = (await servers.waitForMessages("gus", 2)).map((raw) => raw.toString("latin1")).find((text) => /daily status/.test(text)) ?? "";
+  assert.match(status, new RegExp(`Sending held back: ${NO_EMAIL_SENDS} sends in a row were answered \\+SMTPSEND: 65 with the bearer up`));
+  await app.stop();
+});
+
+field.run();
