@@ -93,7 +93,8 @@ async function main(): Promise<void> {
       dialect,
       hosts,
       baud,
-      autobaud: values.autobaud === true,
+      // Left out unless given: the field profile turns autobauding on.
+      ...(values.autobaud === true ? { autobaud: true } : {}),
       echo: values["no-echo"] !== true,
       timeoutScale,
       ...(withTls ? { tls: { commands: true, ca: [servers.tls!.ca] } } : {}),

@@ -277,7 +277,7 @@ class StepCommand extends AtCommand {
   /** An information line then ERROR: the refusal says what the modem had answered. */
   override onError(line: Line): Verdict {
     const verdict = super.onError(line);
-    const said = this.reply.lines.map((l) => l.text).filter((t) => t !== "");
+    const said = this.reply.lines.filter((l) => l.text !== "").map((l) => (l.match >= 0 ? `${this.step.lines[l.match]} ${l.text}` : l.text));
     if (said.length > 0 && this.error instanceof AtCommandError) {
       this.error = new AtCommandError(this.text.describe(), line.text(), this.session, said.join("; "));
     }
