@@ -66,4 +66,50 @@ field(`+SMTPSEND: 65 ${NO_EMAIL_SENDS} times in a row with the bearer up: sendin
   await app.stop();
 });
 
+for (const action of ["normal-power-down", "under-voltage-power-down", "under-voltage-warning-power-down", "silent-power-down"] as const) {
+  field(`${action} in the middle of a send: the app runs the bring-up again once the modem is back, the alarm goes out once`, async () => {
+    const user = { "normal-power-down": "hal", "under-voltage-power-down": "ivy", "under-voltage-warning-power-down": "jon", "silent-power-down": "hal" }[action];
+    const before = (await servers.messages(user)).length;
+    const trace: string[] = [];
+    const { app, sim, clock, steps, until } = setupAlarm(servers, user, {
+      config: { pop3: null }, trace: (t) => trace.push(t),
+      sim: { field: { bootSilenceMs: 0, bootSyncs: 1, triggers: [{ command: "AT+SMTPSEND", action }] } },
+    });
+    void app.start();
+    assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+    app.record({ ...door, text: `door before ${action}` });
+    assert.ok(await until(() => !sim.powered), "the modem powered down");
+    const downAt = clock.now();
+    if (action !== "silent-power-down") {
+      assert.ok(await until(() => /powered down/.test(app.lastError)), app.lastError);
+      if (action !== "normal-power-down") assert.match(app.lastError, /low supply voltage/);
+    }
+    // Power comes back a while later (the field profile's silence applies again).
+    await until(() => clock.now() >= downAt + 30_000, 60_000);
+    sim.setFaults({ triggers: [] });
+    sim.powerOn();
+    assert.ok(await until(() => steps.includes("mail-sent"), 30 * 60_000), `sent after the power came back (${app.lastError})`);
+    assert.ok(steps.filter((s) => s === "modem-ready").length >= 2, "brought up again");
+    const mails = await servers.waitForMessages(user, before + 1);
+    assert.is(mails.filter((m) => m.toString("latin1").includes(`door before ${action}`)).length, 1, "the alarm, once");
+    await app.stop();
+  });
+}
+
+field("a reset with no RDY at all (and noise): the app notices by the timeout, restarts, and the alarm goes out once", async () => {
+  const { app, sim, steps, until } = setupAlarm(servers, "fay", {
+    config: { pop3: null },
+    sim: { field: { bootSilenceMs: 0, bootSyncs: 1, rdy: "missing", triggers: [{ command: "AT+SMTPSEND", action: "reset" }] } },
+  });
+  const before = (await servers.messages("fay")).length;
+  void app.start();
+  assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+  app.record({ ...door, text: "door across a silent reset" });
+  assert.ok(await until(() => steps.includes("mail-sent"), 30 * 60_000), `sent (${app.lastError})`);
+  assert.ok(sim.powered);
+  const mails = await servers.waitForMessages("fay", before + 1);
+  assert.is(mails.filter((m) => m.toString("latin1").includes("door across a silent reset")).length, 1);
+  await app.stop();
+});
+
 field.run();
