@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PtyBridge } from "../sim/pty.ts";
-import { runSimmail, runSimmailOnTerminal, startSimulator, type SimProcess } from "../kit/cli-process.ts";
+import { spawn } from "node:child_process";
+import { ROOT, firstJsonLine, runSimmail, runSimmailOnTerminal, startSimulator, type SimInfo, type SimProcess } from "../kit/cli-process.ts";
 import type { FieldProfile } from "../sim/field.ts";
 
 /** A simulator with the field profile, `changes` to it (none: the whole profile as it ships). */
@@ -185,6 +186,37 @@ service("UNDER-VOLTAGE WARNNING POWER DOWN with text after it, mid-send: reporte
   }
 });
 
+const command = suite("CLI field: simmail sim --field and --field-json");
+
+command("simmail sim forwards --field (the boot silence) and --field-json (a missing SIM)", async () => {
+  const work = mkdtempSync(join(tmpdir(), "simmail-field-command-"));
+  const start = async (args: string[]) => {
+    const child = spawn(process.execPath, [join(ROOT, "bin/simmail"), "sim", "--pty", join(work, `modem-${args[0]}`), "--smtp-port", "0", "--pop3-port", "0", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const info = await firstJsonLine<SimInfo & { pty: string }>(child, "simmail sim");
+    return { info, stop: () => new Promise((r) => (child.once("exit", r), child.kill("SIGTERM"))) };
+  };
+  try {
+    const absent = await start(["--field-json", JSON.stringify({ bootSilenceMs: 0, bootSyncs: 1, sim: "absent" })]);
+    try {
+      const probe = await runSimmail(["probe", "--port", absent.info.pty]);
+      assert.is(probe.status, 0, probe.stderr);
+      assert.match(probe.stdout, /SIM:\s+no SIM card found/);
+    } finally {
+      await absent.stop();
+    }
+    const silent = await start(["--field"]);
+    try {
+      const probe = await runSimmail(["probe", "--port", silent.info.pty, "--boot-wait", "4"]);
+      assert.is(probe.status, 3, `silent for its boot window: ${probe.stderr}`);
+    } finally {
+      await silent.stop();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 whole.run();
+command.run();
 silent.run();
 service.run();
