@@ -43,6 +43,10 @@ field("switched on as the app starts: 12 s of silence, then bring-up; alarms sen
   const fromModem = transcript.filter((e) => e.dir === "rx").map((e) => Buffer.from(e.bytes).toString("latin1")).join("");
   assert.match(fromModem, /at\+smtpsend\r/, "the modem echoed in lower case");
   assert.match(fromModem, /RDY\r\n/, "and printed its boot lines");
+  assert.ok(fromModem.includes("\xff\xf8\x1c"), "noise as the supply came up");
+  assert.match(fromModem, /[a-z0-9?=]\r(OK|\+[A-Z])/, "an echo straight into its result");
+  assert.match(fromModem, /[^\n]\r\nOK\r\n/, "an information line then OK, no empty line between");
+  assert.match(fromModem, /\r\n\r\nDOWNLOAD\r\n/, "an empty line before DOWNLOAD");
   assert.not.ok(trace.some((t) => /^< at/.test(t)), "every lower-case echo recognised as the echo of its command");
   await app.stop();
 });
@@ -68,6 +72,23 @@ field(`+SMTPSEND: 65 ${NO_EMAIL_SENDS} times in a row with the bearer up: sendin
   assert.match(status, new RegExp(`Sending held back: ${NO_EMAIL_SENDS} sends in a row were answered \\+SMTPSEND: 65 with the bearer up`));
   await app.stop();
 });
+
+for (const family of ["sim800", "sim7600", "a7670"] as const) {
+  field(`the ${family} family's boot lines (and RDY after *ATREADY on the A7670): up after the silence, the alarm sent`, async () => {
+    const { app, clock, steps, until, transcript } = setupAlarm(servers, "fay", {
+      config: { pop3: null }, boot: true, record: true, sim: { field: { family, bootSilenceMs: 3_000 } },
+    });
+    void app.start();
+    assert.ok(await until(() => steps.includes("modem-ready")), `modem up (${app.lastError})`);
+    assert.ok(clock.now() >= 3_000);
+    app.record({ ...door, text: `door on ${family}` });
+    assert.ok(await until(() => steps.includes("mail-sent")), `sent (${app.lastError})`);
+    const fromModem = transcript.filter((e) => e.dir === "rx").map((e) => Buffer.from(e.bytes).toString("latin1")).join("");
+    const expected = { sim800: "Call Ready", sim7600: "PB DONE", a7670: "*ATREADY: 1" }[family];
+    assert.ok(fromModem.includes(expected), `${expected} on the wire`);
+    await app.stop();
+  });
+}
 
 for (const action of ["normal-power-down", "under-voltage-power-down", "under-voltage-warning-power-down", "silent-power-down"] as const) {
   field(`${action} in the middle of a send: the app runs the bring-up again once the modem is back, the alarm goes out once`, async () => {

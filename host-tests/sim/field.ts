@@ -117,7 +117,8 @@ export function fieldProfile(changes: Partial<FieldProfile> = {}): FieldProfile 
 /** What the profile changes in the modem's options (SimModem merges it under the caller's own). */
 export function fieldOptions(profile: FieldProfile): Partial<SimOptions> & { faults: Partial<SimFaults> } {
   const lines = BURSTS[profile.family].filter((text) => profile.rdy !== "missing" || text !== "RDY");
-  const bootSequence: BootLine[] = lines.map((text, i) => ({ delayMs: i === 0 ? 0 : 150, text: profile.sim !== "ready" && text === "+CPIN: READY" ? "+CPIN: NOT INSERTED" : text }));
+  const cpin = { ready: "+CPIN: READY", pin: "+CPIN: SIM PIN", absent: "+CPIN: NOT INSERTED", failure: "+CPIN: NOT INSERTED" }[profile.sim];
+  const bootSequence: BootLine[] = lines.map((text, i) => ({ delayMs: i === 0 ? 0 : 150, text: text === "+CPIN: READY" ? cpin : text }));
   return {
     autobaud: true,
     autobaudSyncs: profile.bootSyncs,
