@@ -136,4 +136,14 @@ field("a reset with no RDY at all (and noise): the app notices by the timeout, r
   await app.stop();
 });
 
+field("a SIM asking for its PIN, and a missing one in the numeric form: the bring-up fails saying so, and keeps trying", async () => {
+  for (const [sim, words] of [["pin", /the SIM needs its PIN .*\(\+CPIN: SIM PIN\)/], ["absent", /no SIM card found: .*\+CME ERROR: 10/]] as const) {
+    const { app, until } = setupAlarm(servers, "fay", { config: { pop3: null }, sim: { field: { sim, errors: "numeric", bootSilenceMs: 0, bootSyncs: 1 } } });
+    void app.start();
+    assert.ok(await until(() => words.test(app.lastError), 120_000), app.lastError);
+    assert.match(app.lastError, /^modem bring-up failed: /);
+    await app.stop();
+  }
+});
+
 field.run();
