@@ -2,6 +2,7 @@
 //
 //   npm run soak -- --seed 1 --events 500            one seeded run
 //   npm run soak -- --seed 1,2,3,4,5 --events 500    several seeds
+//   npm run soak -- --field --seed 1 --events 500    the modem as in the field (host-tests/sim/field.ts)
 //   npm run soak -- --power-cuts --events 200        a power cut at every flash write, through the app
 //   npm run soak -- --power-cuts --events 200 --cuts 1-40
 //   ... --markdown FILE                             also write the figures as a markdown table
@@ -22,10 +23,11 @@ interface Args {
   cuts: number[] | null;
   markdown: string | null;
   trace: boolean;
+  field: boolean;
 }
 
 function usage(problem: string): never {
-  console.error(`soak: ${problem}\nusage: npm run soak -- [--seed N[,N...]] [--events M] [--markdown FILE] [--trace]\n       npm run soak -- --power-cuts [--events M] [--cuts FROM-TO] [--markdown FILE]`);
+  console.error(`soak: ${problem}\nusage: npm run soak -- [--seed N[,N...]] [--events M] [--field] [--markdown FILE] [--trace]\n       npm run soak -- --power-cuts [--events M] [--cuts FROM-TO] [--markdown FILE]`);
   process.exit(2);
 }
 
@@ -36,7 +38,7 @@ function positive(flag: string, text: string | undefined): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: [1], events: null, powerCuts: false, cuts: null, markdown: null, trace: false };
+  const args: Args = { seeds: [1], events: null, powerCuts: false, cuts: null, markdown: null, trace: false, field: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i];
@@ -57,6 +59,7 @@ function parseArgs(argv: string[]): Args {
       }
       case "--markdown": args.markdown = value() ?? usage("--markdown needs a file name"); break;
       case "--trace": args.trace = true; break;
+      case "--field": args.field = true; break;
       default: usage(`unknown argument "${flag}"`);
     }
   }
@@ -176,7 +179,7 @@ try {
   } else {
     const reports: SoakReport[] = [];
     for (const seed of args.seeds) {
-      const report = await runSoak({ servers, recipient: "ops", seed, events: args.events ?? 500, ...(args.trace ? { trace: (line: string) => console.log(line) } : {}) });
+      const report = await runSoak({ servers, recipient: "ops", seed, events: args.events ?? 500, field: args.field, ...(args.trace ? { trace: (line: string) => console.log(line) } : {}) });
       reports.push(report);
       console.log(soakSummary(report));
     }

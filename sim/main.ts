@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "./servers/index.ts";
-import { SimModem, type Dialect } from "./modem/modem.ts";
+import { SimModem, type Dialect, type SimOptions } from "./modem/modem.ts";
+import type { FieldProfile } from "./modem/field.ts";
 import { PtyBridge } from "./pty.ts";
 
 /** Fixed by default, so that commands typed against one run work against the next. */
@@ -27,7 +28,10 @@ const USAGE = `usage: node --import tsx sim/main.ts --pty <path> [options]
   --pop3-port <n>       the POP3 server's port (default ${DEFAULT_PORTS.pop3}; 0: any free port)
   --json                the JSON line on stdout even on a terminal
   --classic-failure-error  classic: a failure result is followed by ERROR, not OK (some firmwares)
-  --file <modem path>=<file>  classic: put a copy of <file> in the modem's file system (repeatable)`;
+  --file <modem path>=<file>  classic: put a copy of <file> in the modem's file system (repeatable)
+  --field               behave like modems in the field (sim/modem/field.ts, docs/FIELD.md):
+                        switched on at start, silent for its boot window, boot lines anywhere ...
+  --field-json <json>   the field profile with these entries changed, e.g. '{"sim":"absent"}'`;
 
 /** Names the simulated modem resolves to the local servers. */
 const HOST_NAMES = ["mail.simmail.test", "smtp.simmail.test", "pop3.simmail.test", "mail.sim.com", "localhost"];
@@ -89,12 +93,21 @@ async function main(): Promise<void> {
   const hosts = Object.fromEntries(HOST_NAMES.map((name) => [name, servers.host]));
   let sim: SimModem;
   let pty: PtyBridge | null = null;
+  let field: SimOptions["field"];
+  try {
+    field = values["field-json"] !== undefined ? (JSON.parse(values["field-json"]) as Partial<FieldProfile>) : values.field === true ? true : undefined;
+  } catch (error) {
+    await servers.stop();
+    fail(`--field-json: ${(error as Error).message}`);
+  }
   try {
     sim = new SimModem({
+      field,
       dialect,
       hosts,
       baud,
-      autobaud: values.autobaud === true,
+      // Left out unless given: the field profile turns autobauding on.
+      ...(values.autobaud === true ? { autobaud: true } : {}),
       echo: values["no-echo"] !== true,
       timeoutScale,
       quirks: { classicFailureError: values["classic-failure-error"] === true },
@@ -120,7 +133,8 @@ async function main(): Promise<void> {
   for (const file of files) sim.fs.write(file.path, file.bytes);
   const bridge = pty;
   bridge.connect(sim);
-  sim.powerOn({ quiet: values.boot !== true });
+  // A field modem is switched on now: its boot window starts.
+  sim.powerOn({ quiet: values.boot !== true && field === undefined });
 
   const summary = {
     pty: path,
@@ -184,6 +198,8 @@ function parse() {
       json: { type: "boolean" },
       "classic-failure-error": { type: "boolean" },
       file: { type: "string", multiple: true },
+      field: { type: "boolean" },
+      "field-json": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

@@ -22,6 +22,8 @@ export interface AlarmSetupOptions {
   record?: boolean;
   /** The app's trace (default: console.log when TRACE is set). */
   trace?: (text: string) => void;
+  /** The modem is switched on as the app starts (its boot lines, a field modem's silence), not long up. */
+  boot?: boolean;
 }
 
 /** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
@@ -50,7 +52,7 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: options.record ?? false });
   const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
   sim.attach(modem);
-  sim.powerOn({ quiet: true });
+  sim.powerOn({ quiet: options.boot !== true });
   const flash = new MockFlash();
   const door = new SettableInput(0);
   const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };

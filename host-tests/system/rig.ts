@@ -73,6 +73,8 @@ export interface RigOptions {
   flashSeed?: number;
   /** Number of operators on the allowlist (ops-1 .. ops-n). */
   operators: number;
+  /** The modem behaves as modems in the field do (host-tests/sim/field.ts), its seed `seed`. */
+  field?: boolean;
   pollIntervalMs: number;
   /** Called after each power cut, before the new app boots. */
   onPowerCut?: () => Promise<void>;
@@ -115,6 +117,7 @@ export class SoakRig {
     this.host = host;
     this.sim = new SimModem({
       hosts: { [MAIL_HOST]: "127.0.0.1" }, clock: { startMs: MODEM_EPOCH_MS }, timeoutScale: 0.01,
+      ...(options.field === true ? { field: { seed: options.seed } } : {}),
       ...(options.simTrace ? { trace: options.simTrace } : {}),
     });
     this.sim.attach(modem);

@@ -45,6 +45,17 @@ soak("40 events under a fault per event: none lost, in order, no command obeyed 
   assert.ok(report.heap.driftMb < 8, `heap drift ${report.heap.driftMb} MB (${report.heap.samplesMb.join(", ")})`);
 });
 
+soak("the same invariants with the modem as in the field (boot lines anywhere, odd echoes and lines, noise at resets)", async () => {
+  const report = await runSoak({ servers, recipient: "ops", seed: 16, events: 30, faultsPerEvent: 1, commandsPerEvent: 0.2, field: true });
+  assert.ok(report.faults["modem-reset"] > 0, `the run reset the modem (${JSON.stringify(report.faults)})`);
+  assert.is(report.recorded + report.cutWhileRecording, 30, "every event was recorded or its write cut");
+  assert.equal(report.lost, [], "no recorded event lost");
+  assert.is(report.outOfOrder, 0, "first deliveries in sequence order");
+  assert.equal(report.mismatches, [], "every delivered number is the one recorded");
+  assert.equal(report.commands.obeyedTwice, [], "no command obeyed twice");
+  assert.ok(report.commands.obeyed >= 1, `obeyed ${report.commands.obeyed} of ${report.commands.sent}`);
+});
+
 soak("the same seed plays the same run", async () => {
   const first = await runSoak({ servers, recipient: "ops", seed: 5, events: 10, faultsPerEvent: 1, commandsPerEvent: 0.3 });
   const again = await runSoak({ servers, recipient: "ops", seed: 5, events: 10, faultsPerEvent: 1, commandsPerEvent: 0.3 });

@@ -33,6 +33,8 @@ export interface SoakOptions {
   /** Heap samples over the run. Default 10. */
   heapSamples?: number;
   trace?: (line: string) => void;
+  /** The modem behaves as modems in the field do (host-tests/sim/field.ts). */
+  field?: boolean;
 }
 
 export interface SoakReport {
@@ -119,7 +121,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await clearMailbox(servers, recipient);
   await clearMailbox(servers, "alarm");
   const rig = new SoakRig({
-    servers, recipient, seed, operators: commandCount, pollIntervalMs: 60_000,
+    servers, recipient, seed, operators: commandCount, pollIntervalMs: 60_000, field: options.field === true,
     simTrace: (line) => {
       if (line === "fault: reset") faults["modem-reset"]++;
       else if (line === "fault: drop-bearer") faults["bearer-drop"]++;

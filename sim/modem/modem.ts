@@ -11,6 +11,7 @@ import { ClassicEmail } from "./classic-email.ts";
 import { SimFileSystem, type FileSystemOptions } from "./file-system.ts";
 import { SimNetwork, type ServerFault } from "./network.ts";
 import { Sim7000Email } from "./sim7000-email.ts";
+import { FieldBehaviour, fieldOptions, fieldProfile, type FieldProfile } from "./field.ts";
 import { DEFAULT_LIMITS as MODEM_LIMITS, type EmailLimits } from "../../src/modem/limits.ts";
 
 export type Dialect = "sim7000" | "classic";
@@ -86,7 +87,9 @@ export type FaultAction =
   | "drop-bearer"
   | "normal-power-down"
   | "under-voltage-power-down"
-  | "under-voltage-warning";
+  | "under-voltage-warning"
+  | "under-voltage-warning-power-down"
+  | "silent-power-down";
 
 /**
  * A fault at a chosen point: before the modem acts on a command line that starts with
@@ -216,6 +219,8 @@ export interface SimOptions {
   onBaudChange?: (baud: number) => void;
   /** Debug log: commands, URCs, network dialogue. */
   trace?: (text: string) => void;
+  /** Behave like modems in the field (./field.ts, docs/FIELD.md): true for the whole profile, or its entries changed. */
+  field?: boolean | Partial<FieldProfile>;
 }
 
 const DEFAULT_BOOT: BootLine[] = [
@@ -297,7 +302,8 @@ export class ModemPort {
 
   /** Bytes in the middle of a command's response (e.g. `DOWNLOAD`), the command goes on. */
   write(text: string | Uint8Array): void {
-    if (this.alive) this.modem.emit(typeof text === "string" ? latin1(text) : text);
+    const field = this.modem.field;
+    if (this.alive) this.modem.emit(typeof text === "string" ? latin1(field === null ? text : field.prompt(text)) : text);
   }
 
   urc(text: string): void {
@@ -500,6 +506,8 @@ export class SimModem {
   private lineOverflow = false;
   private swallowLine = false;
   private previousByte = -1;
+  /** The boot under way follows a reset, not a power-on. */
+  private afterReset = false;
   private executing = false;
   private pumping = false;
   private dataPhase: { remaining: number; parts: Buffer[]; done: (data: Buffer) => void } | null = null;
@@ -513,10 +521,30 @@ export class SimModem {
   private timezone = 0;
 
   private readonly triggerCounts = new Map<FaultTrigger, number>();
+  /** The field profile's hooks, or null (the spec's modem). */
+  readonly field: FieldBehaviour | null;
+  /** The command line being executed (for the field profile's replies). */
+  private commandText = "";
   private noise: { random: () => number; seed: number } | null = null;
 
-  constructor(options: SimOptions = {}) {
+  constructor(given: SimOptions = {}) {
+    const profile = given.field === undefined || given.field === false ? null : fieldProfile(given.field === true ? {} : given.field);
+    const fromField = profile === null ? null : fieldOptions(profile);
+    const options: SimOptions = fromField === null ? given : {
+      ...fromField, ...given,
+      quirks: { ...fromField.quirks, ...given.quirks },
+      network: { ...fromField.network, ...given.network },
+      faults: { ...fromField.faults, ...given.faults },
+    };
     this.options = resolveOptions(options);
+    this.field = profile === null ? null : new FieldBehaviour(profile, {
+      now: () => this.scheduler.now(),
+      setEcho: (on) => (this.state.echo = on),
+      get echo() {
+        return modem.state.echo;
+      },
+    });
+    const modem = this;
     this.dialect = this.options.dialect;
     this.sink = options.send ?? null;
     this.schedulerGiven = options.scheduler !== undefined;
@@ -625,7 +653,7 @@ export class SimModem {
     this.clockBase = this.options.clockStartMs;
     this.clockTick = this.scheduler.now();
     this.timezone = this.options.timezoneQuarters;
-    this.boot(options.quiet ?? false);
+    this.boot(options.quiet ?? false, true);
   }
 
   /** Restarts as after a crash or AT+CFUN=1,1: state forgotten, echo back on, boot lines printed. */
@@ -633,14 +661,16 @@ export class SimModem {
     if (!this.on) return;
     this.options.trace("modem reset");
     this.endBoot();
-    this.boot(false);
+    this.boot(false, false);
   }
 
   /** Prints the power-down text and goes silent until `powerOn()`. */
-  powerDown(kind: "normal" | "under-voltage" | "urgent" = "normal"): void {
+  powerDown(kind: "normal" | "under-voltage" | "under-voltage-warning" | "urgent" = "normal"): void {
     if (!this.on) return;
     if (kind === "normal") this.emit(latin1(`${CRLF}NORMAL POWER DOWN${CRLF}`));
     if (kind === "under-voltage") this.emit(latin1(`${CRLF}UNDER-VOLTAGE POWER DOWN${CRLF}`));
+    // SIMCom's spelling, with free text after it on some firmwares.
+    if (kind === "under-voltage-warning") this.emit(latin1(`${CRLF}UNDER-VOLTAGE WARNNING POWER DOWN, VBAT 3.28V${CRLF}`));
     this.switchOff();
   }
 
@@ -650,8 +680,9 @@ export class SimModem {
     this.on = false;
   }
 
-  private boot(quiet: boolean): void {
+  private boot(quiet: boolean, powerOn: boolean): void {
     this.epoch++;
+    this.afterReset = !powerOn;
     this.state = {
       echo: this.options.echo,
       autobaudLocked: !this.options.autobaud,
@@ -666,7 +697,17 @@ export class SimModem {
     };
     const port = new ModemPort(this, this.epoch);
     this.email = this.dialect === "classic" ? new ClassicEmail(port) : new Sim7000Email(port);
-    if (quiet) return;
+    if (quiet) {
+      if (this.field !== null) this.state.autobaudLocked = true; // long up: it found the rate long ago
+      return;
+    }
+    const noise = this.field?.booting(powerOn) ?? null;
+    if (noise !== null) this.deliver(noise);
+    // A field modem in autobaud mode prints its boot lines once it has found the rate.
+    if (this.field === null) this.printBootLines();
+  }
+
+  private printBootLines(): void {
     for (const line of this.options.bootSequence) {
       if (line.delayMs === 0) this.emitUrc(line.text);
       else this.bootTimer(() => this.emitUrc(line.text), line.delayMs);
@@ -745,6 +786,12 @@ export class SimModem {
       case "under-voltage-warning":
         this.emitUrc("UNDER-VOLTAGE WARNNING");
         break;
+      case "under-voltage-warning-power-down":
+        this.powerDown("under-voltage-warning");
+        break;
+      case "silent-power-down":
+        this.powerDown("urgent");
+        break;
     }
   }
 
@@ -815,8 +862,15 @@ export class SimModem {
   finishCommand(text: string): void {
     this.executing = false;
     this.dataPhase = null;
-    this.emit(latin1(text));
+    this.emit(latin1(this.field === null ? text : this.field.reply(this.commandText, text, this.replyCarries())));
     this.pump();
+  }
+
+  /** What the reply of the command being executed holds (the field profile leaves data and mail text alone). */
+  private replyCarries(): "nothing" | "data" | "mail-text" {
+    if (!/^AT\+(SMTP|POP3|EMAIL|FS)/i.test(this.commandText)) return "nothing";
+    if (this.dialect === "classic") return "mail-text";
+    return /^AT\+POP3READ/i.test(this.commandText) ? "data" : "nothing";
   }
 
   startDataPhase(length: number, done: (data: Buffer) => void): void {
@@ -878,7 +932,12 @@ export class SimModem {
       // Autobauding: the rate is found on an "AT" (or "at"); that line itself is lost.
       if ((this.previousByte === 0x41 && b === 0x54) || (this.previousByte === 0x61 && b === 0x74)) {
         state.autobaudSeen++;
-        if (state.autobaudSeen >= this.options.autobaudSyncs) state.autobaudLocked = true;
+        if (this.field !== null) {
+          if (this.field.unlocks(state.autobaudSeen, this.afterReset)) {
+            state.autobaudLocked = true;
+            this.printBootLines(); // RDY ...: the only answer this AT gets
+          }
+        } else if (state.autobaudSeen >= this.options.autobaudSyncs) state.autobaudLocked = true;
         this.swallowLine = true;
         this.previousByte = -1;
       } else this.previousByte = b;
@@ -890,7 +949,7 @@ export class SimModem {
     }
     // A LF right after CR (or any LF before a command starts) is not part of a command line.
     if (b === 0x0a && this.lineBytes.length === 0) return;
-    if (state.echo || this.faults.lateEcho) this.echoBuffer.push(b);
+    if (state.echo || this.faults.lateEcho) this.echoBuffer.push(this.field === null ? b : this.field.echoByte(b));
     if (b === 0x0d) {
       const line = this.lineBytes;
       const overflow = this.lineOverflow;
@@ -911,6 +970,8 @@ export class SimModem {
     const located = locateCommand(text);
     if (located === null) return;
     this.options.trace(`command ${located}`);
+    this.commandText = located;
+    this.field?.commandRead();
     const trigger = this.dueTrigger("command", located);
     if (trigger) {
       const epoch = this.epoch;
@@ -920,6 +981,11 @@ export class SimModem {
     this.executing = true;
     if (overflow) {
       this.finishCommand(ERROR_RESPONSE);
+      return;
+    }
+    const refusal = this.field?.refusal(located) ?? null;
+    if (refusal !== null) {
+      this.finishCommand(refusal);
       return;
     }
     let command: AtCommand;
@@ -1043,10 +1109,13 @@ export class SimModem {
         if (form !== "exec") return false;
         reply(identity.imei);
         return true;
-      case "+CPIN":
+      case "+CPIN": {
         if (form !== "read") return false;
-        reply("+CPIN: READY");
+        const sim = this.field?.simReply() ?? { info: "+CPIN: READY" };
+        if ("error" in sim) this.finishCommand(`${CRLF}${sim.error}${CRLF}`);
+        else reply(sim.info);
         return true;
+      }
       case "+CSQ":
         if (form === "test") return reply("+CSQ: (0-31,99),(0-7,99)");
         if (form !== "exec") return false;
@@ -1070,7 +1139,7 @@ export class SimModem {
       case "+CGREG":
       case "+CEREG":
         if (form !== "read") return false;
-        reply(`${name}: 0,${this.networkState.attached ? 1 : 0}`);
+        reply(`${name}: 0,${this.field !== null ? this.field.registration() : this.networkState.attached ? 1 : 0}`);
         return true;
       case "+COPS":
         if (form === "read") {

@@ -18,9 +18,10 @@ export interface AlarmConfig {
   deviceId: string;
   /** Shown in subjects, e.g. "Pump house". */
   siteName: string;
-  /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's);
-   *  the dialect left out, the probe tells it (`probeEmail`). */
-  modem: { dialect?: Dialect } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
+  /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's;
+   *  bootWindowMs: how long a booting modem may stay silent, modemBootSeconds); the dialect left out, the probe
+   *  tells it (`probeEmail`). */
+  modem: { dialect?: Dialect; bootWindowMs?: number } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
   smtp: {
     host: string;
     port?: number;
@@ -71,6 +72,7 @@ export const ALARM_DEFAULTS = {
   pollIntervalMs: numberDefault("commandPollSeconds") * 1000,
   maxMailsPerPoll: numberDefault("commandMailsPerPoll"),
   maxBringUpBackoffMs: numberDefault("maxBringUpBackoffMs"),
+  bootWindowMs: numberDefault("modemBootSeconds") * 1000,
 } as const;
 
 /**

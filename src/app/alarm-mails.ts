@@ -73,6 +73,8 @@ export interface StatusFacts {
   lastError: string;
   /** Why command polling halted, "" while it runs. */
   pollingHalted: string;
+  /** Why sending was held back for hours (+SMTPSEND: 65 again and again), "" when it was not. */
+  sendingHeld: string;
   readings: ModemReadings;
   inputs: InputState[];
 }
@@ -88,6 +90,7 @@ export function statusMail(config: AlarmConfig, facts: StatusFacts): MailMessage
     `Last error: ${facts.lastError || "none"}`,
   ];
   if (facts.pollingHalted !== "") lines.push(`Commands are not read until the device restarts: ${facts.pollingHalted}`);
+  if (facts.sendingHeld !== "") lines.push(`Sending held back: ${facts.sendingHeld}`);
   const { signal, battery, unavailable } = facts.readings;
   if (signal !== null) lines.push(`Signal: ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`);
   if (battery !== null) lines.push(`Battery: ${battery.percent}% (${battery.millivolts} mV)`);

@@ -8,7 +8,7 @@ import { Modem, type Battery, type BringUpOptions, type Dialect, type ModemClock
 import { probeEmail } from "../modem/probe.ts";
 import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
-import type { AlarmConfig } from "./alarm-config.ts";
+import { ALARM_DEFAULTS, type AlarmConfig } from "./alarm-config.ts";
 import type { AlarmPlatform } from "./ports.ts";
 
 /** Time a restarted or switched-on modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
@@ -40,7 +40,7 @@ export class AlarmModem {
     this.platform = platform;
     this.dialect = config.dialect;
     this.trace = platform.trace ?? (() => {});
-    this.engine = new AtEngine({ serial: platform.serial, timers: platform.timers, syncAttempts: 4 });
+    this.engine = new AtEngine({ serial: platform.serial, timers: platform.timers, syncAttempts: 4, bootWindowMs: config.bootWindowMs ?? ALARM_DEFAULTS.bootWindowMs });
     if (platform.trace) this.engine.tracer = lineTracer(platform.trace);
     platform.attachSerial(this.engine);
     this.modem = new Modem(this.engine, platform.timers);

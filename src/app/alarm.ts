@@ -327,11 +327,12 @@ export class AlarmApp {
       await mail.send(smtpSettings(this.config), fitted(message, mail.can));
       if (throughSeq >= 0) this.outbox.markDelivered(throughSeq);
       this.policy.succeeded(this.platform.clock.now());
+      this.failures.mailSent(decision.action === "status");
       this.mailsSent++;
       this.trace(`mail sent: ${message.subject}`);
       this.progress("mail-sent");
     } catch (error) {
-      const delay = this.policy.failed(this.platform.clock.now());
+      const delay = this.policy.failed(this.platform.clock.now(), this.failures.mailFailed(error, this.modem.bearerUp));
       this.fail(this.failures.note("mail sending", `sending failed (retry in ${Math.round(delay / 1000)} s)`, error));
     }
     return this.afterFailures();
@@ -360,7 +361,7 @@ export class AlarmApp {
       config: this.config, outbox: this.outbox, armed: this.inputs.armed,
       statusFacts: async (heartbeat) => ({
         heartbeat, armed: this.inputs.armed, uptimeMs: this.platform.clock.now(), undelivered: this.outbox.depth,
-        lastError: this.lastError, pollingHalted: this.failures.pollingHalted, readings: await this.link.readings(), inputs: this.inputs.states(),
+        lastError: this.lastError, pollingHalted: this.failures.pollingHalted, sendingHeld: this.failures.sendingHeld, readings: await this.link.readings(), inputs: this.inputs.states(),
       }),
     };
   }

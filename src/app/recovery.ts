@@ -4,7 +4,7 @@
 
 import { AtError, type AtErrorCode } from "../transport/errors.ts";
 import { ModemError, type ModemErrorCode } from "../modem/errors.ts";
-import { MailError, type MailErrorCode } from "../mail/errors.ts";
+import { MailError, SmtpError, type MailErrorCode } from "../mail/errors.ts";
 import { OutboxFullError, type OutboxErrorCode } from "./outbox.ts";
 
 /** Ordered: where a poll meets two failures, the later one in this list wins. */
@@ -68,6 +68,14 @@ export function recoveryFor(error: unknown): Recovery {
 
 export type Duty = "mail sending" | "command polling";
 
+/**
+ * Many SIM7000G firmwares accept every email command and answer every send `+SMTPSEND: 65`:
+ * after this many in a row with the bearer up, sending is held back for NO_EMAIL_HOLD_MS
+ * rather than spend the data plan retrying.
+ */
+export const NO_EMAIL_SENDS = 3;
+export const NO_EMAIL_HOLD_MS = 6 * 3_600_000;
+
 /** The failures of the mail or poll under way, and the duties halted for good (with the reason). */
 export class Failures {
   /** What the failures since `begin` call for: the most severe. */
@@ -76,9 +84,28 @@ export class Failures {
   sendingHalted = "";
   pollingHalted = "";
 
+  /** Why sending is held back for hours (the status mail says it), "" when it is not. */
+  sendingHeld = "";
+  /** Sends answered +SMTPSEND: 65 in a row with the bearer up. */
+  private noEmailRun = 0;
+
   /** A mail or poll starts. */
   begin(): void {
     this.recovery = Retry;
+  }
+
+  /** A mail failed with `error`: the least wait before the next (0: the sender policy decides alone). */
+  mailFailed(error: unknown, bearerUp: boolean): number {
+    this.noEmailRun = error instanceof SmtpError && error.resultCode === 65 && bearerUp ? this.noEmailRun + 1 : 0;
+    if (this.noEmailRun < NO_EMAIL_SENDS) return 0;
+    this.sendingHeld = `${this.noEmailRun} sends in a row were answered +SMTPSEND: 65 with the bearer up: this firmware likely has no email support; sending is held back for ${NO_EMAIL_HOLD_MS / 3_600_000} h at a time`;
+    return NO_EMAIL_HOLD_MS;
+  }
+
+  /** A mail went out: the run of 65s is over; the hold is forgotten once a status mail has reported it. */
+  mailSent(status: boolean): void {
+    this.noEmailRun = 0;
+    if (status) this.sendingHeld = "";
   }
 
   /** Notes a failure of `duty` (`what`: the step that failed); returns the line that reports it. */

@@ -192,15 +192,16 @@ export class SenderPolicy {
     }
   }
 
-  /** The mail in flight failed; returns the delay before the next try. */
-  failed(now: number): number {
+  /** The mail in flight failed; returns the delay before the next try (`atLeastMs`: a hold the caller needs). */
+  failed(now: number, atLeastMs = 0): number {
     checkNow(now);
     this.endFlight("failed");
     this.failureCount++;
     const exponent = this.failureCount - 1 < 30 ? this.failureCount - 1 : 30;
     const base = this.retryBaseMs * 2 ** exponent;
     const capped = base < this.retryMaxMs ? base : this.retryMaxMs;
-    const delay = Math.round(capped * (1 + this.jitter * (2 * this.random.random() - 1)));
+    const jittered = Math.round(capped * (1 + this.jitter * (2 * this.random.random() - 1)));
+    const delay = jittered > atLeastMs ? jittered : atLeastMs;
     this.retryAtMs = now + delay;
     this.gatherUntil = now;
     return delay;

@@ -106,6 +106,7 @@ export const SETTINGS: readonly Setting[] = [
   // ---- the modem and its wiring
   { key: "modemDialect", type: "choice", choices: ["sim7000", "classic"] satisfies Dialect[], default: "sim7000", about: "email command set" },
   { key: "modemBaud", type: "integer", range: { min: BRING_UP_LIMITS.baud[0], max: BRING_UP_LIMITS.baud[1], source: "the span of the SIM7000's AT+IPR rates, src/modem/limits.ts" }, default: 115_200, about: "UART speed" },
+  { key: "modemBootSeconds", type: "integer", range: { min: 1, max: 120, source: `${GUARD}: a SIM7000 in autobaud mode is silent 10-15 s after power-on, a SIM7600 over 10 s after a power cut` }, default: 20, about: "how long a booting modem may stay silent before it counts as not answering" },
   { key: "modemDevice", type: "text", text: "absolute-path", default: null, about: "a device path instead of a UART (lin)" },
   { key: "modemUart", type: "integer", range: { min: 1, max: 2, source: "ESP32 UARTs; UART 0 is the debugger's" }, default: null, about: "ESP32 UART of the modem" },
   { key: "modemReceive", type: "gpio", range: GPIO, default: null, about: "GPIO that receives from the modem" },

@@ -173,6 +173,7 @@ export function readSettings(raw: Raw): DeviceSettings {
     ntpServer: values.text("ntpServer"),
     timezoneQuarters: timezoneOffsetMinutes / 15,
     skipTime: values.flag("skipNetworkTime"),
+    bootWindowMs: values.number("modemBootSeconds") * 1000,
   };
   const apn = values.optional<string>("apn");
   if (apn !== null) {

@@ -33,12 +33,15 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   written, with a note on stderr. The password comes from SIMMAIL_PASSWORD, or is asked for.`,
   sim: `simmail sim --pty PATH [--dialect sim7000|classic] [--baud N] [--tls] [--smtp-port N]
        [--pop3-port N] [--autobaud] [--boot] [--no-echo] [--timeout-scale X] [--trace] [--json]
+       [--field [--field-json JSON]]
   A simulated modem on the pty PATH with local mail servers behind it, printing commands to
   paste against it. --tls: a firmware with AT+EMAILSSL, and TLS servers. --smtp-port and
   --pop3-port: the servers' ports (default 2525 and 1100, the same at every start; 0: any free
   port). --autobaud: silent until an AT arrives. --boot: the boot lines at start. --no-echo:
   echo off at start. --timeout-scale X: server timeouts times X. --trace: the AT dialogue and
   mail on stderr. --json: the JSON summary even on a terminal (always when not one).
+  --field: behave like modems in the field (boot silence, boot lines anywhere, odd echoes and
+  empty lines: docs/FIELD.md); --field-json '{"sim":"absent",...}' changes its entries.
   Runs from a checkout of the repository after npm ci (the simulator and its devDependencies
   smtp-server, mailparser and tsx are not in the installed package).`,
   sign: `simmail sign --device ID COMMAND [--at UNIX-SECONDS] [--secret-file FILE]
@@ -50,6 +53,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 const COMMON = `Common options:
   --port PATH        serial device of the modem
   --baud N           default ${numberDefault("modemBaud")}
+  --boot-wait S      how long a starting modem may stay silent, ${range("modemBootSeconds")} s, default ${numberDefault("modemBootSeconds")}
   --dialect D        sim7000 or classic (default: the probe tells them apart)
   --apn NAME         open the bearer with this APN (without it, it must already be open)
   --cid N            bearer profile ${range("pdpContext")}, default ${numberDefault("pdpContext")}

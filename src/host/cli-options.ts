@@ -32,8 +32,8 @@ const OPTIONS = {
   port: TEXT, baud: TEXT, dialect: TEXT, apn: TEXT, cid: TEXT, timeout: TEXT, smtp: TEXT, pop3: TEXT, user: TEXT,
   from: TEXT, to: TEXT, cc: TEXT, bcc: TEXT, subject: TEXT, body: TEXT, "body-file": TEXT, attach: TEXT,
   "attach-encoding": TEXT, out: TEXT, pty: TEXT, "tls-version": TEXT, sni: TEXT, device: TEXT, at: TEXT,
-  "secret-file": TEXT, "save-parts": TEXT, "smtp-port": TEXT, "pop3-port": TEXT, "timeout-scale": TEXT,
-  autobaud: SWITCH, boot: SWITCH, "no-echo": SWITCH, trace: SWITCH,
+  "secret-file": TEXT, "boot-wait": TEXT, "field-json": TEXT, "save-parts": TEXT, "smtp-port": TEXT, "pop3-port": TEXT, "timeout-scale": TEXT,
+  autobaud: SWITCH, field: SWITCH, boot: SWITCH, "no-echo": SWITCH, trace: SWITCH,
   verbose: SWITCH, raw: SWITCH, force: SWITCH, json: SWITCH, help: SWITCH, version: SWITCH, tls: SWITCH, starttls: SWITCH, "require-tls": SWITCH,
 } as const;
 
@@ -57,6 +57,7 @@ export const ENVIRONMENT_DEFAULTS: Readonly<Record<string, string>> = {
  */
 export const SETTING_FLAGS: Readonly<Record<string, { key: string; portKey?: string }>> = {
   baud: { key: "modemBaud" },
+  "boot-wait": { key: "modemBootSeconds" },
   dialect: { key: "modemDialect" },
   apn: { key: "apn" },
   cid: { key: "pdpContext" },

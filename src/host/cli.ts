@@ -19,6 +19,7 @@ import { deviceIdProblem, REMOTE_COMMANDS, secretFromText, signCommandSubject } 
 import { commandHelp, COMMAND_HELP, USAGE, usageHint, version } from "./cli-help.ts";
 import { inbox, type OpenMailbox } from "./cli-inbox.ts";
 import { label, one, parseCommandLine, securityOptions, serverFlag, settingFlag, UsageError, type Options } from "./cli-options.ts";
+import { requireService, serviceLines, serviceReport, startModem } from "./cli-modem.ts";
 import { Progress } from "./cli-progress.ts";
 import { printable, printableLine, terminalJson } from "./cli-text.ts";
 import { nodeCrypto } from "./crypto.ts";
@@ -109,6 +110,7 @@ interface Link {
   dialect: Dialect | null;
   cid: number;
   apn: string | null;
+  bootSeconds: number;
 }
 
 function link(o: Options): Link {
@@ -118,6 +120,7 @@ function link(o: Options): Link {
     dialect: o.values.has("dialect") ? (settingFlag<string>(o, "dialect") as Dialect) : null,
     cid: settingFlag<number>(o, "cid")!,
     apn: settingFlag<string>(o, "apn"),
+    bootSeconds: settingFlag<number>(o, "boot-wait")!,
   };
 }
 
@@ -137,7 +140,7 @@ const CLI_LINE_CAPACITY = 2 * CLASSIC_LIMITS.body;
 
 async function connect(o: Options, link: Link): Promise<Connection> {
   const serial = await HostSerial.open(link.path, link.baud);
-  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6, lineCapacity: CLI_LINE_CAPACITY });
+  const engine = new AtEngine({ serial, timers: nodeTimers, syncAttempts: 6, lineCapacity: CLI_LINE_CAPACITY, bootWindowMs: link.bootSeconds * 1000 });
   if (o.flags.has("verbose")) engine.tracer = stderrTracer();
   serial.attach(engine);
   const modem = new Modem(engine, nodeTimers);
@@ -160,11 +163,17 @@ async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabili
   return { mail: c.mail, capabilities };
 }
 
-/** Sync, the dialect, then its bearer: opened with --apn, or checked to be open. */
+/** AT until it answers (the boot window), with a terminal notice. */
+function start(c: Connection): Promise<void> {
+  return startModem(c.modem, { bootSeconds: c.link.bootSeconds, baud: c.link.baud, notice: process.stderr.isTTY === true });
+}
+
+/** Sync, the dialect, the SIM and the network, then its bearer: opened with --apn, or checked to be open. */
 async function ensureBearer(c: Connection): Promise<MailDialect> {
   const { apn, cid } = c.link;
-  await c.modem.sync();
+  await start(c);
   const { mail } = await openDialect(c);
+  await requireService(c.modem);
   await mail.openBearer({ cid, ...(apn !== null ? { apn } : {}) });
   return mail;
 }
@@ -187,10 +196,10 @@ export type Out = (human: string, json: Record<string, unknown>) => void;
 async function probe(o: Options, out: Out): Promise<void> {
   const c = await connect(o, link(o));
   try {
-    await c.modem.sync();
+    await start(c);
     const identity = await c.modem.identity();
-    const sim = await c.modem.simStatus();
-    const signal = await c.modem.signal();
+    const service = await serviceReport(c.modem);
+    const { sim, signal, registration } = service;
     const attached = await c.modem.attached();
     const operator = await c.modem.operator();
     const { mail, capabilities: caps } = await openDialect(c);
@@ -199,16 +208,16 @@ async function probe(o: Options, out: Out): Promise<void> {
     const battery = await c.modem.battery();
     const human = [
       `modem:    ${identity.model} (${identity.revision})`,
-      `SIM:      ${sim}`,
+      ...serviceLines(service),
       `signal:   ${signal.dbm === null ? "unknown" : `${signal.dbm} dBm`} (rssi ${signal.rssi})`,
-      `network:  ${attached ? "attached" : "not attached"}${operator ? `, ${operator}` : ""}`,
+      `packet:   ${attached ? "attached" : "not attached"}${operator ? `, ${operator}` : ""}`,
       bearer ? `bearer:   ${bearer.status === 1 ? `open, ${bearer.ip}` : "closed"}` : `bearer:   not queried (the ${mail.name} dialect has no bearer query)`,
       `clock:    ${clock ? `${clock.text} (${new Date(clock.epochMs).toISOString()})` : "unknown"}`,
       `battery:  ${battery.percent}% ${battery.millivolts} mV`,
       `email:    ${caps.dialect} dialect (${caps.detected ? "found by its test commands" : `as ${label(o, "dialect")} says`}); subject ≤ ${caps.limits.subject}, body ≤ ${caps.limits.body}, server ≤ ${caps.limits.smtpServer} characters`,
       `tls:      ${caps.tls === null ? "none (no AT+EMAILSSL: passwords go in clear text)" : `AT+EMAILSSL ${caps.tls.modes[0]}-${caps.tls.modes[1]}${caps.tls.contexts ? `, contexts ${caps.tls.contexts[0]}-${caps.tls.contexts[1]}` : ""}${caps.tls.sslConfig ? ", AT+CSSLCFG (version, SNI)" : ""}`}`,
     ].join("\n");
-    out(human, { identity, sim, signal, attached, operator, bearer, clock, battery, email: caps });
+    out(human, { identity, sim, simProblem: service.simProblem, registration, signal, attached, operator, bearer, clock, battery, email: caps });
   } finally {
     await c.close();
   }
@@ -296,8 +305,8 @@ const openMailbox: OpenMailbox = async (o, work) => {
 };
 
 /** The simulator's own flags, forwarded as given (it checks them). */
-const SIM_VALUES = ["dialect", "baud", "timeout-scale", "smtp-port", "pop3-port"];
-const SIM_SWITCHES = ["tls", "autobaud", "boot", "no-echo", "trace", "json"];
+const SIM_VALUES = ["dialect", "baud", "timeout-scale", "smtp-port", "pop3-port", "field-json"];
+const SIM_SWITCHES = ["tls", "autobaud", "boot", "no-echo", "trace", "json", "field"];
 
 const SIM_NEEDS_CHECKOUT =
   "sim needs a checkout of the simmail repository: the simulator (sim/) is not in the installed package, and it runs " +

@@ -36,7 +36,8 @@ export const SMTP_CODES: Record<number, string> = {
   62: "DNS resolve error",
   63: "SMTP TCP connection error",
   64: "timeout of SMTP server response",
-  65: "SMTP server response error",
+  // Many SIM7000G firmwares take every email command, then answer every send with 65.
+  65: "SMTP server response error; on SIM7000G this usually means the firmware has no email support",
   66: "not authenticated (the server requires authentication)",
   67: "authentication failed (user name or password may be wrong)",
   68: "bad recipient",

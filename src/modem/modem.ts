@@ -9,6 +9,7 @@ import { MatchTable } from "../transport/match.ts";
 import type { Deadline, TimerPort } from "../transport/ports.ts";
 import { runStep, steps, type Reply, type Step, type StepArgument } from "../transport/step.ts";
 import { BearerLostError, ModemError, type ModemStep } from "./errors.ts";
+import { better, optionalQuery, registration, simProblem, simRefusal, type Registration } from "./sim-network.ts";
 
 /** Spec sections 4 and 5.1, and the SIM7000 AT manual for the general commands. */
 const AT = steps({
@@ -17,6 +18,8 @@ const AT = steps({
   identity: { request: "ATI", text: true, timeoutMs: 2000 },
   revision: { request: "AT+CGMR", text: true, timeoutMs: 2000 },
   sim: { request: "AT+CPIN?", lines: ["+CPIN:"], timeoutMs: 5000 },
+  lteRegistration: { request: "AT+CEREG?", lines: ["+CEREG:"], timeoutMs: 5000 },
+  gprsRegistration: { request: "AT+CGREG?", lines: ["+CGREG:"], timeoutMs: 5000 },
   signal: { request: "AT+CSQ", lines: ["+CSQ:"], timeoutMs: 2000 },
   attached: { request: "AT+CGATT?", lines: ["+CGATT:"], timeoutMs: 5000 },
   operator: { request: "AT+COPS?", lines: ["+COPS:"], timeoutMs: 5000 },
@@ -156,8 +159,42 @@ export class Modem {
     return { model: ati.joined(), revision: rev.joined().replace(/^Revision:\s*/, "").trim() };
   }
 
+  /** The `+CPIN:` state ("READY" ...); a refused query (no SIM, a failed SIM) is a ModemError that says so. */
   async simStatus(): Promise<string> {
-    return (await this.step("sim", AT.sim, "SIM status query failed")).field(0);
+    try {
+      return (await runStep(this.engine, AT.sim)).field(0);
+    } catch (error) {
+      throw this.stepError("sim", "SIM status query failed", simRefusal(error));
+    }
+  }
+
+  /** The SIM must be READY: else a ModemError in the user's words. */
+  async requireSim(): Promise<string> {
+    const sim = await this.simStatus();
+    const problem = simProblem(sim);
+    if (problem !== "") throw new ModemError("sim", `${problem} (+CPIN: ${sim})`);
+    return sim;
+  }
+
+  /** Network registration: the better of AT+CEREG? and AT+CGREG? (a firmware may lack one); null if neither answers. */
+  async registration(): Promise<Registration | null> {
+    const read = async (step: Step): Promise<Registration | null> => {
+      const stat = (await runStep(this.engine, step).catch(optionalQuery))?.int(1);
+      return stat === undefined || Number.isNaN(stat) ? null : registration(stat);
+    };
+    return better(await read(AT.lteRegistration), await read(AT.gprsRegistration));
+  }
+
+  /** Waits up to `waitMs` while the modem still searches; registered (home or roaming), or a ModemError saying why not. */
+  async requireRegistration(waitMs: number): Promise<Registration | null> {
+    for (let waited = 0; ; waited += 1000) {
+      const state = await this.registration();
+      if (state === null || state.registered) return state;
+      if (!state.searching || waited >= waitMs) {
+        throw new ModemError("attach", `not registered on a network: ${state.text} (+CEREG/+CGREG stat ${state.stat}${state.searching ? `, after ${Math.round(waited / 1000)} s` : ""})`);
+      }
+      await this.pause(1000);
+    }
   }
 
   async signal(): Promise<Signal> {
@@ -238,6 +275,7 @@ export class Modem {
   async restart(): Promise<void> {
     this.engine.expectBoot();
     await this.step("restart", AT.restart, "the modem refused AT+CFUN=1,1");
+    this.engine.restartAccepted();
     this.bearerUp = false;
   }
 
@@ -246,8 +284,7 @@ export class Modem {
     const report = options.onStep ?? (() => {});
     await this.sync();
     report("sync", "modem answers");
-    const sim = await this.simStatus();
-    if (sim !== "READY") throw new ModemError("sim", `the SIM is not ready (+CPIN: ${sim})`);
+    const sim = await this.requireSim();
     report("sim", sim);
     const signal = await this.signal();
     report("signal", signal.dbm === null ? "unknown" : `${signal.dbm} dBm`);
@@ -304,10 +341,15 @@ export class Modem {
     try {
       return await runStep(this.engine, at, args);
     } catch (error) {
-      if (error instanceof ModemError) throw error;
-      if (error instanceof AtError && error.code === "modem-reset") throw error;
-      const detail = error instanceof AtTimeoutError ? "no answer in time" : error instanceof Error ? error.message : String(error);
-      throw new ModemError(step, `${failure}: ${detail}`, error);
+      throw this.stepError(step, failure, error);
     }
+  }
+
+  /** A failure of `step` as a ModemError naming it (a ModemError or a reset stays what it is). */
+  private stepError(step: ModemStep, failure: string, error: unknown): unknown {
+    if (error instanceof ModemError) return error;
+    if (error instanceof AtError && error.code === "modem-reset") return error;
+    const detail = error instanceof AtTimeoutError ? "no answer in time" : error instanceof Error ? error.message : String(error);
+    return new ModemError(step, `${failure}: ${detail}`, error);
   }
 }

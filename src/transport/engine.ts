@@ -27,7 +27,7 @@ import type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
 import type { Deadline, SerialListener, SerialPort } from "./ports.ts";
 import { Submission, SubmissionQueue } from "./submissions.ts";
 import { Transmitter } from "./transmitter.ts";
-import { UrcHandlers, type UrcHandler } from "./urc.ts";
+import { isUnsolicited, UrcHandlers, type UrcHandler } from "./urc.ts";
 
 export type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
 export type { UrcHandler } from "./urc.ts";
@@ -35,10 +35,11 @@ export type { UrcHandler } from "./urc.ts";
 /** Secrets kept for redacting received lines in traces (a device has one or two passwords). */
 const MAX_REDACTED = 8;
 const OK = ascii("OK");
+// Field firmwares write `+CMS ERROR:` with no code, or no space after the colon: prefixes.
 const ERROR_TABLE = new MatchTable([
   { text: "ERROR", exact: true, id: 0 },
-  { text: "+CME ERROR:", id: 1 },
-  { text: "+CMS ERROR:", id: 2 },
+  { text: "+CME ERROR", id: 1 },
+  { text: "+CMS ERROR", id: 2 },
 ]);
 const Phase = { Idle: 0, Writing: 1, Awaiting: 2, SendingPayload: 3 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -132,10 +133,16 @@ export class AtEngine implements SerialListener, FramerSink {
     this.link.expectBoot();
   }
 
+  /** The restart was accepted: the modem is booting, and may stay silent (or never say RDY); the next command syncs with the boot window. */
+  restartAccepted(): void {
+    this.link.booting();
+  }
+
   /** Fails the command in flight and everything queued with `error`. */
   abortAll(error: Error): void {
     this.framer.reset();
     this.framer.keepEmptyLines = false;
+    this.framer.loneCrEnds = true;
     this.lineOwner = null;
     this.dataOwner = null;
     this.tx.stop();
@@ -263,7 +270,7 @@ export class AtEngine implements SerialListener, FramerSink {
         this.running.okSeen = true;
         verdict = !cmd.awaitsResult || this.running.resultSeen ? Verdict.Done : Verdict.Continue;
       } else if (ERROR_TABLE.find(line) >= 0) verdict = cmd.onError(line);
-      else if (cmd.rawLines) verdict = cmd.onLine(line);
+      else if (cmd.rawLines && !(cmd.session === false && isUnsolicited(line))) verdict = cmd.onLine(line);
     }
     if (verdict === Verdict.NotMine) return false;
     this.apply(cmd, verdict);
@@ -318,6 +325,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.tx.stop();
     this.framer.armPrompt(null);
     this.framer.keepEmptyLines = false;
+    this.framer.loneCrEnds = true;
     if (this.lineOwner === cmd) this.lineOwner = null;
     this.current = null;
     this.phase = Phase.Idle;
@@ -398,6 +406,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.framer.markBoundary();
     if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
     this.framer.keepEmptyLines = cmd.rawLines;
+    this.framer.loneCrEnds = !(cmd.rawLines && cmd.session);
   }
 
   private onDeadline(): void {

@@ -43,12 +43,60 @@ export class AtCommandError extends AtError {
   /** The result line the step had matched before the error (the classic `+SMTP: NETWORK ERROR`), or null. */
   readonly result: { readonly text: string; readonly fields: readonly string[] } | null;
   /** `session`: the command belongs to an SMTP/POP3 session (its code is then "session-refused"). */
-  constructor(command: string, reply: string, session = false, result: AtCommandError["result"] = null) {
-    super(session ? "session-refused" : "command-refused", `the modem refused ${command}: ${reply}`);
+  /** `info`: the information lines the modem sent before the error line, if any. */
+  constructor(command: string, reply: string, session = false, result: AtCommandError["result"] = null, info = "") {
+    super(session ? "session-refused" : "command-refused", `the modem refused ${command}: ${refusalText(reply)}${info !== "" ? ` (after ${info})` : ""}`);
     this.command = command;
     this.reply = reply;
     this.result = result;
+    this.info = info;
   }
+
+  readonly info: string;
+
+  /** The refusal's 3GPP error number (`+CME ERROR: 10`, or the verbose text's number), or -1. */
+  get errorNumber(): number {
+    return refusalNumber(this.reply);
+  }
+}
+
+// 3GPP TS 27.007 9.2 (+CME) and 27.005 3.2.5 (+CMS): the codes a modem user meets, by number
+// (numeric form, AT+CMEE=1) and by text (verbose form, AT+CMEE=2). Maps: the text comes from
+// the modem (see src/mail/errors.ts on XS property keys).
+const CME_ERRORS: ReadonlyMap<number, string> = new Map([
+  [3, "operation not allowed"], [4, "operation not supported"], [10, "SIM not inserted"],
+  [11, "SIM PIN required"], [12, "SIM PUK required"], [13, "SIM failure"], [14, "SIM busy"],
+  [15, "SIM wrong"], [16, "incorrect password"], [17, "SIM PIN2 required"], [18, "SIM PUK2 required"],
+  [30, "no network service"], [31, "network timeout"], [50, "incorrect parameters"], [100, "unknown"],
+]);
+const CMS_ERRORS: ReadonlyMap<number, string> = new Map([
+  [300, "ME failure"], [302, "operation not allowed"], [303, "operation not supported"],
+  [310, "SIM not inserted"], [311, "SIM PIN required"], [313, "SIM failure"], [314, "SIM busy"],
+  [330, "SMSC address unknown"], [331, "no network service"], [500, "unknown error"],
+]);
+const CME_NUMBERS: ReadonlyMap<string, number> = new Map([...CME_ERRORS].map(([n, text]) => [text.toLowerCase(), n]));
+
+/** `+CME ERROR` / `+CMS ERROR` and what follows the colon, or null for other lines. */
+function splitRefusal(reply: string): { kind: "CME" | "CMS"; detail: string } | null {
+  const m = /^\+(CME|CMS) ERROR:?\s*(.*)$/.exec(reply);
+  return m === null ? null : { kind: m[1] as "CME" | "CMS", detail: m[2].trim() };
+}
+
+function refusalNumber(reply: string): number {
+  const split = splitRefusal(reply);
+  if (split === null) return -1;
+  if (/^\d+$/.test(split.detail)) return Number(split.detail);
+  return split.kind === "CME" ? CME_NUMBERS.get(split.detail.toLowerCase()) ?? -1 : -1;
+}
+
+/** The modem's error line with its meaning: `+CME ERROR: 10 (SIM not inserted)`; a code-less `+CMS ERROR:` says so. */
+export function refusalText(reply: string): string {
+  const split = splitRefusal(reply);
+  if (split === null) return reply;
+  if (split.detail === "") return `${reply.trim()} (no error code given)`;
+  if (!/^\d+$/.test(split.detail)) return reply;
+  const meaning = (split.kind === "CME" ? CME_ERRORS : CMS_ERRORS).get(Number(split.detail));
+  return meaning === undefined ? reply : `${reply} (${meaning})`;
 }
 
 export type ModemResetKind = "reset" | "sim-not-ready" | "power-down" | "under-voltage";

@@ -1,5 +1,7 @@
 // Byte-driven receive framer with explicit modes:
-//   LINE   - bytes up to LF form a line (CRs stripped, empty lines skipped unless asked for)
+//   LINE   - bytes up to LF form a line (CRs stripped, empty lines skipped unless asked for); a
+//            lone CR (not followed by CR or LF) after text ends a line too: field firmwares
+//            send an echo straight into its result (`AT\rOK\r\n`)
 //   LENGTH - exactly n raw bytes go to the data sink, whatever they look like
 //   PROMPT - while a prompt is armed, a partial line equal to it (e.g. "DOWNLOAD", "> ")
 //            is reported at once, without waiting for a line end
@@ -26,6 +28,8 @@ export class Framer {
   readonly line: Line;
   /** Hand over empty lines too (multi-line text output where blank lines are content). */
   keepEmptyLines = false;
+  /** A lone CR after text ends the line (off for mail text, where a bare CR is content). */
+  loneCrEnds = true;
   /** Lines longer than the line buffer: discarded up to their LF, counted here. */
   overlongLines = 0;
   /** During onLine: the line began before the last markBoundary() (it predates a command). */
@@ -33,6 +37,10 @@ export class Framer {
   private partialIsOld = false;
   private readonly lineBuf: Uint8Array;
   private lineLength = 0;
+  /** The line holds a byte other than CR. */
+  private textSeen = false;
+  /** The last byte of the line was a CR. */
+  private afterCr = false;
   private discarding = false;
   private remaining = 0;
   private prompt: Uint8Array | null = null;
@@ -69,6 +77,8 @@ export class Framer {
   /** Back to LINE mode with nothing buffered (after a modem reset or a timeout). */
   reset(): void {
     this.lineLength = 0;
+    this.textSeen = false;
+    this.afterCr = false;
     this.partialIsOld = false;
     this.discarding = false;
     this.remaining = 0;
@@ -89,7 +99,14 @@ export class Framer {
         if (this.remaining === 0) this.sink.onDataEnd();
         continue;
       }
-      const c = buf[i++];
+      const c = buf[i];
+      if (this.afterCr && c !== LF && c !== CR && this.textSeen && this.loneCrEnds && !this.discarding) {
+        this.dispatchLine();
+        this.partialIsOld = false;
+        continue; // c is read again, in the mode that line left the framer in
+      }
+      i++;
+      this.afterCr = c === CR;
       if (c === LF) {
         if (this.discarding) this.discarding = false;
         else this.dispatchLine();
@@ -100,13 +117,16 @@ export class Framer {
       if (this.lineLength === capacity) {
         this.discarding = true;
         this.lineLength = 0;
+        this.textSeen = false;
         this.overlongLines++;
         continue;
       }
       lineBuf[this.lineLength++] = c;
+      if (c !== CR) this.textSeen = true;
       const prompt = this.prompt;
       if (prompt !== null && this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
         this.lineLength = 0;
+        this.textSeen = false;
         this.partialIsOld = false;
         this.prompt = null;
         this.sink.onPrompt();
@@ -126,6 +146,7 @@ export class Framer {
     const lineBuf = this.lineBuf;
     let end = this.lineLength;
     this.lineLength = 0;
+    this.textSeen = false;
     while (end > 0 && lineBuf[end - 1] === CR) end--;
     let start = 0;
     while (start < end && lineBuf[start] === CR) start++;

@@ -6,7 +6,7 @@
 //
 //   state    event                                   next     action
 //   -------  --------------------------------------  -------  --------------------------------------
-//   Booting  work waits                              Booting  send AT (tries = syncAttempts)
+//   Booting  work waits                              Booting  send AT (tries: enough for bootWindowMs)
 //   Booting  RDY                                     Booting  count a boot
 //   Booting  AT answered ERROR                       Syncing  send AT again while tries are left
 //   Unknown  work waits                              Syncing  send AT (tries = syncAttempts)
@@ -16,7 +16,9 @@
 //   Quiet    any byte                                Quiet    re-arm the gap
 //   Quiet    gap silent                              Ready    the engine starts the queued work
 //   Quiet    gap limit reached (never quiet)         Syncing  a failed try: send AT again, or give up as above
-//   Ready    timeout, requestSync, restart's RDY     Unknown  (the next command syncs first)
+//   Ready    timeout, requestSync                    Unknown  (the next command syncs first)
+//   Ready    an ordered restart's RDY                Unknown  (the next command syncs first)
+//   Ready, Unknown  the ordered restart accepted     Booting  (booting(): the next sync has the boot window)
 //   Quiet    requestSync                             Unknown  (the engine sends AT at once)
 //   Quiet, Syncing  the engine aborts all work       Unknown
 //   any      RDY / +CPIN: NOT READY unexpected       Unknown  the engine fails all work (a reset)
@@ -67,6 +69,12 @@ export interface LinkSyncOptions {
   syncAttempts?: number;
   /** Silence (not one byte) required after the OK. Default 50 ms. */
   quietMs?: number;
+  /**
+   * How long a modem that is booting (just opened, switched on, restarted) may stay silent:
+   * in autobaud mode a SIM7000 says nothing for 10-15 s, until it has seen several ATs.
+   * Default 0: syncAttempts tries, as for any sync.
+   */
+  bootWindowMs?: number;
 }
 
 export interface LinkStats {
@@ -93,8 +101,12 @@ export class LinkSync {
   private readonly gapLimit: Deadline;
   private readonly syncTimeoutMs: number;
   private readonly syncAttempts: number;
+  /** Tries while Booting: the boot window's worth, at least syncAttempts. */
+  private readonly bootAttempts: number;
   private readonly quietMs: number;
   private triesLeft = 0;
+  /** The tries the current (or last) sync was given. */
+  private lastTries = 0;
   /** A restart was ordered (expectBoot) and neither its RDY nor an answered sync came yet. */
   private restartOrdered = false;
 
@@ -105,6 +117,7 @@ export class LinkSync {
     this.syncTimeoutMs = options.syncTimeoutMs ?? 500;
     this.syncAttempts = options.syncAttempts ?? 10;
     this.quietMs = options.quietMs ?? 50;
+    this.bootAttempts = Math.max(this.syncAttempts, Math.ceil((options.bootWindowMs ?? 0) / this.syncTimeoutMs));
     this.command = new SyncCommand(this.syncTimeoutMs);
     this.gap = options.timers.deadline(() => this.gapSilent());
     this.gapLimit = options.timers.deadline(() => this.gapNeverQuiet());
@@ -122,7 +135,7 @@ export class LinkSync {
   start(): void {
     if (this.state === LinkState.Ready || this.state === LinkState.Quiet) return;
     if (this.state === LinkState.Unknown) this.state = LinkState.Syncing;
-    if (this.triesLeft === 0) this.triesLeft = this.syncAttempts;
+    if (this.triesLeft === 0) this.triesLeft = this.lastTries = this.state === LinkState.Booting ? this.bootAttempts : this.syncAttempts;
     this.send();
   }
 
@@ -134,6 +147,11 @@ export class LinkSync {
   /** The next command restarts the modem: its RDY is that boot. */
   expectBoot(): void {
     this.restartOrdered = true;
+  }
+
+  /** The ordered restart was accepted: the modem boots now (its RDY may never come), so the next sync has the boot window. */
+  booting(): void {
+    if (this.state === LinkState.Ready || this.state === LinkState.Unknown) this.leave(LinkState.Booting);
   }
 
   /** Bytes arrived: during the gap, it starts again. */
@@ -198,7 +216,7 @@ export class LinkSync {
 
   /** The error of the command that waited while every try failed. */
   giveUpError(waiting: string): AtTimeoutError {
-    return new AtTimeoutError(`AT (sync before ${waiting}, ${this.syncAttempts} tries)`, this.syncTimeoutMs);
+    return new AtTimeoutError(`AT (sync before ${waiting}, ${this.lastTries} tries)`, this.syncTimeoutMs);
   }
 
   private gapSilent(): void {
@@ -225,11 +243,15 @@ export class LinkSync {
 }
 
 const REPORT_KINDS: ModemResetKind[] = ["reset", "sim-not-ready", "power-down", "under-voltage"];
+// Power-down texts vary by firmware: SIMCom's own misspelling, free text after it. A bare
+// `UNDER-VOLTAGE WARNNING` is only a warning (the modem stays on): not listed.
 const REPORT_TABLE = new MatchTable([
   { text: "RDY", exact: true, id: 0 },
   { text: "+CPIN: NOT READY", exact: true, id: 1 },
-  { text: "NORMAL POWER DOWN", exact: true, id: 2 },
-  { text: "UNDER-VOLTAGE POWER DOWN", exact: true, id: 3 },
+  { text: "NORMAL POWER DOWN", id: 2 },
+  { text: "UNDER-VOLTAGE POWER DOWN", id: 3 },
+  { text: "UNDER-VOLTAGE WARNNING POWER DOWN", id: 3 },
+  { text: "UNDER-VOLTAGE WARNING POWER DOWN", id: 3 },
 ]);
 
 /** The kind of reset or power report `line` is, or null. */

@@ -274,9 +274,10 @@ class StepCommand extends AtCommand {
     return Verdict.Continue;
   }
 
-  /** An error after the result line keeps it: the result says what went wrong. */
+  /** An error keeps what the modem had answered: a result line says what went wrong, an information line what it saw. */
   override onError(line: Line): Verdict {
-    this.error = new AtCommandError(this.text.describe(), line.text(), this.session, this.reply.result);
+    const said = this.reply.lines.filter((l) => l.text !== "").map((l) => (l.match >= 0 ? `${this.step.lines[l.match]} ${l.text}` : l.text));
+    this.error = new AtCommandError(this.text.describe(), line.text(), this.session, this.reply.result, said.join("; "));
     return Verdict.Fail;
   }
 

@@ -97,7 +97,8 @@ export class CommandBuffer {
     if (n > 0 && this.bytes[n - 1] === CR) n--;
     if (line.length !== n) return false;
     const buf = line.buf;
-    for (let i = 0; i < n; i++) if (buf[i] !== this.bytes[i]) return false;
+    // Some firmwares echo in lower case: letters compare without case.
+    for (let i = 0; i < n; i++) if (!sameLetter(buf[i], this.bytes[i])) return false;
     return true;
   }
 
@@ -137,4 +138,11 @@ export function checkQuotable(value: string, field: string): void {
   const problem = quotingProblem(value);
   if (problem === null) return;
   throw new AtParameterError(field, problem === "must be plain ASCII" ? `${problem} (non-ASCII text is sent hex-encoded by the mail layer)` : problem);
+}
+
+/** Equal bytes, or the same ASCII letter in either case. */
+function sameLetter(a: number, b: number): boolean {
+  if (a === b) return true;
+  const lower = a | 0x20;
+  return lower === (b | 0x20) && lower >= 0x61 && lower <= 0x7a;
 }

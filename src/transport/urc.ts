@@ -3,7 +3,37 @@
 
 import type { Line } from "./bytes.ts";
 import { Verdict, type LineOwner } from "./command.ts";
-import type { MatchTable } from "./match.ts";
+import { MatchTable } from "./match.ts";
+
+/**
+ * What modems print unasked at boot and later, by family (SIM7000, SIM800, SIM7600, A7670):
+ * never the text of an ordinary command's reply (ATI, AT+CGMR), wherever it lands. Mail text
+ * (a session's raw lines) is never filtered: a body line may read the same.
+ */
+const UNSOLICITED = new MatchTable([
+  { text: "RDY", exact: true, id: 0 },
+  { text: "+CFUN: ", id: 0 },
+  { text: "+CPIN: ", id: 0 },
+  { text: "SMS Ready", exact: true, id: 0 },
+  { text: "Call Ready", exact: true, id: 0 },
+  { text: "SMS DONE", exact: true, id: 0 },
+  { text: "PB DONE", exact: true, id: 0 },
+  { text: "DST: ", id: 0 },
+  { text: "*PSUTTZ: ", id: 0 },
+  { text: "*ATREADY: ", id: 0 },
+  { text: "+CMTI: ", id: 0 },
+  { text: "+APP PDP: ", id: 0 },
+  { text: "+CTZV: ", id: 0 },
+  { text: "+CTZE: ", id: 0 },
+  { text: "+CGREG: ", id: 0 },
+  { text: "+CEREG: ", id: 0 },
+  { text: "+CREG: ", id: 0 },
+]);
+
+/** Whether `line` is one of the lines modems print unasked (its cursor moves). */
+export function isUnsolicited(line: Line): boolean {
+  return UNSOLICITED.find(line) >= 0;
+}
 
 /** Unsolicited result codes: a table and what to do with its lines. */
 export interface UrcHandler extends LineOwner {
