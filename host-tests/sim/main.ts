@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "../servers/index.ts";
 import { SimModem, type Dialect } from "./modem.ts";
+import { FIELD_SESSIONS } from "./abandoned-sessions.ts";
 import { PtyBridge } from "./pty.ts";
 
 /** Fixed by default, so that commands typed against one run work against the next. */
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
       autobaud: values.autobaud === true,
       echo: values["no-echo"] !== true,
       timeoutScale,
+      // A session the host abandons ends as on real modems (30-45 s for a send, ~60 s for POP3).
+      abandonedSessions: FIELD_SESSIONS,
       ...(withTls ? { tls: { commands: true, ca: [servers.tls!.ca] } } : {}),
       // With --baud the pty paces output; AT+IPR=<rate> changes the pace.
       onBaudChange: (rate) => pty?.setBaud(baud === undefined ? null : rate),
