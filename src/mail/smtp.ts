@@ -63,6 +63,7 @@ class BodyCommand extends AtCommand {
       this.length = body.length;
     }
     SMTP.body.write(this.text, [this.length]);
+    this.owedIfPromptLost = this.length;
   }
 
   override onPrompt(): Verdict {

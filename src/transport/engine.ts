@@ -13,7 +13,9 @@
 //   SendingPayload  last payload byte accepted             Awaiting
 //   Awaiting        OK (and the result, if awaited) /      Idle            end the command, start the next
 //                   ERROR / Done / Fail
-//   any but Idle    no line for timeoutMs                  Idle            AtTimeoutError; the link resyncs
+//   any but Idle    no line for timeoutMs                  Idle            AtTimeoutError; filler for a data phase
+//                                                                          the modem may still count; the link resyncs
+//   any             interrupt                              same            the queue fails; nothing new is taken
 //   any             reset or power report                  Idle            ModemResetError for all work
 //   any             a write throws                         Idle            SerialWriteError for all work
 
@@ -46,7 +48,7 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
     bytesIn: 0, bytesOut: 0, lines: 0, strayLines: 0, urcs: 0,
-    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0,
+    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0, fillerBytes: 0,
   };
   tracer: AtTracer | null = null;
   private readonly secrets: string[] = [];
@@ -68,7 +70,12 @@ export class AtEngine implements SerialListener, FramerSink {
   private phase: Phase = Phase.Idle;
   private lineOwner: LineOwner | null = null;
   private dataOwner: LineOwner | null = null;
+  /** The current command's payload has begun (its prompt or confirmation came). */
+  private payloadBegun = false;
   private closed = false;
+  /** Set by `interrupt()`: every submission fails with it until `resume()`. */
+  private refusal: Error | null = null;
+  private idleWaiter: (() => void) | null = null;
 
   constructor(options: EngineOptions) {
     this.serial = options.serial;
@@ -149,6 +156,32 @@ export class AtEngine implements SerialListener, FramerSink {
       this.dequeue();
       this.running.finish(error);
     }
+  }
+
+  /**
+   * Stops the work for `error` (a signal) without leaving the modem in the middle of an
+   * exchange: the queue fails now, the command in flight runs to its end (a hot-path loop's
+   * next chunk is then refused), and every later submission fails with `error` until `resume()`.
+   */
+  interrupt(error: Error): void {
+    this.refusal = error;
+    while (this.queue.count > 0) {
+      this.dequeue();
+      this.running.finish(error);
+    }
+  }
+
+  /** Takes commands again after `interrupt()` (to end the session the modem holds). */
+  resume(): void {
+    this.refusal = null;
+  }
+
+  /** Resolves once no command is in flight or queued and no filler is owed. */
+  whenIdle(): Promise<void> {
+    if (!this.busy && this.tx.owed === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiter = resolve;
+    });
   }
 
   close(): void {
@@ -295,6 +328,7 @@ export class AtEngine implements SerialListener, FramerSink {
         return;
       case Verdict.Send:
         if (isCurrent && cmd.sendLength > 0) {
+          this.payloadBegun = true;
           this.phase = Phase.SendingPayload;
           this.deadline.arm(cmd.timeoutMs);
           this.tx.sendPayload(cmd.sendLength);
@@ -328,6 +362,14 @@ export class AtEngine implements SerialListener, FramerSink {
     // Its onEnd may submit again (a hot-path loop's next chunk): that starts at once.
     this.running.finish(error);
     this.startNext();
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiter = this.idleWaiter;
+    if (waiter === null || this.busy || this.tx.owed > 0) return;
+    this.idleWaiter = null;
+    waiter();
   }
 
   private startNext(): void {
@@ -349,6 +391,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private enqueue(cmd: AtCommand, resolve: (() => void) | null, reject: ((error: Error) => void) | null): void {
     if (this.closed) throw new AtAbortedError("the AT engine is closed");
+    if (this.refusal !== null) throw this.refusal;
     // A reused instance (the hot paths) may be submitted again once it ended, not before.
     if (this.current === cmd || this.queue.holds(cmd)) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
     if (this.queue.full) throw new AtQueueFullError(this.queue.records.length);
@@ -375,6 +418,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private begin(cmd: AtCommand): void {
     this.current = cmd;
+    this.payloadBegun = false;
     this.phase = Phase.Writing;
     this.deadline.arm(cmd.timeoutMs);
     if (this.tracer !== null) {
@@ -407,7 +451,14 @@ export class AtEngine implements SerialListener, FramerSink {
     this.framer.reset();
     this.lineOwner = null;
     this.dataOwner = null;
+    // A prompt or confirmation lost to noise leaves the modem counting the payload's bytes: it
+    // would take the syncs as data (for hours, in the soak). Pay what it may still be owed.
+    const owed = this.payloadBegun ? this.tx.unsentPayload : this.phase === Phase.Awaiting ? cmd.owedIfPromptLost : 0;
     this.tx.stop();
+    if (owed > 0) {
+      this.stats.fillerBytes += owed;
+      this.tx.owe(owed);
+    }
     this.link.requestSync();
     this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
   }
