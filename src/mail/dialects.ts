@@ -52,6 +52,10 @@ class Sim7000Mail implements MailDialect {
     return this.smtp.send(settings, message, options);
   }
 
+  endSend(cid: number): Promise<void> {
+    return this.modem.cycleBearer(cid);
+  }
+
   /** Made on first use (it holds a timer): a device without a command mailbox never has one. */
   get mailbox(): Pop3Client {
     if (this.pop3 === null) {
@@ -96,6 +100,10 @@ class ClassicMail implements MailDialect {
 
   send(settings: SmtpSettings, message: MailMessage): Promise<void> {
     return this.smtp.send(settings, message);
+  }
+
+  endSend(): Promise<void> {
+    return this.smtp.abort();
   }
 
   close(): void {}

@@ -37,4 +37,6 @@ export interface EngineStats {
   overlongLines: number;
   /** Filler bytes written for data phases that timed out before their payload was out. */
   fillerBytes: number;
+  /** Sync `AT`s the modem answered with an error (busy, not silent: e.g. unread POP3 data). */
+  syncRefusals: number;
 }

@@ -21,7 +21,7 @@
 
 import { ascii, latin1, withoutControls, type Line } from "./bytes.ts";
 import { AtCommand, Verdict, type LineOwner } from "./command.ts";
-import { AtAbortedError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
+import { AtAbortedError, AtCommandError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
 import { Framer, type FramerSink } from "./framer.ts";
 import { LinkSync, matchReport, Report } from "./link-sync.ts";
 import { MatchTable } from "./match.ts";
@@ -48,7 +48,7 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
     bytesIn: 0, bytesOut: 0, lines: 0, strayLines: 0, urcs: 0,
-    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0, fillerBytes: 0,
+    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0, fillerBytes: 0, syncRefusals: 0,
   };
   tracer: AtTracer | null = null;
   private readonly secrets: string[] = [];
@@ -169,6 +169,11 @@ export class AtEngine implements SerialListener, FramerSink {
       this.dequeue();
       this.running.finish(error);
     }
+  }
+
+  /** `interrupt()` was called and `resume()` not yet. */
+  get interrupted(): boolean {
+    return this.refusal !== null;
   }
 
   /** Takes commands again after `interrupt()` (to end the session the modem holds). */
@@ -356,6 +361,7 @@ export class AtEngine implements SerialListener, FramerSink {
     this.current = null;
     this.phase = Phase.Idle;
     if (cmd === this.link.command) {
+      if (error instanceof AtCommandError) this.stats.syncRefusals++;
       this.link.syncEnded(error);
       return;
     }

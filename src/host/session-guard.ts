@@ -1,0 +1,109 @@
+// What a `send` or `inbox` interrupted by SIGINT/SIGTERM must not leave behind: a modem still
+// counting data bytes, or still holding the SMTP/POP3 session (a SIM7000 then refuses the next
+// send for 30-45 s and every POP3 login for about a minute). On the first signal the work
+// stops at its next command (a data phase under way runs to its end), the session is ended
+// (`end`: the dialect's way), and the run fails with InterruptedError (exit 130 / 143). A
+// second signal exits at once. And when the modem still holds a session someone else left,
+// what it refuses is said as such, with how long it lasts.
+
+import type { AtEngine } from "../transport/engine.ts";
+import { AtCommandError, AtTimeoutError } from "../transport/errors.ts";
+import type { Dialect } from "../modem/modem.ts";
+
+/** How long a command in flight that moves no data may take to end after a signal before it is dropped. */
+const GRACE_MS = 3000;
+const STATUS: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
+
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  readonly signal: "SIGINT" | "SIGTERM";
+  /** The exit status a shell expects: 128 + the signal's number. */
+  readonly status: number;
+  constructor(signal: "SIGINT" | "SIGTERM", what: string) {
+    super(`interrupted (${signal}): ${what}`);
+    this.signal = signal;
+    this.status = STATUS[signal];
+  }
+}
+
+/** What the guarded work is, for the messages: "the send" / "the inbox session". */
+export interface Guarded {
+  what: string;
+  /** Ends the session the modem may hold (AT+POP3OUT, AT+SMTPSTOP, the bearer cycled). */
+  end(): Promise<void>;
+  /** What `end` did, for the message ("the SMTP session was ended; nothing was sent"). */
+  ended: string;
+}
+
+/**
+ * Runs `work` with SIGINT and SIGTERM handled as above. `engine` is the connection's: its work
+ * is stopped without leaving a data phase open (AtEngine.interrupt).
+ */
+export async function guardSession<T>(engine: AtEngine, guarded: Guarded, work: () => Promise<T>): Promise<T> {
+  let signalled: "SIGINT" | "SIGTERM" | null = null;
+  let grace: NodeJS.Timeout | null = null;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (signalled !== null) {
+      process.stderr.write(`\nsimmail: interrupted again: exiting now; the modem may still hold ${guarded.what} for up to a minute\n`);
+      process.exit(STATUS[signal]);
+    }
+    signalled = signal;
+    process.stderr.write(`\nsimmail: ${signal}: stopping ${guarded.what} (again to exit at once)\n`);
+    const error = new InterruptedError(signal, guarded.what);
+    engine.interrupt(error);
+    // A command waiting on a server (AT+SMTPSEND connecting) need not be waited for; one
+    // moving data must finish, or the modem counts the missing bytes as the next commands.
+    grace = setTimeout(() => {
+      if (!engine.exchangingData) engine.abortAll(error);
+    }, GRACE_MS);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const result = await work();
+    return result;
+  } catch (error) {
+    if (signalled === null) throw error;
+    await engine.whenIdle();
+    engine.resume();
+    let ended: string;
+    try {
+      await guarded.end();
+      ended = guarded.ended;
+    } catch (endError) {
+      ended = `ending the session failed (${(endError as Error).message}); the modem may hold it for up to a minute`;
+    }
+    throw new InterruptedError(signalled, `${guarded.what} stopped; ${ended}`);
+  } finally {
+    if (grace !== null) clearTimeout(grace);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * `error` explained where the modem refuses because it still holds a session an interrupted
+ * run left (field behaviour of the SIM7000: the send for 30-45 s, a POP3 login about 60 s,
+ * unread POP3 data making even `AT` answer ERROR); else `error` itself.
+ */
+export function explainHeldSession(error: unknown, engine: AtEngine, dialect: Dialect): unknown {
+  if (dialect !== "sim7000") return error;
+  if (error instanceof AtCommandError && error.reply === "ERROR") {
+    if (error.command.startsWith("AT+SMTPSEND")) {
+      return new HeldSessionError(`${error.message}: the modem still holds the mail of an earlier send that was interrupted; a SIM7000 gives it up 30-45 s later: try again then (restarting the modem, AT+CFUN=1,1, frees it at once)`, { cause: error });
+    }
+    if (error.command.startsWith("AT+POP3IN")) {
+      return new HeldSessionError(`${error.message}: the modem is still logged in to POP3 from an earlier inbox that was interrupted; a SIM7000 ends that session about 60 s later: try again then`, { cause: error });
+    }
+  }
+  const timedOut = error instanceof AtTimeoutError || (error instanceof Error && error.cause instanceof AtTimeoutError);
+  if (timedOut && engine.stats.syncRefusals > 0) {
+    return new HeldSessionError("the modem answers ERROR to every command, AT too: it still holds a POP3 answer an interrupted inbox left unread; a SIM7000 ends that session about 60 s later: try again then", { cause: error });
+  }
+  return error;
+}
+
+/** The modem is busy with a session another run left: not "no answer", and it ends by itself. */
+export class HeldSessionError extends Error {
+  override readonly name = "HeldSessionError";
+}
