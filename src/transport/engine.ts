@@ -67,6 +67,8 @@ export class AtEngine implements SerialListener, FramerSink {
   private current: AtCommand | null = null;
   /** The record of `current` (swapped with the queue's head record as it starts). */
   private running = new Submission();
+  /** A finished record to swap in when a queued one is failed while `running` is in flight. */
+  private spare = new Submission();
   private phase: Phase = Phase.Idle;
   private lineOwner: LineOwner | null = null;
   private dataOwner: LineOwner | null = null;
@@ -165,9 +167,11 @@ export class AtEngine implements SerialListener, FramerSink {
    */
   interrupt(error: Error): void {
     this.refusal = error;
+    // `running` stays the record of the command in flight: the queue's records go through `spare`.
     while (this.queue.count > 0) {
-      this.dequeue();
-      this.running.finish(error);
+      const record = this.queue.shift(this.spare);
+      this.spare = record;
+      record.finish(error);
     }
   }
 
