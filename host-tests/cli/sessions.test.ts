@@ -94,6 +94,14 @@ test("SIGTERM while inbox read --out streams a mail: exit 143, no .eml and no pa
   assert.ok(existsSync(out), "a whole read writes the file");
 });
 
+test("a modem left counting body bytes by a run that died (AT+SMTPBODY=<n>, then nothing): the next send pays them and goes out", async () => {
+  writeFileSync(port, "AT+SMTPBODY=3000\r"); // as a run killed right after the line
+  await new Promise((r) => setTimeout(r, 300));
+  const sent = await simmail(sendArgs("after a dead body"), "alarm-secret");
+  assert.is(sent.status, 0, sent.stderr);
+  assert.ok((await subjects()).includes("after a dead body"));
+});
+
 test("a send a killed run left in the modem: the next send names it and how long it lasts", async () => {
   const run = startSimmail(sendArgs("killed", ["--attach", attachment, "--verbose"]), "alarm-secret");
   await run.stderrMatch(/(> AT\+SMTPFT=\d+\n[^]*){10}/);

@@ -335,13 +335,16 @@ async function read(client: Mailbox, can: DialectCapabilities, n: number, file: 
   const walker = reading !== null ? new PartWalker(reading, { partHeaderBytes: PART_HEADER_BYTES, scratchBytes: FILE_BLOCK }) : null;
   const progress = new Progress("receiving", process.stderr.isTTY === true && file !== undefined);
   // --out is written under a temporary name beside it and renamed once the whole mail is in:
-  // an interrupt or a failure leaves no partial mail under the name given.
-  const partial = file !== undefined ? partialName(file) : "";
+  // an interrupt or a failure leaves no partial mail under the name given. A device or a pipe
+  // (/dev/stdout, a FIFO) is written in place.
+  let partial = "";
   let fd = -1;
   try {
     if (file !== undefined) {
-      if (existsSync(file) && !statSync(file).isFile()) throw new Error("is not a regular file");
-      fd = openSync(partial, "wx");
+      const special = existsSync(file) && !statSync(file).isFile();
+      if (special && statSync(file).isDirectory()) throw new Error("is a directory");
+      if (!special) partial = partialName(file);
+      fd = openSync(special ? file : partial, special ? "w" : "wx");
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -369,12 +372,12 @@ async function read(client: Mailbox, can: DialectCapabilities, n: number, file: 
     if (fd >= 0) {
       closeSync(fd);
       fd = -1;
-      if (outFailure === null) renameSync(partial, file!);
+      if (outFailure === null && partial !== "") renameSync(partial, file!);
     }
   } finally {
     progress.end();
     if (fd >= 0) closeSync(fd);
-    if (file !== undefined && existsSync(partial)) unlinkSync(partial);
+    if (partial !== "" && existsSync(partial)) unlinkSync(partial);
   }
   if (outFailure !== null) throw new Error(`--out ${file}: ${(outFailure as Error).message}`);
   if (reading?.failure) throw new Error(`--save-parts ${saveDir}: ${reading.failure.message}`);

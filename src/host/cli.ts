@@ -23,7 +23,7 @@ import { Progress } from "./cli-progress.ts";
 import { printable, printableLine, terminalJson } from "./cli-text.ts";
 import { nodeCrypto } from "./crypto.ts";
 import { ensureModemClock } from "./modem-clock.ts";
-import { explainHeldSession, guardSession, InterruptedError } from "./session-guard.ts";
+import { explainHeldSession, guardSession, InterruptedError, syncPayingOwed } from "./session-guard.ts";
 import { askHidden } from "./prompt.ts";
 import { HostSerial, SerialOpenError } from "./serial.ts";
 import { nodeTimers } from "./timers.ts";
@@ -161,7 +161,7 @@ async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabili
 /** Sync, the dialect, then its bearer: opened with --apn, or checked to be open. */
 async function ensureBearer(c: Connection): Promise<MailDialect> {
   const { apn, cid } = c.link;
-  await c.modem.sync();
+  await syncPayingOwed(c.engine, c.modem);
   const { mail } = await openDialect(c);
   await mail.openBearer({ cid, ...(apn !== null ? { apn } : {}) });
   return mail;

@@ -8,7 +8,8 @@
 
 import type { AtEngine } from "../transport/engine.ts";
 import { AtCommandError, AtTimeoutError } from "../transport/errors.ts";
-import type { Dialect } from "../modem/modem.ts";
+import { DEFAULT_LIMITS } from "../modem/limits.ts";
+import type { Dialect, Modem } from "../modem/modem.ts";
 
 /** How long a command in flight that moves no data may take to end after a signal before it is dropped. */
 const GRACE_MS = 3000;
@@ -78,6 +79,22 @@ export async function guardSession<T>(engine: AtEngine, guarded: Guarded, work: 
     if (grace !== null) clearTimeout(grace);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * AT until OK (`Modem.sync`); a modem silent to it may be counting the data bytes of a run
+ * that was killed in the middle of a payload (AT+SMTPBODY, an AT+SMTPFT chunk), and takes the
+ * ATs as data: it is paid the most such a phase can owe (the longest body), then synced again.
+ */
+export async function syncPayingOwed(engine: AtEngine, modem: Modem): Promise<void> {
+  try {
+    await modem.sync();
+  } catch (error) {
+    const silent = error instanceof AtTimeoutError || (error instanceof Error && error.cause instanceof AtTimeoutError);
+    if (!silent || engine.stats.syncRefusals > 0) throw error;
+    engine.owe(DEFAULT_LIMITS.body);
+    await modem.sync();
   }
 }
 

@@ -185,6 +185,15 @@ export class AtEngine implements SerialListener, FramerSink {
     this.refusal = null;
   }
 
+  /**
+   * `length` CR filler bytes go out ahead of the next command: for a modem that may be counting
+   * data bytes a run that died mid-payload never wrote (empty lines should it not be).
+   */
+  owe(length: number): void {
+    this.stats.fillerBytes += length;
+    this.tx.owe(length);
+  }
+
   /** Resolves once no command is in flight or queued and no filler is owed. */
   whenIdle(): Promise<void> {
     if (!this.busy && this.tx.owed === 0) return Promise.resolve();
