@@ -23,7 +23,7 @@ import { Progress } from "./cli-progress.ts";
 import { printable, printableLine, terminalJson } from "./cli-text.ts";
 import { nodeCrypto } from "./crypto.ts";
 import { ensureModemClock } from "./modem-clock.ts";
-import { explainHeldSession, guardSession, InterruptedError, syncPayingOwed } from "./session-guard.ts";
+import { explainHeldSession, InterruptedError, SessionGuard, syncPayingOwed } from "./session-guard.ts";
 import { askHidden } from "./prompt.ts";
 import { HostSerial, SerialOpenError } from "./serial.ts";
 import { nodeTimers } from "./timers.ts";
@@ -238,41 +238,41 @@ async function send(o: Options, out: Out): Promise<void> {
   let source: FileSource | null = attach !== undefined && modem.dialect === "sim7000" ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
   let c: Connection | null = null;
+  let guard: SessionGuard | null = null;
   let sending = false;
   try {
     c = await connect(o, modem);
     const conn = c;
-    if (server.password !== undefined) c.engine.redact(server.password);
-    const end = async () => {
+    guard = new SessionGuard(c.engine, { what: "the send", ended: "the modem's SMTP session was ended; nothing was sent", end: async () => {
       if (sending) await conn.mail!.endSend(conn.link.cid);
-    };
-    await guardSession(c.engine, { what: "the send", end, ended: "the modem's SMTP session was ended; nothing was sent" }, async () => {
-      const mail = await ensureBearer(conn);
-      if (attach !== undefined && mail.can.attachments === "bytes") {
-        source ??= new FileSource(inputFile("--attach", attach));
-        message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
-      } else if (attach !== undefined) {
-        source?.close();
-        source = null;
-        message.attachment = { name: attach }; // a file in the modem's own file system
-      }
-      await ensureModemClock(conn.modem, (text) => process.stderr.write(`simmail: ${text}\n`));
-      progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
-      const started = Date.now();
-      sending = true;
-      await mail.send({ server, cid: conn.link.cid, timeoutSeconds, ...security }, message, {
-        onProgress: (done, total) => progress?.update(done, total),
-      });
-      progress.end();
-      const recipients = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
-      out(`sent to ${recipients} recipient${recipients === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
-        sent: true, recipients, attachmentBytes: source?.size ?? 0,
-      });
+    } });
+    if (server.password !== undefined) c.engine.redact(server.password);
+    const mail = await ensureBearer(c);
+    if (attach !== undefined && mail.can.attachments === "bytes") {
+      source ??= new FileSource(inputFile("--attach", attach));
+      message.attachment = { name: attach.split("/").pop()!, type: "binary", source, encoding };
+    } else if (attach !== undefined) {
+      source?.close();
+      source = null;
+      message.attachment = { name: attach }; // a file in the modem's own file system
+    }
+    await ensureModemClock(c.modem, (text) => process.stderr.write(`simmail: ${text}\n`));
+    progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
+    const started = Date.now();
+    sending = true;
+    await mail.send({ server, cid: c.link.cid, timeoutSeconds, ...security }, message, {
+      onProgress: (done, total) => progress?.update(done, total),
+    });
+    progress.end();
+    const recipients = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
+    out(`sent to ${recipients} recipient${recipients === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
+      sent: true, recipients, attachmentBytes: source?.size ?? 0,
     });
   } catch (error) {
-    throw c === null ? error : explainHeldSession(error, c.engine, c.dialect);
+    throw c === null ? error : explainHeldSession(await guard!.failed(error), c.engine, c.dialect);
   } finally {
-    (progress as Progress | null)?.end();
+    guard?.release();
+    progress?.end();
     source?.close();
     await c?.close();
   }
@@ -288,25 +288,24 @@ const openMailbox: OpenMailbox = async (o, work) => {
   const server: ServerAccount = { ...pop3, user, password: await password(user, pop3.host) };
   const c = await connect(o, modem);
   c.engine.redact(server.password ?? "");
-  let client: Mailbox | null = null;
-  const end = async () => {
-    if (client?.loggedIn) await client.logout();
-  };
+  let opened: Mailbox | null = null;
+  const guard = new SessionGuard(c.engine, { what: "the inbox session", ended: "logged out of POP3 (AT+POP3OUT)", end: async () => {
+    if (opened?.loggedIn) await opened.logout();
+  } });
   try {
-    await guardSession(c.engine, { what: "the inbox session", end, ended: "logged out of POP3 (AT+POP3OUT)" }, async () => {
-      const mail = await ensureBearer(c);
-      client = mail.mailbox;
-      await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
-      try {
-        await work(client, mail.can);
-      } finally {
-        // Interrupted: the guard logs out once the engine takes commands again.
-        if (client.loggedIn && !c.engine.interrupted) await client.logout();
-      }
-    });
+    const mail = await ensureBearer(c);
+    const client = (opened = mail.mailbox);
+    await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
+    try {
+      await work(client, mail.can);
+    } finally {
+      // Interrupted: the guard logs out once the engine takes commands again.
+      if (client.loggedIn && !c.engine.interrupted) await client.logout();
+    }
   } catch (error) {
-    throw explainHeldSession(error, c.engine, c.dialect);
+    throw explainHeldSession(await guard.failed(error), c.engine, c.dialect);
   } finally {
+    guard.release();
     await c.close();
   }
 };

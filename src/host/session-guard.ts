@@ -37,48 +37,60 @@ export interface Guarded {
 }
 
 /**
- * Runs `work` with SIGINT and SIGTERM handled as above. `engine` is the connection's: its work
- * is stopped without leaving a data phase open (AtEngine.interrupt).
+ * SIGINT and SIGTERM handled as above while a session's work runs on `engine` (made after the
+ * connection, released after it): the work fails at its next command; `failed()` then ends
+ * the session and turns the failure into InterruptedError.
  */
-export async function guardSession<T>(engine: AtEngine, guarded: Guarded, work: () => Promise<T>): Promise<T> {
-  let signalled: "SIGINT" | "SIGTERM" | null = null;
-  let grace: NodeJS.Timeout | null = null;
-  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
-    if (signalled !== null) {
-      process.stderr.write(`\nsimmail: interrupted again: exiting now; the modem may still hold ${guarded.what} for up to a minute\n`);
-      process.exit(STATUS[signal]);
-    }
-    signalled = signal;
-    process.stderr.write(`\nsimmail: ${signal}: stopping ${guarded.what} (again to exit at once)\n`);
-    const error = new InterruptedError(signal, guarded.what);
-    engine.interrupt(error);
-    // A command waiting on a server (AT+SMTPSEND connecting) need not be waited for; one
-    // moving data must finish, or the modem counts the missing bytes as the next commands.
-    grace = setTimeout(() => {
-      if (!engine.exchangingData) engine.abortAll(error);
-    }, GRACE_MS);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    const result = await work();
-    return result;
-  } catch (error) {
-    if (signalled === null) throw error;
-    await engine.whenIdle();
-    engine.resume();
+export class SessionGuard {
+  private readonly engine: AtEngine;
+  private readonly guarded: Guarded;
+  private signalled: "SIGINT" | "SIGTERM" | null = null;
+  private grace: NodeJS.Timeout | null = null;
+  private readonly onSignal = (signal: "SIGINT" | "SIGTERM") => this.signal(signal);
+
+  constructor(engine: AtEngine, guarded: Guarded) {
+    this.engine = engine;
+    this.guarded = guarded;
+    process.on("SIGINT", this.onSignal);
+    process.on("SIGTERM", this.onSignal);
+  }
+
+  /** What the work's failure `error` becomes: after a signal, the session ended and InterruptedError; else `error`. */
+  async failed(error: unknown): Promise<unknown> {
+    const signal = this.signalled;
+    if (signal === null) return error;
+    await this.engine.whenIdle();
+    this.engine.resume();
     let ended: string;
     try {
-      await guarded.end();
-      ended = guarded.ended;
+      await this.guarded.end();
+      ended = this.guarded.ended;
     } catch (endError) {
       ended = `ending the session failed (${(endError as Error).message}); the modem may hold it for up to a minute`;
     }
-    throw new InterruptedError(signalled, `${guarded.what} stopped; ${ended}`);
-  } finally {
-    if (grace !== null) clearTimeout(grace);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    return new InterruptedError(signal, `${this.guarded.what} stopped; ${ended}`);
+  }
+
+  release(): void {
+    if (this.grace !== null) clearTimeout(this.grace);
+    process.off("SIGINT", this.onSignal);
+    process.off("SIGTERM", this.onSignal);
+  }
+
+  private signal(signal: "SIGINT" | "SIGTERM"): void {
+    if (this.signalled !== null) {
+      process.stderr.write(`\nsimmail: interrupted again: exiting now; the modem may still hold ${this.guarded.what} for up to a minute\n`);
+      process.exit(STATUS[signal]);
+    }
+    this.signalled = signal;
+    process.stderr.write(`\nsimmail: ${signal}: stopping ${this.guarded.what} (again to exit at once)\n`);
+    const error = new InterruptedError(signal, this.guarded.what);
+    this.engine.interrupt(error);
+    // A command waiting on a server (AT+SMTPSEND connecting) need not be waited for; one
+    // moving data must finish, or the modem counts the missing bytes as the next commands.
+    this.grace = setTimeout(() => {
+      if (!this.engine.exchangingData) this.engine.abortAll(error);
+    }, GRACE_MS);
   }
 }
 
