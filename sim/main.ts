@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "./servers/index.ts";
 import { SimModem, type Dialect, type SimOptions } from "./modem/modem.ts";
 import type { FieldProfile } from "./modem/field.ts";
+import { FIELD_SESSIONS } from "./modem/abandoned-sessions.ts";
 import { PtyBridge } from "./pty.ts";
 
 /** Fixed by default, so that commands typed against one run work against the next. */
@@ -111,6 +112,8 @@ async function main(): Promise<void> {
       echo: values["no-echo"] !== true,
       timeoutScale,
       quirks: { classicFailureError: values["classic-failure-error"] === true },
+      // A session the host abandons ends as on real modems (30-45 s for a send, ~60 s for POP3).
+      abandonedSessions: FIELD_SESSIONS,
       ...(withTls ? { tls: { commands: true, ca: [servers.tls!.ca] } } : {}),
       // With --baud the pty paces output; AT+IPR=<rate> changes the pace.
       onBaudChange: (rate) => pty?.setBaud(baud === undefined ? null : rate),

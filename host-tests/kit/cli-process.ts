@@ -146,3 +146,39 @@ export function runSimmailOnTerminal(args: string[], answer?: { after: RegExp; t
     child.on("close", (status) => resolve({ status: status ?? -1, screen }));
   });
 }
+
+export interface RunningSimmail {
+  child: ChildProcess;
+  /** Resolves once `pattern` appears in stderr (rejects if the process exits first). */
+  stderrMatch(pattern: RegExp): Promise<void>;
+  /** Resolves with the run once the process exits. */
+  done: Promise<CliRun>;
+}
+
+/** Starts `bin/simmail` (as runSimmail) and hands the process over: to signal it mid-run. */
+export function startSimmail(args: string[], password?: string): RunningSimmail {
+  const env = { ...process.env };
+  delete env.SIMMAIL_PASSWORD;
+  if (password !== undefined) env.SIMMAIL_PASSWORD = password;
+  const child = spawn(process.execPath, [join(ROOT, "bin/simmail"), ...args], { env, cwd: ROOT });
+  let stdout = "";
+  let stderr = "";
+  let output = "";
+  const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => ((stdout += c), (output += c)));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+    output += c;
+    for (const w of watchers.splice(0)) if (w.pattern.test(stderr)) w.resolve(); else watchers.push(w);
+  });
+  const done = new Promise<CliRun>((resolve) => child.on("close", (status, signal) => resolve({ status: status ?? (signal === "SIGKILL" ? 137 : -1), stdout, stderr, output })));
+  return {
+    child,
+    done,
+    stderrMatch: (pattern) => new Promise<void>((resolve, reject) => {
+      if (pattern.test(stderr)) return resolve();
+      watchers.push({ pattern, resolve });
+      void done.then((run) => reject(new Error(`simmail exited ${run.status} before ${pattern}:\n${run.stderr.slice(-2000)}`)));
+    }),
+  };
+}

@@ -66,6 +66,83 @@ recovery("the +SMTPFT: 1 announcement lost on the wire: the app restarts the mod
   assert.equal(mails.map((m) => m.soak.get(seq!)), [1], "one mail: the held one was never completed");
 });
 
+/** Drops the first output toward the host that holds `text` (noise garbled it past recognition); returns whether it did. */
+function loseOnce(rig: SoakRig, text: string): () => boolean {
+  const modemSide = (rig.sim as unknown as { sink: (bytes: Uint8Array) => void }).sink;
+  let dropped = false;
+  rig.sim.setSink((bytes) => {
+    if (!dropped && latin1(bytes, 0, bytes.length).includes(text)) {
+      dropped = true;
+      return;
+    }
+    modemSide(bytes);
+  });
+  return () => dropped;
+}
+
+for (const [lost, what] of [["DOWNLOAD", "AT+SMTPBODY=<n>'s DOWNLOAD"], ["+SMTPFT: 2,", "a chunk's +SMTPFT: 2,<n>"]] as const) {
+  recovery(`${what} lost on the wire: the engine pays the modem the bytes it waits for, so the next bring-up is answered (RELIABILITY.md: deaf for hours before)`, async () => {
+    const trace: string[] = [];
+    const rig = await readyRig("ann", trace);
+    const dropped = loseOnce(rig, lost);
+    const start = rig.clock.now();
+    const seq = await rig.record(1);
+    assert.ok(await rig.runUntil(() => rig.app.outbox.depth === 0, 3_600_000), `delivered (${rig.app.lastError})`);
+    const took = rig.clock.now() - start;
+    assert.ok(dropped(), "the prompt was dropped");
+    assert.ok(took < 600_000, `delivered ${Math.round(took / 1000)} s after the loss (the step's timeout, a restart, the retry), not after the syncs filled the owed bytes`);
+    assert.not.ok(trace.some((line) => /does not answer AT/.test(line)), "every bring-up was answered");
+    await rig.stop();
+    const mails = await readDeliveries(servers, "ann");
+    assert.equal(mails.map((m) => m.soak.get(seq!)), [1], "one mail, with the event");
+  });
+}
+
+/** Rewrites the modem's `AT+SMTPFROM=?` answer to a 6-character sender limit: the first `times` answers (noise), or all. */
+function garbleSenderLimit(rig: SoakRig, times: number): () => number {
+  const modemSide = (rig.sim as unknown as { sink: (bytes: Uint8Array) => void }).sink;
+  let garbled = 0;
+  rig.sim.setSink((bytes) => {
+    const text = latin1(bytes, 0, bytes.length);
+    if (garbled < times && text.includes("+SMTPFROM: 64,")) {
+      garbled++;
+      modemSide(Buffer.from(text.replace("+SMTPFROM: 64,", "+SMTPFROM: 6,"), "latin1"));
+      return;
+    }
+    modemSide(bytes);
+  });
+  return () => garbled;
+}
+
+recovery("a probe garbled by noise (sender address at most 6 characters) is probed again when a send is refused over it, and the mail goes out", async () => {
+  const trace: string[] = [];
+  const rig = await readyRig("ann", trace);
+  const garbled = garbleSenderLimit(rig, 1);
+  // The next bring-up's probe is the garbled one: make the app bring the modem up again.
+  rig.sim.dropBearer(1);
+  const seq = await rig.record(1);
+  assert.ok(await rig.runUntil(() => rig.app.outbox.depth === 0, 3_600_000), `delivered (${rig.app.lastError})`);
+  assert.is(garbled(), 1, "one probe was garbled");
+  assert.ok(trace.some((line) => /this modem takes at most 6.*noise may have garbled the probe/.test(line)), "the refusal said why it probes again");
+  assert.is(rig.app.status().sendingHalted, "", "sending was not halted");
+  await rig.stop();
+  const mails = await readDeliveries(servers, "ann");
+  assert.equal(mails.map((m) => m.soak.get(seq!)), [1], "one mail, with the event");
+});
+
+recovery("a limit the probe reads again is the firmware's: after one more probe the refusal halts sending", async () => {
+  const trace: string[] = [];
+  const rig = await readyRig("ben", trace);
+  garbleSenderLimit(rig, Infinity);
+  rig.sim.dropBearer(1);
+  await rig.record(1);
+  assert.ok(await rig.runUntil(() => rig.app.status().sendingHalted !== "", 3_600_000), "sending halted");
+  assert.match(rig.app.status().sendingHalted, /sender address: is \d+ characters long; this modem takes at most 6$/);
+  assert.is(trace.filter((line) => /noise may have garbled the probe/.test(line)).length, 1, "doubted once");
+  assert.is(rig.app.outbox.depth > 0, true, "the event stays in the outbox");
+  await rig.stop();
+});
+
 recovery("the +POP3IN: 1 answer lost on the wire: the app restarts the modem, which still held the session, and the command is obeyed once", async () => {
   const trace: string[] = [];
   await clearMailbox(servers, "alarm");

@@ -7,6 +7,7 @@ import type { ModemSerial } from "./serial.ts";
 import { RealClock, type Scheduler, type TimerHandle } from "../scheduler.ts";
 import { seededRandom } from "../random.ts";
 import { AtParamError, AtSyntaxError, locateCommand, Params, parseCommand, type AtCommand } from "./at-parser.ts";
+import { SPEC_SESSIONS, type AbandonedSessionTimes } from "./abandoned-sessions.ts";
 import { ClassicEmail } from "./classic-email.ts";
 import { SimFileSystem, type FileSystemOptions } from "./file-system.ts";
 import { SimNetwork, type ServerFault } from "./network.ts";
@@ -214,6 +215,8 @@ export interface SimOptions {
   /** Clock of server timeouts. Default real time (the servers are real). */
   networkClock?: Scheduler;
   fileSystem?: FileSystemOptions;
+  /** How long a session the host abandoned lives (abandoned-sessions.ts). Default SPEC_SESSIONS: for ever. */
+  abandonedSessions?: Partial<AbandonedSessionTimes>;
   faults?: Partial<SimFaults>;
   /** Called after AT+IPR=<rate> was answered (a pty or UART can follow). */
   onBaudChange?: (baud: number) => void;
@@ -407,6 +410,7 @@ export interface ResolvedOptions {
   smtp: SmtpOptions;
   pop3: Pop3Options;
   tls: SimTlsOptions;
+  abandonedSessions: AbandonedSessionTimes;
   onBaudChange: (baud: number) => void;
   trace: (text: string) => void;
 }
@@ -474,6 +478,7 @@ function resolveOptions(options: SimOptions): ResolvedOptions {
     smtp,
     pop3,
     tls,
+    abandonedSessions: { ...SPEC_SESSIONS, ...options.abandonedSessions },
     onBaudChange: options.onBaudChange ?? (() => {}),
     trace: options.trace ?? (() => {}),
   };

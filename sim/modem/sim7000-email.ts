@@ -13,6 +13,7 @@ import { POP3_CODES, Pop3Failure, Pop3Session, type StatusLine } from "./pop3-cl
 import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
 import { Pop3Settings, SmtpSettings } from "./email-settings.ts";
 import type { TimerHandle } from "../scheduler.ts";
+import { AbandonWatch } from "./abandoned-sessions.ts";
 
 /** AT+CSSLCFG contexts 0-5 (SIM7080); AT+EMAILSSL names the one email uses. */
 const SSL_CONTEXTS = 6;
@@ -65,6 +66,8 @@ interface SendJob {
   state: "connecting" | "ready" | "writing" | "finishing";
   chunks: number;
   done: boolean;
+  /** Runs while the modem waits for the host's next AT+SMTPFT (field behaviour). */
+  watch: AbandonWatch;
 }
 
 /** The multi-line answer of AT+POP3CMD as AT+POP3READ hands it out. */
@@ -161,9 +164,12 @@ export class Sim7000Email implements EmailDialect {
   private pop3Busy = false;
   private loginAttempt: { cid: number; cancelled: boolean } | null = null;
   private reading: ReadBuffer | null = null;
+  /** A login no POP3 command has touched for a while ends (field behaviour). */
+  private readonly pop3Watch: AbandonWatch;
 
   constructor(port: ModemPort) {
     this.port = port;
+    this.pop3Watch = new AbandonWatch(port, port.options.abandonedSessions.pop3Ms, () => this.pop3Abandoned());
   }
 
   get networkBusy(): boolean {
@@ -176,6 +182,8 @@ export class Sim7000Email implements EmailDialect {
   }
 
   shutdown(): void {
+    this.sendJob?.watch.stop();
+    this.pop3Watch.stop();
     this.sendJob?.session?.abort();
     if (this.sendJob) this.sendJob.done = true;
     this.sendJob = null;
@@ -199,6 +207,7 @@ export class Sim7000Email implements EmailDialect {
   }
 
   handle(command: AtCommand, params: Params): boolean {
+    if (this.pop3Session !== null && command.name.startsWith("+POP3")) this.pop3Watch.touch();
     switch (command.name) {
       case "+EMAILCID": return this.emailCid(command, params);
       case "+EMAILTO": return this.emailTimeout(command, params);
@@ -426,7 +435,8 @@ export class Sim7000Email implements EmailDialect {
     const encoder = file.type === 0 ? null
       : file.type === 1 ? new SevenBitText()
       : this.port.options.smtp.attachmentEncoding === "host" ? new Base64Passthrough() : new Base64Encoder();
-    const job: SendJob = { cid: this.cid, draft, encoder, session: null, state: "connecting", chunks: 0, done: false };
+    const job: SendJob = { cid: this.cid, draft, encoder, session: null, state: "connecting", chunks: 0, done: false, watch: null! };
+    job.watch = new AbandonWatch(this.port, this.port.options.abandonedSessions.smtpMs, () => this.finishSend(job, 64));
     this.sendJob = job;
     this.port.track(this.runSend(job, recipients));
     return true;
@@ -455,6 +465,7 @@ export class Sim7000Email implements EmailDialect {
       if (job.encoder !== null) {
         job.state = "ready";
         session.onDropped = (failure) => this.finishSend(job, SMTP_CODES[failure.kind]);
+        job.watch.touch();
         this.port.urc(`+SMTPFT: 1,${this.ftMaxLength(job)}`);
         return;
       }
@@ -474,6 +485,7 @@ export class Sim7000Email implements EmailDialect {
   private finishSend(job: SendJob, code: number): void {
     if (job.done) return;
     job.done = true;
+    job.watch.stop();
     if (code !== 1) job.session?.abort();
     if (this.sendJob === job) this.sendJob = null;
     this.port.urc(`+SMTPSEND: ${code}`);
@@ -485,6 +497,7 @@ export class Sim7000Email implements EmailDialect {
     params.expectCount(1, 1);
     const job = this.sendJob;
     if (job === null || job.state !== "ready") throw new AtParamError("+SMTPFT: the modem is not waiting for attachment data");
+    job.watch.stop();
     const max = this.ftMaxLength(job);
     const requested = params.int(0, 0, max, "reqLength");
     const session = job.session!;
@@ -514,6 +527,7 @@ export class Sim7000Email implements EmailDialect {
         if (!(error instanceof AttachmentDataError)) throw error;
         this.port.trace(`+SMTPFT: ${error.message}`);
         this.port.reply(ERROR_RESPONSE);
+        job.watch.touch();
         this.port.urc(`+SMTPFT: 1,${this.ftMaxLength(job)}`);
         return;
       }
@@ -524,6 +538,7 @@ export class Sim7000Email implements EmailDialect {
         () => {
           if (job.done) return;
           job.state = "ready";
+          job.watch.touch();
           this.port.urc(`+SMTPFT: 1,${this.ftMaxLength(job)}`);
         },
         (error: unknown) => this.finishSend(job, smtpCode(error)),
@@ -566,6 +581,7 @@ export class Sim7000Email implements EmailDialect {
         this.pop3Session = session;
         this.pop3Cid = attempt.cid;
         session.onDropped = (failure) => this.pop3Lost(POP3_CODES[failure.kind]);
+        this.pop3Watch.touch();
         this.port.urc("+POP3IN: 1");
       },
       (error: unknown) => {
@@ -579,11 +595,22 @@ export class Sim7000Email implements EmailDialect {
 
   /** The session ended without AT+POP3OUT: `+POP3OUT: <code>`. */
   private pop3Lost(code: number): void {
+    this.pop3Watch.stop();
     this.pop3Session?.abort();
     this.pop3Session = null;
     this.pop3Busy = false;
     this.stopReading();
     this.port.urc(`+POP3OUT: ${code}`);
+  }
+
+  /** No POP3 command for the field's time: the modem ends the login (unread data: 69, else 64). */
+  private pop3Abandoned(): void {
+    if (this.pop3Session === null) return;
+    if (this.pop3Busy && this.reading === null) {
+      this.pop3Watch.touch(); // the server is still answering the last command
+      return;
+    }
+    this.pop3Lost(this.reading !== null ? 69 : 64);
   }
 
   /** Runs one POP3 exchange for a command already answered with OK. */
@@ -802,6 +829,7 @@ export class Sim7000Email implements EmailDialect {
         code = pop3Code(error);
       }
       if (this.pop3Session !== session) return;
+      this.pop3Watch.stop();
       this.pop3Session = null;
       this.pop3Busy = false;
       this.port.urc(`+POP3OUT: ${code}`);

@@ -37,6 +37,8 @@ export const RECOVERY: { readonly [code in ErrorCode]: Recovery } = {
   // Refused before it reached the modem (a setting the probed firmware cannot take, a value that
   // cannot be quoted, a mail over the modem's limits): the same next time.
   "bad-parameter": Halt,
+  // Over a limit the probe read lower than a SIM7000's: noise may have garbled it; the bring-up probes again.
+  "probed-limit": BringUp,
   aborted: Retry,
   "bring-up": Retry,
   "no-email-support": Retry,

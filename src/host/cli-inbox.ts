@@ -5,7 +5,7 @@
 // is shown as written with a note on stderr; nothing from a mail reaches the terminal with
 // its control characters.
 
-import { closeSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DialectCapabilities, Mailbox } from "../mail/dialect.ts";
 import type { MailSink } from "../mail/pop3.ts";
@@ -334,11 +334,21 @@ async function read(client: Mailbox, can: DialectCapabilities, n: number, file: 
   const reading = shown !== null || saveDir !== null ? new MailReading(n, shown, saveDir, force, notes) : null;
   const walker = reading !== null ? new PartWalker(reading, { partHeaderBytes: PART_HEADER_BYTES, scratchBytes: FILE_BLOCK }) : null;
   const progress = new Progress("receiving", process.stderr.isTTY === true && file !== undefined);
+  // --out is written under a temporary name beside it and renamed once the whole mail is in:
+  // an interrupt or a failure leaves no partial mail under the name given. A device or a pipe
+  // (/dev/stdout, a FIFO) is written in place.
+  let partial = "";
   let fd = -1;
   try {
-    if (file !== undefined) fd = openSync(file, "w");
+    if (file !== undefined) {
+      const special = existsSync(file) && !statSync(file).isFile();
+      if (special && statSync(file).isDirectory()) throw new Error("is a directory");
+      if (!special) partial = partialName(file);
+      fd = openSync(special ? file : partial, special ? "w" : "wx");
+    }
   } catch (error) {
-    throw new UsageError(`--out ${file}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`--out ${file}: ${code === "ENOENT" ? "no such directory" : code === "EACCES" ? "permission denied" : (error as Error).message}`);
   }
   let bytes = 0;
   /** A write to --out that failed: the mail is still read to its end, then this is the error. */
@@ -359,9 +369,15 @@ async function read(client: Mailbox, can: DialectCapabilities, n: number, file: 
       },
     });
     walker?.end();
+    if (fd >= 0) {
+      closeSync(fd);
+      fd = -1;
+      if (outFailure === null && partial !== "") renameSync(partial, file!);
+    }
   } finally {
     progress.end();
     if (fd >= 0) closeSync(fd);
+    if (partial !== "" && existsSync(partial)) unlinkSync(partial);
   }
   if (outFailure !== null) throw new Error(`--out ${file}: ${(outFailure as Error).message}`);
   if (reading?.failure) throw new Error(`--save-parts ${saveDir}: ${reading.failure.message}`);
@@ -382,6 +398,12 @@ async function read(client: Mailbox, can: DialectCapabilities, n: number, file: 
   if (file !== undefined) out(`mail ${n}: ${bytes} bytes written to ${file}`, { number: n, bytes, file, parts, notes: notes.list });
   else if (json) out("", { number: n, bytes, text: shown!.toString(), parts, notes: notes.list });
   if (reading !== null) refuseKept(reading);
+}
+
+/** `file`'s temporary name while it is written: hidden, beside it (a rename stays in one file system), this process's. */
+function partialName(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return `${file.slice(0, slash + 1)}.${file.slice(slash + 1)}.${process.pid}.part`;
 }
 
 /** What became of the attachments, one line each. */

@@ -17,6 +17,8 @@ export interface StartOptions {
   baud: number;
   /** Tell the person waiting (stderr is a terminal). */
   notice: boolean;
+  /** How to sync (default `modem.sync()`): the CLI's also pays a data phase a killed run left owed. */
+  sync?: () => Promise<void>;
 }
 
 /** `AT` until `OK` and echo off, with the boot window; a modem that never answers gets a message saying what to check. */
@@ -25,7 +27,7 @@ export async function startModem(modem: Modem, options: StartOptions): Promise<v
     ? setTimeout(() => process.stderr.write(`waiting for the modem to start (up to ${options.bootSeconds} s)...\n`), NOTICE_AFTER_MS)
     : null;
   try {
-    await modem.sync();
+    await (options.sync ?? (() => modem.sync()))();
   } catch (error) {
     if (!(error instanceof ModemError && error.step === "sync" && error.cause instanceof AtTimeoutError)) throw error;
     throw new ModemError("sync", `the modem did not answer AT within ${options.bootSeconds} s: check that it is powered and switched on (PWRKEY), that its TX and RX lines are not swapped, and the baud rate (${options.baud}; --baud)`, error.cause);

@@ -1,6 +1,7 @@
 // simmail command line: the firmware's own core driving a modem over a real serial port.
 // Exit status: 0 done; 1 bad usage, a refused parameter or a port that cannot be opened (nothing sent); 2 the modem or the
-// network reported a failure; 3 no answer from the modem in time.
+// network reported a failure; 3 no answer from the modem in time; 130 / 143 interrupted by SIGINT / SIGTERM (the
+// session the modem held was ended first: session-guard.ts).
 
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { spawn } from "node:child_process";
@@ -10,7 +11,7 @@ import { AtError, AtParameterError, AtTimeoutError } from "../transport/errors.t
 import { Modem, type Dialect } from "../modem/modem.ts";
 import { ModemError } from "../modem/errors.ts";
 import { probeEmail, type EmailCapabilities } from "../modem/probe.ts";
-import type { MailDialect } from "../mail/dialect.ts";
+import type { Mailbox, MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
 import { CLASSIC_LIMITS } from "../mail/classic.ts";
 import { InsecureCredentialsError, MailError, MailParameterError } from "../mail/errors.ts";
@@ -23,6 +24,8 @@ import { requireService, serviceLines, serviceReport, startModem } from "./cli-m
 import { Progress } from "./cli-progress.ts";
 import { printable, printableLine, terminalJson } from "./cli-text.ts";
 import { nodeCrypto } from "./crypto.ts";
+import { ensureModemClock } from "./modem-clock.ts";
+import { explainHeldSession, InterruptedError, SessionGuard, syncPayingOwed } from "./session-guard.ts";
 import { askHidden } from "./prompt.ts";
 import { HostSerial, SerialOpenError } from "./serial.ts";
 import { nodeTimers } from "./timers.ts";
@@ -165,7 +168,7 @@ async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabili
 
 /** AT until it answers (the boot window), with a terminal notice. */
 function start(c: Connection): Promise<void> {
-  return startModem(c.modem, { bootSeconds: c.link.bootSeconds, baud: c.link.baud, notice: process.stderr.isTTY === true });
+  return startModem(c.modem, { bootSeconds: c.link.bootSeconds, baud: c.link.baud, notice: process.stderr.isTTY === true, sync: () => syncPayingOwed(c.engine, c.modem) });
 }
 
 /** Sync, the dialect, the SIM and the network, then its bearer: opened with --apn, or checked to be open. */
@@ -251,8 +254,14 @@ async function send(o: Options, out: Out): Promise<void> {
   let source: FileSource | null = attach !== undefined && !modemFile ? new FileSource(inputFile("--attach", attach)) : null;
   let progress: Progress | null = null;
   let c: Connection | null = null;
+  let guard: SessionGuard | null = null;
+  let sending = false;
   try {
     c = await connect(o, modem);
+    const conn = c;
+    guard = new SessionGuard(c.engine, { what: "the send", ended: "the modem's SMTP session was ended; nothing was sent", end: async () => {
+      if (sending) await conn.mail!.endSend(conn.link.cid);
+    } });
     if (server.password !== undefined) c.engine.redact(server.password);
     const mail = await ensureBearer(c);
     if (attach !== undefined && mail.can.attachments === "bytes") {
@@ -263,8 +272,10 @@ async function send(o: Options, out: Out): Promise<void> {
       source = null;
       message.attachment = { name: attach }; // a file in the modem's own file system
     }
+    await ensureModemClock(c.modem, (text) => process.stderr.write(`simmail: ${text}\n`));
     progress = new Progress("sending", process.stderr.isTTY === true && source !== null);
     const started = Date.now();
+    sending = true;
     await mail.send({ server, cid: c.link.cid, timeoutSeconds, ...security }, message, {
       onProgress: (done, total) => progress?.update(done, total),
     });
@@ -273,7 +284,10 @@ async function send(o: Options, out: Out): Promise<void> {
     out(`sent to ${recipients} recipient${recipients === 1 ? "" : "s"} in ${((Date.now() - started) / 1000).toFixed(1)} s`, {
       sent: true, recipients, attachmentBytes: source?.size ?? 0,
     });
+  } catch (error) {
+    throw c === null ? error : explainHeldSession(await guard!.failed(error), c.engine, c.mail?.name ?? c.dialect);
   } finally {
+    guard?.release();
     progress?.end();
     source?.close();
     await c?.close();
@@ -290,16 +304,24 @@ const openMailbox: OpenMailbox = async (o, work) => {
   const server: ServerAccount = { ...pop3, user, password: await password(user, pop3.host) };
   const c = await connect(o, modem);
   c.engine.redact(server.password ?? "");
+  let opened: Mailbox | null = null;
+  const guard = new SessionGuard(c.engine, { what: "the inbox session", ended: "logged out of POP3 (AT+POP3OUT)", end: async () => {
+    if (opened?.loggedIn) await opened.logout();
+  } });
   try {
     const mail = await ensureBearer(c);
-    const client = mail.mailbox;
+    const client = (opened = mail.mailbox);
     await client.login({ server, cid: c.link.cid, timeoutSeconds, ...security });
     try {
       await work(client, mail.can);
     } finally {
-      if (client.loggedIn) await client.logout();
+      // Interrupted: the guard logs out once the engine takes commands again.
+      if (client.loggedIn && !c.engine.interrupted) await client.logout();
     }
+  } catch (error) {
+    throw explainHeldSession(await guard.failed(error), c.engine, c.mail?.name ?? c.dialect);
   } finally {
+    guard.release();
     await c.close();
   }
 };
@@ -367,6 +389,7 @@ function sign(o: Options, out: Out): void {
 /** Maps an error to the documented exit status and a message that names the cause. */
 export function classify(error: unknown): { status: number; message: string } {
   if (error instanceof UsageError || error instanceof SerialOpenError) return { status: EXIT.usage, message: error.message };
+  if (error instanceof InterruptedError) return { status: error.status, message: error.message };
   if (error instanceof MailParameterError || error instanceof AtParameterError) return { status: EXIT.usage, message: `refused: ${error.message} (nothing was sent to the modem)` };
   if (error instanceof InsecureCredentialsError) return { status: EXIT.usage, message: `refused: ${error.message} (the password was not sent)` };
   const cause = error instanceof ModemError ? error.cause : error;

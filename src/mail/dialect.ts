@@ -63,6 +63,12 @@ export interface MailDialect {
   bearerState(cid: number): Promise<{ status: number; ip: string } | null>;
   /** Sends one mail; resolves once the modem reports it sent. */
   send(settings: SmtpSettings, message: MailMessage, options?: SendOptions): Promise<void>;
+  /**
+   * Ends a send its host stopped following (an interrupt), so that the modem takes the next
+   * one at once: AT+SMTPSTOP where the dialect has it; the SIM7000 has none, so its bearer
+   * `cid` is closed (the session dies with it) and opened again.
+   */
+  endSend(cid: number): Promise<void>;
   readonly mailbox: Mailbox;
   /** Releases the dialect's timers. */
   close(): void;

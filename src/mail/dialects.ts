@@ -5,8 +5,10 @@
 import type { TimerPort } from "../transport/ports.ts";
 import type { Modem } from "../modem/modem.ts";
 import type { EmailCapabilities } from "../modem/probe.ts";
+import { DEFAULT_LIMITS, type EmailLimits } from "../modem/limits.ts";
 import { ClassicPop3Client, ClassicSmtpClient, openClassicBearer } from "./classic.ts";
 import type { BearerOptions, DialectCapabilities, MailDialect } from "./dialect.ts";
+import { MailParameterError, ProbedLimitError } from "./errors.ts";
 import type { MailMessage } from "./message.ts";
 import { Pop3Client } from "./pop3.ts";
 import { SmtpClient, type SendOptions, type SmtpSettings } from "./smtp.ts";
@@ -20,6 +22,10 @@ class Sim7000Mail implements MailDialect {
   private readonly smtp: SmtpClient;
   private pop3: Pop3Client | null = null;
   private capabilities: EmailCapabilities;
+  /** A refusal since the last probe rested on a limit lower than a SIM7000's. */
+  private doubted = false;
+  /** A probe after such a refusal read the same limits: they are the firmware's own. */
+  private believed = false;
 
   constructor(modem: Modem, timers: TimerPort, capabilities: EmailCapabilities) {
     this.modem = modem;
@@ -30,6 +36,9 @@ class Sim7000Mail implements MailDialect {
   }
 
   adopt(capabilities: EmailCapabilities): void {
+    const same = sameLimits(this.capabilities.limits, capabilities.limits);
+    this.believed = same && (this.believed || this.doubted);
+    this.doubted = false;
     this.capabilities = capabilities;
     this.smtp.limits = capabilities.limits;
     this.smtp.tls = capabilities.tls;
@@ -48,8 +57,28 @@ class Sim7000Mail implements MailDialect {
     return this.modem.bearerState(cid);
   }
 
-  send(settings: SmtpSettings, message: MailMessage, options?: SendOptions): Promise<void> {
-    return this.smtp.send(settings, message, options);
+  async send(settings: SmtpSettings, message: MailMessage, options?: SendOptions): Promise<void> {
+    try {
+      await this.smtp.send(settings, message, options);
+    } catch (error) {
+      throw this.doubt(error);
+    }
+  }
+
+  /**
+   * A refusal over a limit the probe read lower than a SIM7000's contradicts the probe (noise
+   * garbles test-command answers): it is a ProbedLimitError, which has the modem probed again,
+   * until a probe reads the same limits.
+   */
+  private doubt(error: unknown): unknown {
+    if (this.believed || !(error instanceof MailParameterError) || error.overLimit === null) return error;
+    if (!belowSim7000(this.capabilities.limits, error.overLimit)) return error;
+    this.doubted = true;
+    return new ProbedLimitError(error);
+  }
+
+  endSend(cid: number): Promise<void> {
+    return this.modem.cycleBearer(cid);
   }
 
   /** Made on first use (it holds a timer): a device without a command mailbox never has one. */
@@ -98,7 +127,23 @@ class ClassicMail implements MailDialect {
     return this.smtp.send(settings, message);
   }
 
+  endSend(): Promise<void> {
+    return this.smtp.abort();
+  }
+
   close(): void {}
+}
+
+/** Some limit the probe read is `limit` and lower than the SIM7000's. */
+function belowSim7000(limits: EmailLimits, limit: number): boolean {
+  return (Object.keys(DEFAULT_LIMITS) as Array<keyof EmailLimits>).some((key) => {
+    const own = DEFAULT_LIMITS[key];
+    return typeof own === "number" && limits[key] === limit && limit < own;
+  });
+}
+
+function sameLimits(a: EmailLimits, b: EmailLimits): boolean {
+  return (Object.keys(DEFAULT_LIMITS) as Array<keyof EmailLimits>).every((key) => String(a[key]) === String(b[key]));
 }
 
 /** The dialect the probe found (`probeEmail` checked that its commands are there). */

@@ -92,7 +92,7 @@ export function checkEnvelope(server: ServerAccount, message: MailMessage, limit
     const name = LIST_NAMES[kind];
     if (!Array.isArray(list)) throw new MailParameterError("smtp", `${name} recipients`, "must be a list");
     if (list.length > limits.recipientsPerList) {
-      throw new MailParameterError("smtp", `${name} recipients`, `${list.length} given; this modem takes at most ${limits.recipientsPerList}`);
+      throw new MailParameterError("smtp", `${name} recipients`, `${list.length} given; this modem takes at most ${limits.recipientsPerList}`, limits.recipientsPerList);
     }
     return list.map((r, i) => ({
       address: checkAddress("smtp", `${name} recipient ${i + 1} address`, r?.address, limits.recipientAddress),

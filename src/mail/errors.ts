@@ -2,6 +2,8 @@
 // `code` that callers decide by (see src/transport/errors.ts).
 
 export type MailErrorCode =
+  /** Over a limit the probe read lower than the SIM7000's (ProbedLimitError): probe again. */
+  | "probed-limit"
   /** The modem's network is down (result 61, NETWORK ERROR). */
   | "network"
   | "dns"
@@ -155,9 +157,26 @@ export class Pop3NegativeError extends MailError {
 export class MailParameterError extends MailError {
   override readonly name: string = "MailParameterError";
   readonly field: string;
-  constructor(protocol: "smtp" | "pop3", field: string, problem: string) {
+  /** The modem's limit the value is over ("this modem takes at most <n>"), or null for other problems. */
+  readonly overLimit: number | null;
+  constructor(protocol: "smtp" | "pop3", field: string, problem: string, overLimit: number | null = null) {
     super(protocol, "bad-parameter", `${field}: ${problem}`);
     this.field = field;
+    this.overLimit = overLimit;
+  }
+}
+
+/**
+ * A value over a limit the capability probe read below the SIM7000's: noise may have garbled
+ * the probe, so the modem is probed again before the refusal is believed (`code`
+ * "probed-limit"; the same refusal after a probe that read the same limits is a plain
+ * MailParameterError).
+ */
+export class ProbedLimitError extends MailParameterError {
+  override readonly name: string = "ProbedLimitError";
+  override readonly code: MailErrorCode = "probed-limit";
+  constructor(refusal: MailParameterError) {
+    super(refusal.protocol, refusal.field, `${refusal.message.slice(refusal.field.length + 2)} (less than a SIM7000 takes: noise may have garbled the probe, which is made again)`, refusal.overLimit);
   }
 }
 

@@ -52,8 +52,8 @@ export interface ServerAccount {
 
 type Protocol = "smtp" | "pop3";
 
-function refuse(protocol: Protocol, field: string, problem: string): never {
-  throw new MailParameterError(protocol, field, problem);
+function refuse(protocol: Protocol, field: string, problem: string, overLimit: number | null = null): never {
+  throw new MailParameterError(protocol, field, problem, overLimit);
 }
 
 /** No quote, no control character (CR, LF, NUL ...): nothing that could end an AT string. */
@@ -61,7 +61,7 @@ export function checkText(protocol: Protocol, field: string, value: unknown, max
   if (typeof value !== "string") refuse(protocol, field, "must be text");
   const problem = quotingProblem(value, allowUnicode);
   if (problem !== null) refuse(protocol, field, problem);
-  if (value.length > max) refuse(protocol, field, `is ${value.length} characters long; this modem takes at most ${max}`);
+  if (value.length > max) refuse(protocol, field, `is ${value.length} characters long; this modem takes at most ${max}`, max);
   return value;
 }
 

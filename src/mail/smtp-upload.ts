@@ -44,10 +44,12 @@ export class TransferCommand extends AtCommand {
   request(step: Step, length: number): void {
     if (step.arity === 0) {
       step.write(this.text, []);
+      this.owedIfPromptLost = 0;
       return;
     }
     this.args[0] = length;
     this.requested = length;
+    this.owedIfPromptLost = length;
     step.write(this.text, this.args);
   }
 

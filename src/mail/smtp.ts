@@ -63,6 +63,7 @@ class BodyCommand extends AtCommand {
       this.length = body.length;
     }
     SMTP.body.write(this.text, [this.length]);
+    this.owedIfPromptLost = this.length;
   }
 
   override onPrompt(): Verdict {
@@ -175,11 +176,11 @@ export class SmtpClient {
     const subject = unicode ? hexOfUtf8(message.subject) : message.subject;
     if (!unicode) checkText("smtp", "subject", subject, limits.subject);
     else if (subject.length > limits.subject) {
-      throw new MailParameterError("smtp", "subject", `is ${subject.length / 2} bytes of UTF-8 (${subject.length} hex characters); this modem takes at most ${limits.subject} characters`);
+      throw new MailParameterError("smtp", "subject", `is ${subject.length / 2} bytes of UTF-8 (${subject.length} hex characters); this modem takes at most ${limits.subject} characters`, limits.subject);
     }
     const bodyLength = unicode ? new Utf8HexStream(message.body).totalLength : message.body.length;
     if (bodyLength > limits.body) {
-      throw new MailParameterError("smtp", "body", `needs ${bodyLength} characters on the wire${unicode ? " (UTF-8 as hex)" : ""}; this modem takes at most ${limits.body}`);
+      throw new MailParameterError("smtp", "body", `needs ${bodyLength} characters on the wire${unicode ? " (UTF-8 as hex)" : ""}; this modem takes at most ${limits.body}`, limits.body);
     }
     if (message.attachment !== undefined) this.checkAttachment(message.attachment);
     const security = planSecurity("smtp", settings, this.tls, settings.server.user !== undefined);

@@ -25,6 +25,7 @@ const AT = steps({
   operator: { request: "AT+COPS?", lines: ["+COPS:"], timeoutMs: 5000 },
   battery: { request: "AT+CBC", lines: ["+CBC:"], timeoutMs: 2000 },
   clock: { request: "AT+CCLK?", lines: ["+CCLK:"], timeoutMs: 2000 },
+  setClock: { request: 'AT+CCLK="<time>"', timeoutMs: 2000 },
   pdpContext: { request: 'AT+CGDCONT=<cid>,"IP","<APN>"', timeoutMs: 5000 },
   bearerApn: { request: 'AT+SAPBR=3,<cid>,"APN","<APN>"', timeoutMs: 5000 },
   bearerUser: { request: 'AT+SAPBR=3,<cid>,"USER","<APN user>"', timeoutMs: 5000 },
@@ -105,6 +106,14 @@ export function parseClock(text: string): ModemClock | null {
   const tz = m[7] === undefined ? 0 : Number(m[7]);
   const local = Date.UTC(yy >= 70 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   return { epochMs: local - tz * 15 * 60_000, timezoneQuarters: tz, text: clean };
+}
+
+/** The +CCLK text of `epochMs` in the zone `timezoneQuarters` (quarter hours east of UTC). */
+export function formatClock(epochMs: number, timezoneQuarters: number): string {
+  const local = new Date(epochMs + timezoneQuarters * 15 * 60_000);
+  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  const zone = `${timezoneQuarters < 0 ? "-" : "+"}${two(Math.abs(timezoneQuarters))}`;
+  return `${two(local.getUTCFullYear() % 100)}/${two(local.getUTCMonth() + 1)}/${two(local.getUTCDate())},${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}${zone}`;
 }
 
 export function rssiToDbm(rssi: number): number | null {
@@ -221,6 +230,11 @@ export class Modem {
     return parseClock((await this.step("time", AT.clock, "clock query failed")).line(0)?.text ?? "");
   }
 
+  /** AT+CCLK="yy/MM/dd,hh:mm:ss±zz": the RTC the modem dates mails by. */
+  async setClock(epochMs: number, timezoneQuarters: number): Promise<void> {
+    await this.step("time", AT.setClock, "setting the clock failed", formatClock(epochMs, timezoneQuarters));
+  }
+
   /** AT+SAPBR=2,cid: [status, ip]; status 1 = connected. */
   async bearerState(cid = this.cid): Promise<{ status: number; ip: string }> {
     const reply = await this.step("bearer", AT.bearerState, "bearer query failed", cid);
@@ -254,6 +268,13 @@ export class Modem {
   async closeBearer(cid = this.cid): Promise<void> {
     await this.step("bearer", AT.bearerClose, `closing bearer ${cid} failed`, cid);
     this.bearerUp = false;
+  }
+
+  /** Closes bearer `cid` and opens it again as it was set up: every session on it ends. */
+  async cycleBearer(cid = this.cid): Promise<void> {
+    await this.closeBearer(cid);
+    await this.step("bearer", AT.bearerOpen, `opening bearer ${cid} again failed`, cid);
+    this.bearerUp = true;
   }
 
   /** Sets the modem clock from the network (AT+CNTPCID, AT+CNTP) and reads it back. */

@@ -57,6 +57,13 @@ export class AtCommand implements LineOwner {
   /** The command belongs to an SMTP/POP3 session (`StepSpec.session`). */
   session = false;
 
+  /**
+   * Bytes the modem counts on once the line is out even if the prompt or confirmation that
+   * asks for them is lost (AT+SMTPBODY=<n>, AT+SMTPFT=<n>): the engine writes that much filler
+   * when the command times out before its payload began. Set with the request.
+   */
+  owedIfPromptLost = 0;
+
   /** Set by a handler before it returns Receive / Send. */
   receiveLength = 0;
   sendLength = 0;

@@ -35,4 +35,8 @@ export interface EngineStats {
   /** RDY lines of a modem switching on before it first answered: expected, not resets. */
   boots: number;
   overlongLines: number;
+  /** Filler bytes written for data phases that timed out before their payload was out. */
+  fillerBytes: number;
+  /** Sync `AT`s the modem answered with an error (busy, not silent: e.g. unread POP3 data). */
+  syncRefusals: number;
 }

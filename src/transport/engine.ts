@@ -13,13 +13,15 @@
 //   SendingPayload  last payload byte accepted             Awaiting
 //   Awaiting        OK (and the result, if awaited) /      Idle            end the command, start the next
 //                   ERROR / Done / Fail
-//   any but Idle    no line for timeoutMs                  Idle            AtTimeoutError; the link resyncs
+//   any but Idle    no line for timeoutMs                  Idle            AtTimeoutError; filler for a data phase
+//                                                                          the modem may still count; the link resyncs
+//   any             interrupt                              same            the queue fails; nothing new is taken
 //   any             reset or power report                  Idle            ModemResetError for all work
 //   any             a write throws                         Idle            SerialWriteError for all work
 
 import { ascii, latin1, withoutControls, type Line } from "./bytes.ts";
 import { AtCommand, Verdict, type LineOwner } from "./command.ts";
-import { AtAbortedError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
+import { AtAbortedError, AtCommandError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
 import { Framer, type FramerSink } from "./framer.ts";
 import { LinkSync, matchReport, Report } from "./link-sync.ts";
 import { MatchTable } from "./match.ts";
@@ -47,7 +49,7 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
     bytesIn: 0, bytesOut: 0, lines: 0, strayLines: 0, urcs: 0,
-    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0,
+    timeouts: 0, resyncs: 0, resets: 0, boots: 0, overlongLines: 0, fillerBytes: 0, syncRefusals: 0,
   };
   tracer: AtTracer | null = null;
   private readonly secrets: string[] = [];
@@ -66,10 +68,17 @@ export class AtEngine implements SerialListener, FramerSink {
   private current: AtCommand | null = null;
   /** The record of `current` (swapped with the queue's head record as it starts). */
   private running = new Submission();
+  /** A finished record to swap in when a queued one is failed while `running` is in flight. */
+  private spare = new Submission();
   private phase: Phase = Phase.Idle;
   private lineOwner: LineOwner | null = null;
   private dataOwner: LineOwner | null = null;
+  /** The current command's payload has begun (its prompt or confirmation came). */
+  private payloadBegun = false;
   private closed = false;
+  /** Set by `interrupt()`: every submission fails with it until `resume()`. */
+  private refusal: Error | null = null;
+  private idleWaiter: (() => void) | null = null;
 
   constructor(options: EngineOptions) {
     this.serial = options.serial;
@@ -156,6 +165,48 @@ export class AtEngine implements SerialListener, FramerSink {
       this.dequeue();
       this.running.finish(error);
     }
+  }
+
+  /**
+   * Stops the work for `error` (a signal) without leaving the modem in the middle of an
+   * exchange: the queue fails now, the command in flight runs to its end (a hot-path loop's
+   * next chunk is then refused), and every later submission fails with `error` until `resume()`.
+   */
+  interrupt(error: Error): void {
+    this.refusal = error;
+    // `running` stays the record of the command in flight: the queue's records go through `spare`.
+    while (this.queue.count > 0) {
+      const record = this.queue.shift(this.spare);
+      this.spare = record;
+      record.finish(error);
+    }
+  }
+
+  /** `interrupt()` was called and `resume()` not yet. */
+  get interrupted(): boolean {
+    return this.refusal !== null;
+  }
+
+  /** Takes commands again after `interrupt()` (to end the session the modem holds). */
+  resume(): void {
+    this.refusal = null;
+  }
+
+  /**
+   * `length` CR filler bytes go out ahead of the next command: for a modem that may be counting
+   * data bytes a run that died mid-payload never wrote (empty lines should it not be).
+   */
+  owe(length: number): void {
+    this.stats.fillerBytes += length;
+    this.tx.owe(length);
+  }
+
+  /** Resolves once no command is in flight or queued and no filler is owed. */
+  whenIdle(): Promise<void> {
+    if (!this.busy && this.tx.owed === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiter = resolve;
+    });
   }
 
   close(): void {
@@ -302,6 +353,7 @@ export class AtEngine implements SerialListener, FramerSink {
         return;
       case Verdict.Send:
         if (isCurrent && cmd.sendLength > 0) {
+          this.payloadBegun = true;
           this.phase = Phase.SendingPayload;
           this.deadline.arm(cmd.timeoutMs);
           this.tx.sendPayload(cmd.sendLength);
@@ -330,12 +382,21 @@ export class AtEngine implements SerialListener, FramerSink {
     this.current = null;
     this.phase = Phase.Idle;
     if (cmd === this.link.command) {
+      if (error instanceof AtCommandError) this.stats.syncRefusals++;
       this.link.syncEnded(error);
       return;
     }
     // Its onEnd may submit again (a hot-path loop's next chunk): that starts at once.
     this.running.finish(error);
     this.startNext();
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiter = this.idleWaiter;
+    if (waiter === null || this.busy || this.tx.owed > 0) return;
+    this.idleWaiter = null;
+    waiter();
   }
 
   private startNext(): void {
@@ -357,6 +418,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private enqueue(cmd: AtCommand, resolve: (() => void) | null, reject: ((error: Error) => void) | null): void {
     if (this.closed) throw new AtAbortedError("the AT engine is closed");
+    if (this.refusal !== null) throw this.refusal;
     // A reused instance (the hot paths) may be submitted again once it ended, not before.
     if (this.current === cmd || this.queue.holds(cmd)) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
     if (this.queue.full) throw new AtQueueFullError(this.queue.records.length);
@@ -383,6 +445,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private begin(cmd: AtCommand): void {
     this.current = cmd;
+    this.payloadBegun = false;
     this.phase = Phase.Writing;
     this.deadline.arm(cmd.timeoutMs);
     if (this.tracer !== null) {
@@ -416,7 +479,14 @@ export class AtEngine implements SerialListener, FramerSink {
     this.framer.reset();
     this.lineOwner = null;
     this.dataOwner = null;
+    // A prompt or confirmation lost to noise leaves the modem counting the payload's bytes: it
+    // would take the syncs as data (for hours, in the soak). Pay what it may still be owed.
+    const owed = this.payloadBegun ? this.tx.unsentPayload : this.phase === Phase.Awaiting ? cmd.owedIfPromptLost : 0;
     this.tx.stop();
+    if (owed > 0) {
+      this.stats.fillerBytes += owed;
+      this.tx.owe(owed);
+    }
     this.link.requestSync();
     this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
   }

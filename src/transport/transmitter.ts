@@ -7,6 +7,8 @@ import { SerialWriteError } from "./errors.ts";
 import type { SerialPort } from "./ports.ts";
 
 const STAGING = 128;
+/** What a timed-out data phase is paid with: a CR is an empty line should the modem not be counting bytes after all. */
+const FILLER = 0x0d;
 const Mode = { Idle: 0, Line: 1, Payload: 2 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
@@ -34,6 +36,10 @@ export class Transmitter {
   private txPos = 0;
   private payloadLeft = 0;
   private staged = 0;
+  /** `staged` holds filler, not the command's bytes. */
+  private stagedFiller = false;
+  /** Filler bytes still to go out ahead of any command line. */
+  private fillerLeft = 0;
   private pumping = false;
 
   constructor(serial: SerialPort, initialWritable: number, stats: { bytesOut: number }, events: TransmitterEvents) {
@@ -59,12 +65,33 @@ export class Transmitter {
     this.pump();
   }
 
-  /** Drops whatever is staged or left (the command ended, timed out or was aborted). */
+  /** Drops whatever is staged or left of the command (it ended, timed out or was aborted); filler stays owed. */
   stop(): void {
     this.cmd = null;
     this.mode = Mode.Idle;
     this.payloadLeft = 0;
+    if (this.stagedFiller) this.fillerLeft += this.staged;
+    this.stagedFiller = false;
     this.staged = 0;
+  }
+
+  /** Payload bytes of the command's data phase the UART has not accepted yet. */
+  get unsentPayload(): number {
+    return this.mode === Mode.Payload ? this.payloadLeft + (this.stagedFiller ? 0 : this.staged) : 0;
+  }
+
+  /**
+   * `length` filler bytes go out before the next command line: what a data phase that timed out
+   * may still owe the modem, which would otherwise eat the next commands as data.
+   */
+  owe(length: number): void {
+    this.fillerLeft += length;
+    this.pump();
+  }
+
+  /** Filler still owed (not yet accepted by the UART). */
+  get owed(): number {
+    return this.fillerLeft + (this.stagedFiller ? this.staged : 0);
   }
 
   onWritable(count: number): void {
@@ -78,15 +105,19 @@ export class Transmitter {
     this.pumping = true;
     try {
       while (this.writable > 0) {
+        if (this.staged === 0 && this.fillerLeft > 0) {
+          const size = powerOfTwoAtMost(Math.min(this.fillerLeft, this.writable, STAGING));
+          this.staging.fill(FILLER, 0, size);
+          this.fillerLeft -= size;
+          this.staged = size;
+          this.stagedFiller = true;
+        }
         const cmd = this.cmd;
-        if (cmd === null) return;
-        if (this.staged === 0) {
+        if (cmd === null && !this.stagedFiller) break;
+        if (this.staged === 0 && cmd !== null) {
           const left = this.mode === Mode.Line ? cmd.text.length - this.txPos : this.mode === Mode.Payload ? this.payloadLeft : 0;
           if (left === 0) break;
-          let n = left < this.writable ? left : this.writable;
-          if (n > STAGING) n = STAGING;
-          let size = 1;
-          while (size * 2 <= n) size *= 2;
+          const size = powerOfTwoAtMost(Math.min(left, this.writable, STAGING));
           if (this.mode === Mode.Line) {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
@@ -115,6 +146,7 @@ export class Transmitter {
         this.writable -= this.staged;
         this.stats.bytesOut += this.staged;
         this.staged = 0;
+        this.stagedFiller = false;
       }
       this.afterWrite();
     } finally {
@@ -123,6 +155,7 @@ export class Transmitter {
   }
 
   private afterWrite(): void {
+    if (this.stagedFiller || this.fillerLeft > 0) return;
     const cmd = this.cmd;
     if (cmd === null || this.staged > 0) return;
     if (this.mode === Mode.Line && this.txPos === cmd.text.length) {
@@ -133,4 +166,10 @@ export class Transmitter {
       this.events.payloadSent();
     }
   }
+}
+
+function powerOfTwoAtMost(n: number): number {
+  let size = 1;
+  while (size * 2 <= n) size *= 2;
+  return size;
 }

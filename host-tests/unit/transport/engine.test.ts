@@ -368,6 +368,80 @@ basics("a prompt without line end starts the payload at once", async () => {
   assert.is(state.error, null);
 });
 
+/** A PromptCommand that also says what it owes should its prompt be lost (as AT+SMTPBODY=<n> does). */
+function owingPrompt(payload: Uint8Array, timeoutMs: number): PromptCommand {
+  const command = new PromptCommand(payload);
+  command.owedIfPromptLost = payload.length;
+  command.timeoutMs = timeoutMs;
+  return command;
+}
+
+basics("a data phase whose prompt was lost: on its timeout the modem gets the owed bytes as CR filler, before the sync's AT", async () => {
+  const clock = new VirtualClock();
+  const { serial, engine } = makeEngine(clock);
+  const state = track(engine.run(owingPrompt(ascii("0123456789"), 1000)));
+  assert.is(serial.sent(), "AT+SMTPBODY=10\r");
+  await clock.advanceAsync(1000); // DOWNLOAD never arrived
+  assert.instance(state.error, AtTimeoutError);
+  assert.is(engine.stats.fillerBytes, 10);
+  const next = track(engine.run(cmd("AT+CSQ")));
+  assert.is(serial.sent(), "AT+SMTPBODY=10\r" + "\r".repeat(10) + "AT\r", "filler first, then the sync");
+  serial.feed("\r\nOK\r\n");
+  await clock.advanceAsync(100);
+  assert.ok(serial.sent().endsWith("AT\rAT+CSQ\r"));
+  serial.feed("\r\nOK\r\n");
+  await flush();
+  assert.ok(next.done && next.error === null);
+});
+
+basics("a timeout in the middle of a payload owes the bytes not yet written; one after the payload owes nothing", async () => {
+  const clock = new VirtualClock();
+  const serial = new FeedSerial({ record: true });
+  const engine = new AtEngine({ serial, timers: clock, syncOnStart: false, initialWritable: 32 });
+  serial.engine = engine;
+  const body = ascii("x".repeat(40));
+  const state = track(engine.run(owingPrompt(body, 1000)));
+  serial.feed("\r\nDOWNLOAD\r\n"); // 16 bytes of line, then room for 16 of the 40 (powers of two)
+  await clock.advanceAsync(1000);
+  assert.instance(state.error, AtTimeoutError);
+  const written = serial.sent().length - "AT+SMTPBODY=40\r".length;
+  assert.is(engine.stats.fillerBytes, 40 - written, "what the UART never took");
+
+  const { serial: serial2, engine: engine2 } = makeEngine(clock);
+  const done = track(engine2.run(owingPrompt(ascii("abc"), 1000)));
+  serial2.feed("\r\nDOWNLOAD\r\n");
+  await clock.advanceAsync(1000); // the payload went out; the OK was lost
+  assert.instance(done.error, AtTimeoutError);
+  assert.is(engine2.stats.fillerBytes, 0);
+});
+
+basics("interrupt: the queue fails at once, the data phase in flight ends normally, then nothing is taken until resume()", async () => {
+  const clock = new VirtualClock();
+  const { serial, engine } = makeEngine(clock);
+  const body = track(engine.run(new PromptCommand(ascii("body"))));
+  const queued = track(engine.run(cmd("AT+CSQ")));
+  serial.feed("\r\nDOWNLOAD\r\n");
+  const stop = new Error("SIGINT");
+  engine.interrupt(stop);
+  await flush();
+  assert.is(queued.error, stop, "the queued command failed with the interrupt");
+  assert.not.ok(body.done, "the body is still being written");
+  const idle = track(engine.whenIdle());
+  serial.feed("\r\nOK\r\n");
+  await flush();
+  assert.ok(body.done && body.error === null, "the data phase ran to its end");
+  assert.ok(idle.done, "idle once it ended");
+  const refused = track(engine.run(cmd("AT+SMTPSEND")));
+  await flush();
+  assert.is(refused.error, stop);
+  engine.resume();
+  const after = track(engine.run(cmd("AT+POP3OUT")));
+  assert.ok(serial.sent().endsWith("AT+POP3OUT\r"), "taken again at once: the link stayed in step");
+  serial.feed("\r\nOK\r\n");
+  await flush();
+  assert.ok(after.done && after.error === null);
+});
+
 basics("response matching is armed only after the command is fully written", async () => {
   const clock = new VirtualClock();
   const serial = new FeedSerial({ record: true });
