@@ -22,6 +22,8 @@ export interface AlarmSetupOptions {
   record?: boolean;
   /** The app's trace (default: console.log when TRACE is set). */
   trace?: (text: string) => void;
+  /** The outbox's size limit (AlarmPlatform.logBytes; default 256 KiB). */
+  logBytes?: number;
 }
 
 /** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
@@ -56,6 +58,7 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };
   const app = new AlarmApp(config, mockPlatform({
     host, clock, flash, crypto: nodeCrypto, inputs: { door },
+    ...(options.logBytes !== undefined ? { logBytes: options.logBytes } : {}),
     ...(options.trace !== undefined ? { trace: options.trace } : process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
   }));
   const steps: string[] = [];
