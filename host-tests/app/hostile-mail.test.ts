@@ -95,6 +95,34 @@ flood("a flood that filled the outbox (again and again) no longer blocks an alar
   await servers.deliver("alarm", `From: ops@simmail.test\r\nSubject: ${sign("DISARM")}\r\n\r\ndisarm\r\n`);
   assert.ok(await until(() => !app.armed, 600_000), `the DISARM behind the flood was obeyed (${app.lastError})`);
   assert.not.ok(trace.some((t) => /outbox full/.test(t)), trace.filter((t) => /outbox full/.test(t)).slice(0, 3).join("\n"));
+  await settled();
+  assert.is((await servers.messages("alarm")).length, 0, "the DISARM deleted too");
+  await stop();
+});
+
+flood("an outbox full of undelivered alarms: refused mails are deleted all the same, and a signed DISARM obeyed, though neither can be logged", async () => {
+  // The SMTP server cannot be reached: the alarms stay in the outbox until it is full.
+  const defaults = alarmConfig(servers, "ben");
+  const { app, trace, until, sign, settled, stop } = rig("ben", { logBytes: 4_096, config: { smtp: { ...defaults.smtp, port: 1 } } });
+  let recorded = 0;
+  for (;;) {
+    try {
+      app.record({ type: "input", source: "door", state: 1, alarm: true, text: `door ${++recorded}` });
+    } catch {
+      break;
+    }
+  }
+  assert.ok(app.outbox.depth > 10, `${app.outbox.depth} undelivered alarms fill the outbox`);
+  assert.is((await servers.messages("alarm")).length, 0, "the mailbox starts empty");
+  for (let i = 1; i <= 6; i++) await servers.deliver("alarm", junk(i));
+  void app.start();
+  assert.ok(await until(() => app.commandsRefused >= 6, 600_000), `refused (${app.commandsRefused}; ${app.lastError})`);
+  await servers.deliver("alarm", `From: ops@simmail.test\r\nSubject: ${sign("DISARM")}\r\n\r\ndisarm\r\n`);
+  assert.ok(await until(() => !app.armed, 600_000), `the DISARM was obeyed (${app.lastError})`);
+  await settled();
+  assert.is((await servers.messages("alarm")).length, 0, "every mail deleted");
+  assert.ok(trace.some((t) => /^logging the command poll's refusals failed: outbox full/.test(t)), "the refusals could not be logged");
+  assert.ok(trace.some((t) => /^logging command DISARM failed: outbox full/.test(t)), "nor the obeyed command");
   await stop();
 });
 
