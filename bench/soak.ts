@@ -5,10 +5,13 @@
 //   npm run soak -- --field --seed 1 --events 500    the modem as in the field (host-tests/sim/field.ts)
 //   npm run soak -- --power-cuts --events 200        a power cut at every flash write, through the app
 //   npm run soak -- --power-cuts --events 200 --cuts 1-40
+//   npm run soak -- --flood 2000 --events 200        N junk mails mixed in (no faults unless --faults R)
 //   ... --markdown FILE                             also write the figures as a markdown table
 //
 // Prints a summary per run and in total; exits 1 when an invariant broke (an event lost or out
-// of order, a command obeyed twice, a duplicate other than the mail in flight at a power cut).
+// of order, a command obeyed twice, a duplicate other than the mail in flight at a power cut;
+// with --flood also: the outbox full, a signed command not obeyed, or obeyed later than the
+// second poll cycle after it arrived).
 
 import { writeFileSync } from "node:fs";
 import { startMailServers } from "../sim/servers/index.ts";
@@ -24,10 +27,13 @@ interface Args {
   markdown: string | null;
   trace: boolean;
   field: boolean;
+  flood: number;
+  /** Faults per event; null: the soak's default (0.5), or none with --flood. */
+  faults: number | null;
 }
 
 function usage(problem: string): never {
-  console.error(`soak: ${problem}\nusage: npm run soak -- [--seed N[,N...]] [--events M] [--field] [--markdown FILE] [--trace]\n       npm run soak -- --power-cuts [--events M] [--cuts FROM-TO] [--markdown FILE]`);
+  console.error(`soak: ${problem}\nusage: npm run soak -- [--seed N[,N...]] [--events M] [--flood N] [--field] [--faults R] [--markdown FILE] [--trace]\n       npm run soak -- --power-cuts [--events M] [--cuts FROM-TO] [--markdown FILE]`);
   process.exit(2);
 }
 
@@ -38,7 +44,7 @@ function positive(flag: string, text: string | undefined): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: [1], events: null, powerCuts: false, cuts: null, markdown: null, trace: false, field: false };
+  const args: Args = { seeds: [1], events: null, powerCuts: false, cuts: null, markdown: null, trace: false, field: false, flood: 0, faults: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i];
@@ -60,6 +66,14 @@ function parseArgs(argv: string[]): Args {
       case "--markdown": args.markdown = value() ?? usage("--markdown needs a file name"); break;
       case "--trace": args.trace = true; break;
       case "--field": args.field = true; break;
+      case "--flood": args.flood = positive("--flood", value()); break;
+      case "--faults": {
+        const text = value();
+        const rate = Number(text);
+        if (text === undefined || !Number.isFinite(rate) || rate < 0 || rate > 10) usage(`--faults needs faults per event from 0 to 10, not ${text === undefined ? "nothing" : `"${text}"`}`);
+        args.faults = rate;
+        break;
+      }
       default: usage(`unknown argument "${flag}"`);
     }
   }
@@ -77,7 +91,16 @@ function soakSummary(report: SoakReport): string {
     `  each command sent: ${fateList(c.fates.byFate)}${c.fates.staleAfterS ? ` (the stale ones first read ${c.fates.staleAfterS.min}-${c.fates.staleAfterS.max} s after sending)` : ""}`,
     `  copies and mails read again: ${fateList(c.fates.copies) || "none"}`,
     `  heap after GC (MB): ${report.heap.samplesMb.join(" ")}; drift ${report.heap.driftMb} MB`,
+    ...(report.flood ? floodSummary(report) : []),
   ].join("\n");
+}
+
+function floodSummary(report: SoakReport): string[] {
+  const f = report.flood!;
+  return [
+    `  flood: ${f.sent} junk mails (${fateList(f.kinds)}); verdicts on them: ${fateList(f.refusals as Record<string, number>)}`,
+    `  flood: outbox full ${f.outboxFull.length} times, at most ${f.outboxPeakBytes} bytes; signed commands obeyed within ${f.maxCyclesToObey + 1} poll cycle(s) of arrival at worst, ${f.late.length} later`,
+  ];
 }
 
 /** Fates in a fixed order (obeyed first, then by count), "name n, name n". */
@@ -131,8 +154,25 @@ function soakMarkdown(reports: SoakReport[]): string {
     ...fateTable(reports, (r) => r.commands.fates.copies, "total"),
     "",
     "Heap after GC along each run (MB): " + reports.map((r) => `seed ${r.seed}: ${r.heap.samplesMb.join(", ")}`).join("; "),
+    ...floodMarkdown(reports),
   ];
   return lines.join("\n") + "\n";
+}
+
+function floodMarkdown(reports: SoakReport[]): string[] {
+  const flooded = reports.filter((r) => r.flood !== null);
+  if (flooded.length === 0) return [];
+  return [
+    "",
+    "The flood: junk mails by kind, the app's verdicts on them, the outbox, and how soon each signed command was obeyed:",
+    "",
+    "| seed | junk mails | kinds | verdicts on junk | outbox full | outbox peak (bytes) | worst poll cycle of an obey | obeyed later |",
+    "|---:|---:|---|---|---:|---:|---:|---:|",
+    ...flooded.map((r) => {
+      const f = r.flood!;
+      return `| ${r.seed} | ${f.sent} | ${fateList(f.kinds)} | ${fateList(f.refusals as Record<string, number>)} | ${f.outboxFull.length} | ${f.outboxPeakBytes} | ${f.maxCyclesToObey + 1} | ${f.late.length} |`;
+    }),
+  ];
 }
 
 function soakViolations(report: SoakReport): string[] {
@@ -142,6 +182,19 @@ function soakViolations(report: SoakReport): string[] {
     ...report.mismatches.map((m) => `seed ${report.seed}: ${m}`),
     ...report.commands.obeyedTwice.map((who) => `seed ${report.seed}: command of ${who} obeyed twice`),
     ...(Object.values(report.commands.fates.byFate).reduce((t, n) => t + n, 0) !== report.commands.sent ? [`seed ${report.seed}: the command fates do not add up to the ${report.commands.sent} sent`] : []),
+    ...floodViolations(report),
+  ];
+}
+
+/** With a flood and no faults, every signed command must be obeyed, and soon; the outbox never full. */
+function floodViolations(report: SoakReport): string[] {
+  const f = report.flood;
+  if (f === null) return [];
+  const unobeyed = report.faultsPerEvent === 0 ? Object.entries(report.commands.fates.byFate).filter(([fate]) => fate !== "obeyed") : [];
+  return [
+    ...f.outboxFull.slice(0, 5).map((line) => `seed ${report.seed}: ${line}`),
+    ...f.late.map((line) => `seed ${report.seed}: ${line}`),
+    ...unobeyed.map(([fate, n]) => `seed ${report.seed}: ${n} signed command(s) not obeyed: ${fate}`),
   ];
 }
 
@@ -179,7 +232,12 @@ try {
   } else {
     const reports: SoakReport[] = [];
     for (const seed of args.seeds) {
-      const report = await runSoak({ servers, recipient: "ops", seed, events: args.events ?? 500, field: args.field, ...(args.trace ? { trace: (line: string) => console.log(line) } : {}) });
+      const faultsPerEvent = args.faults ?? (args.flood > 0 ? 0 : undefined);
+      const report = await runSoak({
+        servers, recipient: "ops", seed, events: args.events ?? 500, field: args.field, flood: args.flood,
+        ...(faultsPerEvent !== undefined ? { faultsPerEvent } : {}),
+        ...(args.trace ? { trace: (line: string) => console.log(line) } : {}),
+      });
       reports.push(report);
       console.log(soakSummary(report));
     }

@@ -334,3 +334,39 @@ classic("list and headers read the same as in the SIM7000 dialect; read shows th
 });
 
 classic.run();
+
+const bounded = suite("CLI inbox: what list --json and headers --raw hold is bounded, with a clear message past the bound");
+let boundedSim: SimProcess<Info>;
+/** Header bytes of the first mail: over the 1 MiB headers --raw holds. */
+const HUGE_HEADER = 1_200_000;
+
+bounded.before(async () => {
+  boundedSim = await startSimulator<Info>("simmail-inbox-bounded-");
+  const transport = createTransport({ host: boundedSim.info.smtp.address, port: boundedSim.info.smtp.port, secure: false, ignoreTLS: true, auth: { user: "alarm", pass: "alarm-secret" } });
+  const envelope = { from: "alarm@simmail.test", to: ["bob@simmail.test"] };
+  const padding = `X-Padding: ${"p".repeat(70)}\r\n`.repeat(Math.ceil(HUGE_HEADER / 82));
+  await transport.sendMail({ envelope, raw: `${padding}From: Big <big@simmail.test>\r\nSubject: a large header\r\n\r\nbody\r\n` });
+  // 1000 more: 1001 mails in all, one over what list --json answers in one document.
+  for (let i = 2; i <= 1001; i++) await transport.sendMail({ envelope, raw: `From: x@simmail.test\r\nSubject: mail ${i}\r\n\r\n.\r\n` });
+  transport.close();
+});
+
+bounded.after(() => boundedSim.stop());
+
+bounded("headers --raw and --json stop at 1 MiB of header and say so; headers N still shows the fields; list --json refuses 1001 mails up front", async () => {
+  const common = ["inbox", "--port", boundedSim.port, "--apn", "internet", "--pop3", `${boundedSim.info.pop3.host}:${boundedSim.info.pop3.port}`, "--user", "bob"];
+  for (const flag of ["--raw", "--json"]) {
+    const run = await runSimmail([...common, "headers", "1", flag], "bob-secret");
+    assert.is(run.status, 2, `${flag}: ${run.stdout} ${run.stderr}`);
+    const message = flag === "--json" ? JSON.parse(run.stdout).error : run.stderr;
+    assert.match(message, /mail 1: its header block is larger than 1048576 bytes, more than inbox headers --raw or --json holds in memory; inbox headers 1 shows its fields decoded, inbox read 1 --out FILE saves the whole mail/);
+  }
+  const decoded = await runSimmail([...common, "headers", "1"], "bob-secret");
+  assert.is(decoded.status, 0, decoded.stderr);
+  assert.match(decoded.stdout, /^Subject: +a large header$/m, "the fields of any header size, through the fixed-size reader");
+  const list = await runSimmail([...common, "list", "--json"], "bob-secret");
+  assert.is(list.status, 2, list.stderr);
+  assert.match(JSON.parse(list.stdout).error, /^the mailbox holds 1001 mails, more than the 1000 inbox list --json answers in one document; inbox list without --json shows them all, a line per mail as it is read$/);
+});
+
+bounded.run();

@@ -99,7 +99,7 @@ overrides("command-line values arrive as strings and are converted", () => {
   assert.equal(settings.app.inputs, [{ name: "Door", alarmWhen: 1, debounceMs: 100, alarmText: "Door open" }]);
   assert.equal(settings.inputPins, [{ name: "Door", pin: 32, pull: "up" }]);
   assert.equal(pop3, {
-    host: "pop.example.net", port: 110, user: "alarm", password: "pop-password-42", pollIntervalMs: 300_000, maxMailsPerPoll: 10,
+    host: "pop.example.net", port: 110, user: "alarm", password: "pop-password-42", pollIntervalMs: 300_000, maxMailsPerPoll: 10, maxMailBytes: 65_536,
     allowlist: ["ops@example.net", "boss@example.net"], secret: COMMANDS.commandSecret, windowSeconds: 600, security: "none",
   });
 });

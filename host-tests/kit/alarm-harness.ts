@@ -24,6 +24,8 @@ export interface AlarmSetupOptions {
   trace?: (text: string) => void;
   /** The modem is switched on as the app starts (its boot lines, a field modem's silence), not long up. */
   boot?: boolean;
+  /** The outbox's size limit (AlarmPlatform.logBytes; default 256 KiB). */
+  logBytes?: number;
 }
 
 /** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
@@ -58,6 +60,7 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };
   const app = new AlarmApp(config, mockPlatform({
     host, clock, flash, crypto: nodeCrypto, inputs: { door },
+    ...(options.logBytes !== undefined ? { logBytes: options.logBytes } : {}),
     ...(options.trace !== undefined ? { trace: options.trace } : process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
   }));
   const steps: string[] = [];

@@ -13,6 +13,8 @@ export interface MockPlatformParts {
   crypto: Crypto;
   inputs: Record<string, DigitalInputPort>;
   trace?: (text: string) => void;
+  /** The outbox's size limit (AlarmPlatform.logBytes). */
+  logBytes?: number;
 }
 
 export function mockPlatform(parts: MockPlatformParts): AlarmPlatform {
@@ -23,6 +25,7 @@ export function mockPlatform(parts: MockPlatformParts): AlarmPlatform {
     timers: clock,
     clock,
     log: new MockLogStore(flash, "outbox"),
+    ...(parts.logBytes !== undefined ? { logBytes: parts.logBytes } : {}),
     store: new MockKeyValueStore(flash),
     crypto: parts.crypto,
     inputs: parts.inputs,

@@ -18,6 +18,7 @@ import { MockFlash, PowerCut } from "../kit/mock-flash.ts";
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
 import type { AlarmEvent } from "../../src/app/outbox.ts";
 import type { Crypto } from "../../src/app/ports.ts";
+import type { CommandPoll } from "../../src/app/command-poll.ts";
 import type { CommandVerifier, RefusalReason } from "../../src/app/remote-command.ts";
 import { seededRandom } from "../../src/app/wall-clock.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
@@ -73,8 +74,10 @@ export interface RigOptions {
   flashSeed?: number;
   /** Number of operators on the allowlist (ops-1 .. ops-n). */
   operators: number;
-  /** The modem behaves as modems in the field do (host-tests/sim/field.ts), its seed `seed`. */
+  /** The modem behaves as modems in the field do (sim/modem/field.ts), its seed `seed`. */
   field?: boolean;
+  /** More allowlisted senders (the flood's allowlisted junk sender). */
+  extraAllowlist?: string[];
   pollIntervalMs: number;
   /** Called after each power cut, before the new app boots. */
   onPowerCut?: () => Promise<void>;
@@ -102,6 +105,15 @@ export class SoakRig {
   cutsDuringBoot = 0;
   /** Obeyed commands by operator address, over every life (from the app's trace). */
   readonly obeyed = new Map<string, number>();
+  /** When each operator's command was first obeyed (virtual ms). */
+  readonly obeyedAt = new Map<string, number>();
+  /**
+   * When each poll cycle ended (virtual ms): an interval's poll and the polls right after it
+   * while mails were left (a flood's backlog is one cycle however many polls it takes).
+   */
+  readonly pollCycleEnds: number[] = [];
+  /** Traced lines that say the outbox was full (goal: none). */
+  readonly outboxFull: string[] = [];
   /** The verifier's verdicts over every life, in order (the obeys are in `obeyed`). */
   readonly verdicts: Verdict[] = [];
   /** commandsObeyed / commandsRefused summed over finished lives. */
@@ -136,7 +148,7 @@ export class SoakRig {
       pop3: {
         host: MAIL_HOST, port: servers.pop3Port, user: "alarm", password: "alarm-secret",
         pollIntervalMs: options.pollIntervalMs,
-        allowlist: Array.from({ length: Math.max(1, options.operators) }, (_, i) => operatorAddress(i + 1)),
+        allowlist: [...Array.from({ length: Math.max(1, options.operators) }, (_, i) => operatorAddress(i + 1)), ...(options.extraAllowlist ?? [])],
         secret: SOAK_SECRET,
       },
       // A door that stays shut: the soak records its events directly (as the TEST input does).
@@ -253,10 +265,22 @@ export class SoakRig {
       inputs: { door: new SettableInput(0) },
       trace: (text) => {
         const obey = /^command [A-Z]+ from (\S+)$/.exec(text);
-        if (obey !== null) this.obeyed.set(obey[1], (this.obeyed.get(obey[1]) ?? 0) + 1);
+        if (obey !== null) {
+          this.obeyed.set(obey[1], (this.obeyed.get(obey[1]) ?? 0) + 1);
+          if (!this.obeyedAt.has(obey[1])) this.obeyedAt.set(obey[1], this.clock.now());
+        }
+        if (/outbox full/.test(text)) this.outboxFull.push(text);
         this.options.trace?.(`[${this.clock.now()}] ${text}`);
       },
     });
+    // A poll that leaves no mails for right after (the next poll is an interval away) ends a cycle.
+    const poll = (app as unknown as { poll: CommandPoll }).poll;
+    const run = poll.run.bind(poll);
+    poll.run = async (mail) => {
+      const mailsLeft = await run(mail);
+      if (!mailsLeft) this.pollCycleEnds.push(this.clock.now());
+      return mailsLeft;
+    };
     // Every verdict, with the UIDL it was given: a mail read again after a failed session is
     // refused as already processed, and its UIDL leads back to the verdict it first had.
     const verifier = (app as unknown as { poll: { verifier: CommandVerifier } }).poll.verifier;
@@ -267,6 +291,19 @@ export class SoakRig {
       const uid = mail.uid ?? null;
       if (verdict.accepted) this.verdicts.push({ kind: "accepted", sender: verdict.sender, uid, atMs });
       else if (verdict.reason !== "clock-unknown") this.verdicts.push({ kind: "refused", sender: verdict.sender, uid, reason: verdict.reason, detail: verdict.detail, atMs });
+      return verdict;
+    };
+    // And the verdicts given before a mail is read: known by its UIDL, or too large.
+    const processedBefore = verifier.processedBefore.bind(verifier);
+    verifier.processedBefore = (uid) => {
+      const verdict = processedBefore(uid);
+      if (verdict !== null && !verdict.accepted) this.verdicts.push({ kind: "refused", sender: verdict.sender, uid: uid ?? null, reason: verdict.reason, detail: verdict.detail, atMs: this.clock.now() });
+      return verdict;
+    };
+    const refuseUnread = verifier.refuseUnread.bind(verifier);
+    verifier.refuseUnread = (reason, detail, uid, wallNowMs) => {
+      const verdict = refuseUnread(reason, detail, uid, wallNowMs);
+      this.verdicts.push({ kind: "refused", sender: verdict.sender, uid: uid ?? null, reason: verdict.reason, detail: verdict.detail, atMs: this.clock.now() });
       return verdict;
     };
     return app;

@@ -56,6 +56,21 @@ soak("the same invariants with the modem as in the field (boot lines anywhere, o
   assert.ok(report.commands.obeyed >= 1, `obeyed ${report.commands.obeyed} of ${report.commands.sent}`);
 });
 
+soak("a junk-mail flood mixed in (no faults): every signed command obeyed once, within two poll cycles of arrival; the outbox never full; none lost", async () => {
+  const report = await runSoak({ servers, recipient: "ops", seed: 3, events: 20, faultsPerEvent: 0, commandsPerEvent: 0.3, flood: 150 });
+  const flood = report.flood!;
+  assert.is(flood.sent, 150);
+  assert.ok(Object.keys(flood.kinds).length >= 6, `assorted junk (${JSON.stringify(flood.kinds)})`);
+  assert.ok((flood.refusals.oversize ?? 0) > 0, `oversize mails deleted unread (${JSON.stringify(flood.refusals)})`);
+  assert.is(flood.refusals.accepted, undefined, "no junk obeyed");
+  assert.equal(flood.outboxFull, [], "the outbox never full");
+  assert.equal(flood.late, [], "every command obeyed within two poll cycles of its arrival");
+  assert.ok(report.commands.sent > 0);
+  assert.equal(report.commands.fates.byFate, { obeyed: report.commands.sent }, "every signed command obeyed");
+  assert.equal(report.commands.obeyedTwice, []);
+  assert.equal(report.lost, []);
+});
+
 soak("the same seed plays the same run", async () => {
   const first = await runSoak({ servers, recipient: "ops", seed: 5, events: 10, faultsPerEvent: 1, commandsPerEvent: 0.3 });
   const again = await runSoak({ servers, recipient: "ops", seed: 5, events: 10, faultsPerEvent: 1, commandsPerEvent: 0.3 });

@@ -11,6 +11,7 @@ import type { FaultTrigger, SimFaults } from "../../sim/modem/modem.ts";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { seededRandom } from "../../src/app/wall-clock.ts";
 import { checkDeliveries, clearMailbox, DEVICE_ID, heapAfterGc, operatorAddress, readDeliveries, seededCrypto, SOAK_SECRET, SoakRig, type Verdict } from "./rig.ts";
+import { cyclesBetween, isJunkVerdict, JUNK_OPERATOR, junkMail, planFlood, type FloodReport } from "./flood.ts";
 
 export const FAULT_KINDS = [
   "modem-reset", "bearer-drop", "server-outage", "server-silent", "server-hangup", "server-slow",
@@ -32,6 +33,8 @@ export interface SoakOptions {
   meanGapMs?: number;
   /** Heap samples over the run. Default 10. */
   heapSamples?: number;
+  /** Junk mails mixed into the run, in bursts (./flood.ts). Default 0. */
+  flood?: number;
   trace?: (line: string) => void;
   /** The modem behaves as modems in the field do (host-tests/sim/field.ts). */
   field?: boolean;
@@ -40,6 +43,7 @@ export interface SoakOptions {
 export interface SoakReport {
   seed: number;
   events: number;
+  faultsPerEvent: number;
   /** Events whose record() returned (the ones that must arrive). */
   recorded: number;
   /** Events whose write a power cut hit (may or may not arrive). */
@@ -59,6 +63,8 @@ export interface SoakReport {
   mismatches: string[];
   commands: { sent: number; duplicated: number; replays: number; obeyed: number; refused: number; obeyedTwice: string[]; fates: CommandFates };
   heap: { samplesMb: number[]; driftMb: number };
+  /** With `flood`: what the junk met and what the signed commands did meanwhile. */
+  flood: FloodReport | null;
   virtualHours: number;
   realSeconds: number;
 }
@@ -84,7 +90,8 @@ type Action =
   | { at: number; kind: "fault"; fault: FaultKind }
   | { at: number; kind: "end-window"; window: "server" | "noise" | "shrink"; token: number }
   | { at: number; kind: "command"; id: number; duplicated: boolean }
-  | { at: number; kind: "replay"; id: number };
+  | { at: number; kind: "replay"; id: number }
+  | { at: number; kind: "junk"; n: number };
 
 const TRIGGER_COMMANDS = ["AT+SMTPSEND", "AT+SMTPFT", "AT+SMTPBODY", "AT+POP3IN", "AT+POP3READ", "AT+POP3NUM", "AT+SAPBR", "AT+EMAILCID"];
 const COMMANDS = ["ARM", "DISARM", "STATUS", "TEST"] as const;
@@ -115,6 +122,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     t += gap;
     plan.push({ at: t, kind: "event", n });
   }
+  const flood = options.flood ?? 0;
+  planFlood(seed, flood, t).at.forEach((at, k) => plan.push({ at, kind: "junk", n: k + 1 }));
   plan.sort((a, b) => a.at - b.at);
 
   // ---- the device ------------------------------------------------------------------------
@@ -122,6 +131,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await clearMailbox(servers, "alarm");
   const rig = new SoakRig({
     servers, recipient, seed, operators: commandCount, pollIntervalMs: 60_000, field: options.field === true,
+    ...(flood > 0 ? { extraAllowlist: [JUNK_OPERATOR] } : {}),
     simTrace: (line) => {
       if (line === "fault: reset") faults["modem-reset"]++;
       else if (line === "fault: drop-bearer") faults["bearer-drop"]++;
@@ -144,6 +154,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const windows = { server: 0, noise: 0, shrink: 0 };
   const heapEvery = Math.max(1, Math.ceil(events / (options.heapSamples ?? 10)));
   const heap: number[] = [];
+  const junkKinds: Record<string, number> = {};
+  let outboxPeakBytes = 0;
 
   const openWindow = (window: "server" | "noise" | "shrink", change: Partial<SimFaults>, at: number) => {
     sim.setFaults(change);
@@ -159,7 +171,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (let i = 0; i < plan.length; i++) {
     const action = plan[i];
     await rig.advanceTo(action.at);
+    outboxPeakBytes = Math.max(outboxPeakBytes, rig.app.outbox.store.size());
     switch (action.kind) {
+      case "junk": {
+        const { raw, kind } = junkMail(seed, action.n);
+        junkKinds[kind] = (junkKinds[kind] ?? 0) + 1;
+        await servers.deliver("alarm", raw);
+        break;
+      }
       case "event": {
         const seq = await rig.record(action.n);
         if (seq === null) cutWhileRecording++;
@@ -261,7 +280,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
   heap.push(heapAfterGc());
   await rig.stop();
-  const fates = commandFates(rig.verdicts, rig.obeyed, commandSentAt, (await servers.messages("alarm")).map((raw) => raw.toString("latin1")));
+  const junkVerdicts = flood > 0 ? rig.verdicts.filter(isJunkVerdict) : [];
+  const commandVerdicts = flood > 0 ? rig.verdicts.filter((verdict) => !isJunkVerdict(verdict)) : rig.verdicts;
+  const fates = commandFates(commandVerdicts, rig.obeyed, commandSentAt, (await servers.messages("alarm")).map((raw) => raw.toString("latin1")));
+  let floodReport: FloodReport | null = null;
+  if (flood > 0) {
+    const refusals: FloodReport["refusals"] = {};
+    for (const verdict of junkVerdicts) {
+      const key = verdict.kind === "accepted" ? "accepted" : verdict.reason;
+      refusals[key] = (refusals[key] ?? 0) + 1;
+    }
+    let maxCyclesToObey = 0;
+    const late: string[] = [];
+    for (const [id, sentAt] of commandSentAt) {
+      const obeyedAt = rig.obeyedAt.get(operatorAddress(id));
+      if (obeyedAt === undefined) continue; // not obeyed: its fate says why
+      const cycles = cyclesBetween(rig.pollCycleEnds, sentAt, obeyedAt);
+      maxCyclesToObey = Math.max(maxCyclesToObey, cycles);
+      if (cycles > 1) late.push(`command ${id}: ${cycles + 1} poll cycles after it arrived (${Math.round((obeyedAt - sentAt) / 1000)} s)`);
+    }
+    floodReport = { sent: flood, kinds: junkKinds, refusals, maxCyclesToObey, late, outboxFull: rig.outboxFull, outboxPeakBytes };
+  }
 
   // ---- checks ----------------------------------------------------------------------------
   const mails = await readDeliveries(servers, recipient);
@@ -272,9 +311,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const mb = (bytes: number) => Math.round((bytes / 1_048_576) * 100) / 100;
   const baseline = heap[Math.min(heap.length - 1, Math.floor(heap.length / 5))];
   return {
-    seed, events, recorded: seqOf.size, cutWhileRecording, mails: mails.length, faults, lost, outOfOrder, duplicates, duplicateMails, mismatches,
+    seed, events, faultsPerEvent: options.faultsPerEvent ?? 0.5, recorded: seqOf.size, cutWhileRecording, mails: mails.length, faults, lost, outOfOrder, duplicates, duplicateMails, mismatches,
     commands: { sent: commandsSent, duplicated, replays, obeyed: rig.totals.obeyed, refused: rig.totals.refused, obeyedTwice, fates },
     heap: { samplesMb: heap.map(mb), driftMb: mb(heap[heap.length - 1] - baseline) },
+    flood: floodReport,
     virtualHours: Math.round((rig.clock.now() / 3_600_000) * 10) / 10,
     realSeconds: Math.round((Date.now() - started) / 100) / 10,
   };

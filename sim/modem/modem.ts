@@ -133,6 +133,8 @@ export interface SimFaults {
    * after its command timed out).
    */
   lateEcho: boolean;
+  /** A lying server: AT+POP3LIST reports each size divided by this (1: the truth). */
+  listSizeDivisor: number;
 }
 
 export interface SmtpOptions {
@@ -563,6 +565,7 @@ export class SimModem {
       outputNoise: null,
       duplicateUrcs: false,
       lateEcho: false,
+      listSizeDivisor: 1,
       ftShrink: null,
       ftConfirmLimit: null,
       emailSupport: "full",

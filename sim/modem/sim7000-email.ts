@@ -666,6 +666,7 @@ export class Sim7000Email implements EmailDialect {
     const value = status.text.trim().split(/\s+/)[1];
     if (value === undefined) return `${name}: 0`;
     if (name === "+POP3UIDL" && this.port.options.quirks.uidlOnNextLine) return `${name}: 1,${number},${CRLF}${value}`;
+    if (name === "+POP3LIST") return `${name}: 1,${number},${Math.floor(Number(value) / this.port.faults.listSizeDivisor)}`;
     return `${name}: 1,${number},${value}`;
   }
 

@@ -45,6 +45,8 @@ export interface AlarmConfig {
     pollIntervalMs?: number;
     /** Mails read per poll (default 10); more are read by the next poll, right after any sending. */
     maxMailsPerPoll?: number;
+    /** A command mail larger than this (its POP3 LIST size) is deleted unread; a read past it is stopped. Default 64 KiB. */
+    maxMailBytes?: number;
     allowlist: string[];
     secret: string;
     windowSeconds?: number;
@@ -71,6 +73,7 @@ export const ALARM_DEFAULTS = {
   timeoutSeconds: numberDefault("smtpTimeoutSeconds"),
   pollIntervalMs: numberDefault("commandPollSeconds") * 1000,
   maxMailsPerPoll: numberDefault("commandMailsPerPoll"),
+  maxMailBytes: numberDefault("commandMailMaxBytes"),
   maxBringUpBackoffMs: numberDefault("maxBringUpBackoffMs"),
   bootWindowMs: numberDefault("modemBootSeconds") * 1000,
 } as const;
@@ -90,6 +93,7 @@ export function checkAlarmConfig(config: AlarmConfig): void {
   if (pop3 === null) return;
   checkNumber("AlarmConfig.pop3.port", "pop3Port", pop3.port);
   checkNumber("AlarmConfig.pop3.maxMailsPerPoll", "commandMailsPerPoll", pop3.maxMailsPerPoll);
+  checkNumber("AlarmConfig.pop3.maxMailBytes", "commandMailMaxBytes", pop3.maxMailBytes);
   checkNumber("AlarmConfig.pop3.windowSeconds", "commandWindowSeconds", pop3.windowSeconds);
 }
 

@@ -122,7 +122,8 @@ export class AlarmApp {
 
     const bootId = countBoot(platform.store);
     this.wall = new NetworkWallClock(clock);
-    this.outbox = Outbox.open(platform.log, { bootId, uptime: clock, wall: this.wall });
+    const logBytes = platform.logBytes;
+    this.outbox = Outbox.open(platform.log, { bootId, uptime: clock, wall: this.wall, ...(logBytes !== undefined ? { maxBytes: logBytes, compactAtBytes: Math.min(16_384, logBytes) } : {}) });
     if (this.outbox.report.repaired) this.trace(`outbox repaired: ${this.outbox.report.skippedBytes} torn bytes skipped`);
     const seed = crypto.randomBytes(4);
     this.policy = new SenderPolicy(clock.now(), { ...config.sender, random: seededRandom(seed[0] | (seed[1] << 8) | (seed[2] << 16) | (seed[3] << 24)) });

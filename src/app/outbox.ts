@@ -103,8 +103,12 @@ export class Outbox {
   /** This boot appended uptime-stamped events and no TIME_FIX record for them yet. */
   private unfixed = false;
   private compactAbove: number;
-  /** `delivered` at the last squeeze: squeezing again before it moves frees nothing. */
-  private squeezedThrough = -1;
+  /**
+   * The file may hold records no mail is waiting for (delivered events, notes such as the
+   * command log, DELIVERED and TIME_FIX records) since the last squeeze: squeezing frees room.
+   * Only a squeeze clears it; anything but a pending event written after sets it again.
+   */
+  private squeezable = true;
   /** An append failed part way: the file may end in a partial record, reload before going on. */
   private damaged = false;
   report: OutboxOpenReport = { records: 0, events: 0, pending: 0, skippedBytes: 0, firstSkipped: -1, repaired: false, compacted: false };
@@ -171,6 +175,8 @@ export class Outbox {
     if (event.notify ?? true) {
       this.pendingCount++;
       if (this.file.firstPending === NO_POSITION) this.file.firstPending = position;
+    } else {
+      this.squeezable = true;
     }
     return seq;
   }
@@ -201,6 +207,7 @@ export class Outbox {
     sealRecord(this.record, MIN_RECORD);
     this.appendRecord(MIN_RECORD);
     this.file.delivered = throughSeq;
+    this.squeezable = true;
     this.advanceFirstPending();
     this.compactIfDue();
   }
@@ -220,6 +227,7 @@ export class Outbox {
       sealRecord(this.record, MIN_RECORD);
       this.makeRoom(MIN_RECORD, 0);
       this.appendRecord(MIN_RECORD);
+      this.squeezable = true;
       this.unfixed = false;
     }
     this.file.rememberFix(this.bootId, offset);
@@ -257,7 +265,7 @@ export class Outbox {
   private makeRoom(length: number, reserve: number): void {
     const limit = this.maxBytes - reserve;
     if (this.store.size() + length <= limit) return;
-    if (this.squeezedThrough !== this.file.delivered) this.rewrite(SQUEEZE);
+    if (this.squeezable) this.rewrite(SQUEEZE);
     const size = this.store.size();
     if (size + length > limit) throw new OutboxFullError(size, this.maxBytes, this.pendingCount);
   }
@@ -306,6 +314,7 @@ export class Outbox {
     }
     const skippedBytes = scanner.skippedBytes;
     const firstSkipped = scanner.firstSkipped;
+    this.squeezable = true;
     this.nextSeq = (maxSeq > delivered ? maxSeq : delivered) + 1;
     this.file.delivered = delivered;
     // Usually a new boot id; the same one when reloading after a failed append.
@@ -394,7 +403,7 @@ export class Outbox {
       }
     });
     this.file.generation++;
-    if (mode === SQUEEZE) this.squeezedThrough = delivered;
+    if (mode === SQUEEZE) this.squeezable = false;
     if (compacting) {
       const after = this.store.size();
       const next = after * 2 > this.compactAtBytes ? after * 2 : this.compactAtBytes;

@@ -82,6 +82,8 @@ export interface AlarmPlatform {
   timers: TimerPort;
   clock: ClockPort;
   log: LogStore;
+  /** The most the outbox file may take of this board's flash. Default 256 KiB. */
+  logBytes?: number;
   store: KeyValueStore;
   crypto: Crypto;
   inputs: Record<string, DigitalInputPort>;

@@ -59,6 +59,8 @@ export const RECOVERY: { readonly [code in ErrorCode]: Recovery } = {
   "modem-protocol": Retry,
   transfer: Retry,
   "lines-lost": Retry,
+  // The poll stopped a read itself (too large, an alarm due) and logs out: nothing to repair.
+  "read-stopped": Retry,
   "outbox-full": Retry,
 };
 

@@ -43,11 +43,15 @@ export type RefusalReason =
   /** The device does not know the time yet, or its clock reads earlier than a time it has seen: keep the mail and verify it later. */
   | "clock-unknown"
   /** This mail (by UIDL) was processed before; its DELE was lost. Delete it, nothing else. */
-  | "already-processed";
+  | "already-processed"
+  /** Larger than the command mail cap (by POP3 LIST, or its headers passed it): deleted unread. */
+  | "oversize";
 
 export type CommandVerdict =
   | { accepted: true; command: RemoteCommand; sender: string; timestamp: number; nonce: string }
   | { accepted: false; reason: RefusalReason; detail: string; sender: string };
+
+export type CommandRefusal = Extract<CommandVerdict, { accepted: false }>;
 
 /** A received mail, as far as verification needs it. */
 export interface CommandMail {
@@ -154,6 +158,24 @@ export class CommandVerifier {
     this.ledger = options.ledger;
   }
 
+  /** The verdict on a mail whose UIDL was processed before (read nothing more of it), or null. */
+  processedBefore(uid: string | undefined): CommandVerdict | null {
+    if (uid === undefined || !this.ledger.hasUid(uid)) return null;
+    return refuse("already-processed", `mail ${uid} was processed before`, "");
+  }
+
+  /** A mail refused before its headers were read whole (too large): its UIDL goes in the ledger, so it is never read again. */
+  refuseUnread(reason: RefusalReason, detail: string, uid: string | undefined, wallNowMs: number | null): CommandRefusal {
+    if (uid !== undefined) {
+      try {
+        this.ledger.record({ uid, nowSeconds: wallNowMs === null ? null : Math.floor(wallNowMs / 1000) });
+      } catch (error) {
+        return refuse(reason, `${detail} (its UIDL was not stored: ${error instanceof Error ? error.message : String(error)})`, "");
+      }
+    }
+    return refuse(reason, detail, "");
+  }
+
   /**
    * Checks one mail at wall time `wallNowMs` (null: unknown). An accepted command's nonce,
    * and the mail's UIDL whatever the verdict (except clock-unknown), are in the ledger on
@@ -168,7 +190,14 @@ export class CommandVerifier {
     if (uid !== undefined && this.ledger.hasUid(uid)) return refuse("already-processed", `mail ${uid} was processed before`, sender);
     const nowSeconds = wallNowMs === null ? null : Math.floor(wallNowMs / 1000);
     const refused = (reason: RefusalReason, detail: string): CommandVerdict => {
-      if (uid !== undefined) this.ledger.record({ uid, nowSeconds });
+      // A refusal stands, and its mail is deleted, even when its UIDL cannot be stored.
+      if (uid !== undefined) {
+        try {
+          this.ledger.record({ uid, nowSeconds });
+        } catch (error) {
+          return refuse(reason, `${detail} (its UIDL was not stored: ${error instanceof Error ? error.message : String(error)})`, sender);
+        }
+      }
       return refuse(reason, detail, sender);
     };
 
@@ -209,7 +238,7 @@ export class CommandVerifier {
   }
 }
 
-function refuse(reason: RefusalReason, detail: string, sender: string): CommandVerdict {
+function refuse(reason: RefusalReason, detail: string, sender: string): CommandRefusal {
   return { accepted: false, reason, detail: printable(detail), sender };
 }
 

@@ -156,6 +156,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "pop3Sni", type: "text", text: "security", default: null, about: "SNI name, checked in the certificate" },
   { key: "commandPollSeconds", type: "integer", range: { min: 30, max: 86_400, source: `${GUARD}: from twice a minute to once a day` }, default: 300, about: "how often the mailbox is read" },
   { key: "commandMailsPerPoll", type: "integer", range: { min: 1, max: 100, source: `${GUARD}: a poll reads at least one mail, and gives way to alarms` }, default: 10, about: "mails read per poll" },
+  { key: "commandMailMaxBytes", type: "integer", range: { min: 4_096, max: 1_048_576, source: `${GUARD}: a command mail's headers and a short note fit in 4 KiB; 1 MiB of headers holds the UART 11 s at 921,600 baud, far longer on a cellular link, while an alarm may wait` }, default: 65_536, about: "a command mail larger than this (POP3 LIST) is deleted unread" },
   { key: "commandAllowlist", type: "addresses", default: null, about: "senders whose commands count (required with a host)" },
   { key: "commandSecret", type: "text", text: "command-secret", default: null, secret: true, about: "the shared HMAC secret, 16 bytes or more" },
   { key: "commandWindowSeconds", type: "integer", range: { min: 30, max: DEFAULT_WINDOW_SECONDS, source: `${GUARD} of 30 s, up to the ${DEFAULT_WINDOW_SECONDS} s the command ledger remembers nonces, src/app/command-ledger.ts` }, default: DEFAULT_WINDOW_SECONDS, about: "how far a token's time may be from the device's" },

@@ -155,6 +155,7 @@ function commands(values: Values, dialect: Dialect): AlarmConfig["pop3"] {
     password: values.required("pop3Password", why),
     pollIntervalMs: values.number("commandPollSeconds") * 1000,
     maxMailsPerPoll: values.number("commandMailsPerPoll"),
+    maxMailBytes: values.number("commandMailMaxBytes"),
     allowlist,
     secret,
     windowSeconds: values.number("commandWindowSeconds"),

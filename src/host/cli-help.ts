@@ -25,8 +25,9 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
        (list | headers N [--raw] | read N [--out FILE] [--save-parts DIR [--force]] | delete N)
        [common options]
   Reads the mailbox over POP3, headers decoded (RFC 2047: UTF-8, ISO-8859-1, Windows-1252):
-  list: one line per mail: number, size, date, sender, subject (--json: and the unique id).
-  headers N: From, To, Cc, Date and Subject of mail N; --raw: the header block as served.
+  list: one line per mail as it is read: number, size, date, sender, subject (--json: and the
+  unique id, for up to 1000 mails). headers N: From, To, Cc, Date and Subject of mail N; --raw:
+  the header block as served (up to 1 MiB).
   read N: its text decoded on stdout; --out FILE keeps the mail's exact bytes instead;
   --save-parts DIR saves its attachments there under their names made safe (--force replaces
   files of the same name). delete N: marks N for deletion. What cannot be decoded is shown as

@@ -8,40 +8,20 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { DialectCapabilities, Mailbox } from "../mail/dialect.ts";
-import type { MailSink } from "../mail/pop3.ts";
 import { CHARSET_LATIN1, CHARSET_UNKNOWN, CHARSET_UTF8, CharsetDecoder, charsetOf } from "../mail/codec/charset.ts";
-import { HeaderReader } from "../mail/codec/header-reader.ts";
 import { PartWalker, type MimePart, type PartHandler } from "../mail/codec/part-walker.ts";
-import { decodeUtf8, isValidUtf8 } from "../mail/codec/utf8.ts";
 import type { Out } from "./cli.ts";
 import { UsageError, type Options } from "./cli-options.ts";
 import { Progress } from "./cli-progress.ts";
-import { printableBlock, printableLine, safeFileName, StringText, TerminalText } from "./cli-text.ts";
+import { printableLine, safeFileName, StringText, TerminalText } from "./cli-text.ts";
+import { headers, list, Notes } from "./cli-inbox-headers.ts";
 
 /** Logs in, runs `work` in the session, logs out (cli.ts: flags, password, modem). */
 export type OpenMailbox = (o: Options, work: (client: Mailbox, can: DialectCapabilities) => Promise<void>) => Promise<void>;
 
-/** Bytes kept per header field read: a long subject or recipient list is read whole up to this. */
-const FIELD_BYTES = 16 * 1024;
-const SHOWN_FIELDS = ["From", "To", "Cc", "Date", "Subject"] as const;
 /** Bytes of a part header field (Content-Disposition with a long RFC 2231 file name). */
 const PART_HEADER_BYTES = 4096;
 const FILE_BLOCK = 16 * 1024;
-
-/** Notes about what could not be decoded: on stderr as they come, and kept for --json. */
-class Notes {
-  readonly list: string[] = [];
-  add(text: string): void {
-    this.list.push(text);
-    process.stderr.write(`simmail: note: ${printableLine(text)}\n`);
-  }
-  /** Each problem of `field` of mail `n`. */
-  field(n: number, field: string, problems: string[]): void {
-    for (const problem of problems) this.add(`mail ${n}, ${field}: ${problem}`);
-    problems.length = 0;
-  }
-}
-
 /** Where each flag belongs: given with another action it is a usage error, not silently ignored. */
 const ACTION_FLAGS: Readonly<Record<string, readonly string[]>> = { raw: ["headers"], out: ["read"], "save-parts": ["read"], force: ["read"] };
 
@@ -62,7 +42,7 @@ export async function inbox(o: Options, out: Out, openMailbox: OpenMailbox): Pro
   const json = o.flags.has("json");
   const saveDir = action === "read" ? saveFolder(o) : null;
   await openMailbox(o, async (client, can) => {
-    if (action === "list") await list(client, can, out);
+    if (action === "list") await list(client, can, json, out);
     else if (action === "headers") await headers(client, n, o.flags.has("raw"), json, out);
     else if (action === "read") await read(client, can, n, o.values.get("out")?.[0], saveDir, o.flags.has("force"), json, out);
     else {
@@ -84,92 +64,6 @@ function saveFolder(o: Options): string | null {
     throw new UsageError(`--save-parts ${dir[0]}: ${(error as NodeJS.ErrnoException).code === "EEXIST" ? "not a folder" : (error as Error).message}`);
   }
   return dir[0];
-}
-
-/** The header block of mail `n` into `reader`, and its bytes as served when `raw` collects them. */
-async function readHeader(client: Mailbox, n: number, reader: HeaderReader, raw: Buffer[] | null): Promise<void> {
-  reader.reset();
-  const sink: MailSink = {
-    write(buf, offset, length) {
-      raw?.push(Buffer.from(buf.subarray(offset, offset + length)));
-      reader.write(buf, offset, length);
-    },
-  };
-  await client.headers(n, sink);
-  reader.end();
-}
-
-/** Notes about a field that was cut or read as ISO-8859-1. */
-function fieldNotes(notes: Notes, n: number, reader: HeaderReader, field: string): void {
-  if (!reader.has(field)) return;
-  if (reader.isTruncated(field)) notes.add(`mail ${n}, ${field}: longer than ${reader.maxFieldBytes} bytes, shown cut there`);
-  if (reader.isLatin1(field)) notes.add(`mail ${n}, ${field}: 8-bit bytes that are not UTF-8, read as ISO-8859-1`);
-}
-
-/** The Date field: ISO 8601 (UTC) and "YYYY-MM-DD HH:MM" in local time; null when it is not a date. */
-function parseDate(text: string | null): { iso: string; local: string } | null {
-  if (text === null) return null;
-  const time = Date.parse(text);
-  if (Number.isNaN(time)) return null;
-  const date = new Date(time);
-  const two = (v: number) => String(v).padStart(2, "0");
-  const local = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}`;
-  return { iso: date.toISOString(), local };
-}
-
-async function list(client: Mailbox, can: DialectCapabilities, out: Out): Promise<void> {
-  const infos = await client.listAll();
-  const uids = can.uidl ? await client.uidlAll() : [];
-  const reader = new HeaderReader({ fields: ["From", "Date", "Subject"], maxFieldBytes: FIELD_BYTES });
-  const notes = new Notes();
-  const problems: string[] = [];
-  const rows = [];
-  const lines = [];
-  for (const info of infos) {
-    const n = info.number;
-    await readHeader(client, n, reader, null);
-    for (const field of reader.fields) fieldNotes(notes, n, reader, field);
-    const from = reader.address("From", problems);
-    notes.field(n, "From", problems);
-    const subject = reader.get("Subject", problems);
-    notes.field(n, "Subject", problems);
-    const dateText = reader.raw("Date");
-    const date = parseDate(dateText);
-    if (dateText !== null && date === null) notes.add(`mail ${n}, Date: "${dateText}" is not a date`);
-    const uid = uids.find((u) => u.number === n)?.uid ?? null;
-    rows.push({ number: n, size: info.size, uid, date: date?.iso ?? null, dateText, from, subject });
-    const sender = from === null ? "-" : from.name !== "" ? from.name : from.address;
-    lines.push([n, info.size, date?.local ?? dateText ?? "-", sender, subject ?? ""].map((cell) => printableLine(String(cell))).join("\t"));
-  }
-  out(rows.length === 0 ? "no mail" : lines.join("\n"), { messages: rows, notes: notes.list });
-}
-
-async function headers(client: Mailbox, n: number, rawOnly: boolean, json: boolean, out: Out): Promise<void> {
-  const reader = new HeaderReader({ fields: SHOWN_FIELDS, maxFieldBytes: FIELD_BYTES });
-  const chunks: Buffer[] = [];
-  await readHeader(client, n, reader, chunks);
-  const bytes = Buffer.concat(chunks);
-  const utf8 = isValidUtf8(bytes, 0, bytes.length);
-  const raw = utf8 ? decodeUtf8(bytes, 0, bytes.length) : bytes.toString("latin1");
-  if (rawOnly && !json) {
-    // As served, folding and line ends kept; only terminal controls are replaced.
-    process.stdout.write(printableBlock(raw));
-    return;
-  }
-  const notes = new Notes();
-  if (!utf8) notes.add(`mail ${n}: the header has 8-bit bytes that are not UTF-8: raw is read as ISO-8859-1`);
-  const problems: string[] = [];
-  const decoded: Record<string, string | null> = {};
-  const lines = [];
-  for (const field of SHOWN_FIELDS) {
-    fieldNotes(notes, n, reader, field);
-    const value = reader.get(field, problems);
-    notes.field(n, field, problems);
-    decoded[field.toLowerCase()] = value;
-    if (value !== null) lines.push(`${`${field}:`.padEnd(9)}${printableLine(value)}`);
-  }
-  const addresses = { from: reader.addresses("From"), to: reader.addresses("To"), cc: reader.addresses("Cc") };
-  out(rawOnly ? raw : lines.join("\n"), { number: n, ...decoded, addresses, raw, notes: notes.list });
 }
 
 /** One leaf part as read reports it. */

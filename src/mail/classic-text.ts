@@ -44,6 +44,10 @@ const CRLF = new Uint8Array([13, 10]);
 export class TextOutputCommand extends AtCommand {
   sink: MailSink | null = null;
   delivered = 0;
+  /** Past this many bytes the rest of the output is read and dropped (the note has no way to stop it). */
+  maxBytes = Infinity;
+  /** Bytes the output held, those dropped included. */
+  received = 0;
   outcome = "";
   private state: State = State.Start;
   /** Empty lines not yet delivered: the last one before the final OK is framing, not text. */
@@ -57,7 +61,8 @@ export class TextOutputCommand extends AtCommand {
   }
 
   /** Readies the reused command for a text step. */
-  use(step: Step, args: StepArgument[], timeoutMs: number, sink: MailSink): void {
+  use(step: Step, args: StepArgument[], timeoutMs: number, sink: MailSink, maxBytes = Infinity): void {
+    this.maxBytes = maxBytes;
     step.write(this.text, args);
     this.timeoutMs = timeoutMs;
     this.session = step.session;
@@ -67,6 +72,7 @@ export class TextOutputCommand extends AtCommand {
   override prepare(): void {
     super.prepare();
     this.delivered = 0;
+    this.received = 0;
     this.outcome = "";
     this.state = State.Start;
     this.heldBlankLines = 0;
@@ -126,6 +132,8 @@ export class TextOutputCommand extends AtCommand {
   }
 
   private emit(sink: MailSink, buf: Uint8Array, offset: number, length: number): void {
+    this.received += length;
+    if (this.received > this.maxBytes) return;
     this.delivered += length;
     sink.write(buf, offset, length);
   }

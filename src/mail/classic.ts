@@ -13,9 +13,9 @@ import {
 import { planSecurity, type SecuritySettings } from "./security.ts";
 import { encodeHeaderWord } from "./codec/rfc2047.ts";
 import { isAscii } from "./codec/utf8.ts";
-import { MailError, MailParameterError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
+import { MailError, MailParameterError, MailReadStoppedError, Pop3Error, Pop3NegativeError, SmtpError } from "./errors.ts";
 import { checkText, type MailMessage, type ServerAccount } from "./message.ts";
-import type { MailSink, MessageInfo } from "./pop3.ts";
+import type { MailSink, MessageInfo, ReadLimit } from "./pop3.ts";
 import { TextOutputCommand } from "./classic-text.ts";
 
 /** The application note's limits: subject 512 and body 5120 ASCII characters, 10 files. */
@@ -259,9 +259,17 @@ export class ClassicPop3Client {
     return [];
   }
 
-  /** AT+POP3HDR=<n>: the header lines. */
-  headers(n: number, sink: MailSink): Promise<number> {
-    return this.text(CLASSIC.headers, [checkMessageNumber(n)], sink);
+  /**
+   * AT+POP3HDR=<n>: the header lines. The note offers no way to stop a text output part way
+   * (AT+POP3STOP waits behind it): past `limit.maxBytes` the rest is read and dropped, and the
+   * read fails at its end; `limit.interrupt` is not asked. Check the size first (AT+POP3LIST).
+   */
+  async headers(n: number, sink: MailSink, limit?: ReadLimit): Promise<number> {
+    const maxBytes = limit?.maxBytes ?? Infinity;
+    const delivered = await this.text(CLASSIC.headers, [checkMessageNumber(n)], sink, maxBytes);
+    const received = this.output.received;
+    if (received > maxBytes) throw new MailReadStoppedError(`AT+POP3HDR=${n}`, "too-large", received, maxBytes, false);
+    return delivered;
   }
 
   /** AT+POP3GET=<n> saves the mail on the modem; AT+POP3READ then prints it. */
@@ -298,9 +306,9 @@ export class ClassicPop3Client {
     await runStep(this.engine, CLASSIC.stopPop3);
   }
 
-  private async text(step: Step, args: StepArgument[], sink: MailSink): Promise<number> {
+  private async text(step: Step, args: StepArgument[], sink: MailSink, maxBytes = Infinity): Promise<number> {
     const cmd = this.output;
-    cmd.use(step, args, step.timeoutMs + this.serverMs, sink);
+    cmd.use(step, args, step.timeoutMs + this.serverMs, sink, maxBytes);
     try {
       await this.engine.run(cmd);
     } finally {

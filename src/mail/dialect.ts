@@ -5,7 +5,7 @@
 import type { Dialect } from "../modem/modem.ts";
 import type { EmailCapabilities } from "../modem/probe.ts";
 import type { MailMessage } from "./message.ts";
-import type { MailSink } from "./pop3-reader.ts";
+import type { MailSink, ReadLimit } from "./pop3-reader.ts";
 import type { MessageInfo, Pop3Settings } from "./pop3.ts";
 import type { SendOptions, SmtpSettings } from "./smtp.ts";
 
@@ -44,7 +44,7 @@ export interface Mailbox {
   /** Every mail's unique id; none where the dialect has no UIDL. */
   uidlAll(): Promise<Array<{ number: number; uid: string }>>;
   /** The header lines of mail `n` into `sink`; resolves with the bytes delivered. */
-  headers(n: number, sink: MailSink): Promise<number>;
+  headers(n: number, sink: MailSink, limit?: ReadLimit): Promise<number>;
   /** Mail `n` as the server sent it into `sink`. */
   retrieve(n: number, sink: MailSink): Promise<number>;
   /** Marks mail `n` for deletion (done at logout). */

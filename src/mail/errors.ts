@@ -30,7 +30,9 @@ export type MailErrorCode =
   /** An attachment transfer ended early for another reason (its `cause`). */
   | "transfer"
   /** Text output lines were longer than the engine's line buffer (classic POP3). */
-  | "lines-lost";
+  | "lines-lost"
+  /** A read was stopped by its caller's limit: too many bytes, or other work due (MailReadStoppedError). */
+  | "read-stopped";
 
 export const SMTP_CODES: Record<number, string> = {
   1: "sent",
@@ -190,5 +192,24 @@ export class InsecureCredentialsError extends MailError {
   constructor(protocol: "smtp" | "pop3", reason: string) {
     super(protocol, "insecure-credentials", `refusing to send the ${protocol.toUpperCase()} password in clear text: ${reason} (requireSecureCredentials)`);
     this.reason = reason;
+  }
+}
+
+/**
+ * A mail read stopped by the caller's `ReadLimit`: it passed `maxBytes` ("too-large"), or
+ * `interrupt()` asked for the modem ("interrupted"). `sessionEnded`: the dialect could only stop
+ * the answer part way, and the modem takes no other POP3 command until the session is closed
+ * (SIM7000 3.2.19: log out); otherwise the answer was read to its end and discarded.
+ */
+export class MailReadStoppedError extends MailError {
+  override readonly name: string = "MailReadStoppedError";
+  readonly why: "too-large" | "interrupted";
+  readonly received: number;
+  readonly sessionEnded: boolean;
+  constructor(what: string, why: "too-large" | "interrupted", received: number, maxBytes: number, sessionEnded: boolean) {
+    super("pop3", "read-stopped", `${what} stopped after ${received} bytes: ${why === "too-large" ? `more than the ${maxBytes} allowed` : "other work is due"}${sessionEnded ? "; log out before the next command" : ""}`);
+    this.why = why;
+    this.received = received;
+    this.sessionEnded = sessionEnded;
   }
 }

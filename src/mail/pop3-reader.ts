@@ -10,11 +10,20 @@ import type { Deadline, TimerPort } from "../transport/ports.ts";
 import { ByteRing } from "../transport/ring.ts";
 import { steps } from "../transport/step.ts";
 import { DotUnstuffer } from "./codec/dot-unstuff.ts";
-import { MailError, Pop3Error } from "./errors.ts";
+import { MailError, MailReadStoppedError, Pop3Error } from "./errors.ts";
 
 /** Receives mail bytes in blocks; `buf` is only valid during the call. */
 export interface MailSink {
   write(buf: Uint8Array, offset: number, length: number): void;
+}
+
+/**
+ * Bounds on one read: more than `maxBytes`, or `interrupt()` true (asked between the modem's
+ * chunks), stops it with a MailReadStoppedError. The same object serves every read.
+ */
+export interface ReadLimit {
+  readonly maxBytes: number;
+  readonly interrupt?: () => boolean;
 }
 
 /** `+POP3READ: 1|2,<cnf>`, cnf raw bytes, OK; or `+POP3OUT: <code>` when the session ended. */
@@ -75,6 +84,8 @@ export class MultiLineReader implements UrcHandler {
   readonly table = new MatchTable([{ text: "+POP3READ: 3,", id: 0 }]);
   receiveLength = 0;
   delivered = 0;
+  /** Bytes the modem handed over for this answer (before dot-unstuffing): what a limit counts. */
+  received = 0;
   private readonly engine: AtEngine;
   private readonly cmd: ReadCommand;
   private readonly unstuffer = new DotUnstuffer();
@@ -84,6 +95,8 @@ export class MultiLineReader implements UrcHandler {
   private readonly idle: Deadline;
   private readonly idleMs: number;
   private sink: MailSink | null = null;
+  private limit: ReadLimit | null = null;
+  private what = "";
   private waitingForData = false;
   private atStart = true;
   private resolve: (() => void) | null = null;
@@ -101,9 +114,13 @@ export class MultiLineReader implements UrcHandler {
     this.idle = timers.deadline(() => this.fail(new Pop3Error(69, "", "no +POP3READ: 3 data announcement in time")));
   }
 
-  read(sink: MailSink): Promise<number> {
+  /** Reads one answer into `sink`; `what` names it in errors; `limit` may stop it between chunks. */
+  read(sink: MailSink, what = "the answer", limit: ReadLimit | null = null): Promise<number> {
     this.sink = sink;
+    this.limit = limit;
+    this.what = what;
     this.delivered = 0;
+    this.received = 0;
     this.unstuffer.reset();
     this.atStart = true;
     this.ring.clear();
@@ -121,6 +138,7 @@ export class MultiLineReader implements UrcHandler {
     if (this.waitingForData) {
       this.waitingForData = false;
       this.idle.disarm();
+      if (this.limitReached()) return Verdict.Continue;
       this.submit();
     }
     return Verdict.Continue;
@@ -150,6 +168,7 @@ export class MultiLineReader implements UrcHandler {
   private take(buf: Uint8Array, offset: number, length: number): void {
     // Firmwares differ on whether the "+OK ..." status line comes first: a mail, a scan
     // listing or a UID listing never starts with "+", so its presence tells.
+    this.received += length;
     if (this.atStart && length > 0) {
       this.atStart = false;
       if (buf[offset] === 43) this.unstuffer.reset({ skipStatusLine: true });
@@ -187,9 +206,15 @@ export class MultiLineReader implements UrcHandler {
         this.fail(new MailError("pop3", "modem-protocol", "the modem ended the answer before the final dotline: the mail is incomplete"));
         return;
       }
+      const limit = this.limit;
+      if (limit !== null && this.received > limit.maxBytes) {
+        this.fail(new MailReadStoppedError(this.what, "too-large", this.received, limit.maxBytes, false));
+        return;
+      }
       this.settle();
       return;
     }
+    if (this.limitReached()) return;
     if (cmd.receiveLength > 0 || cmd.dataAnnounced) {
       this.submit();
       return;
@@ -199,12 +224,26 @@ export class MultiLineReader implements UrcHandler {
     this.idle.arm(this.idleMs);
   }
 
+  /**
+   * Between chunks: past the byte limit, or asked to give way, the read stops here. The rest of
+   * the answer stays in the modem, which then takes only AT+POP3READ or AT+POP3OUT (3.2.19).
+   */
+  private limitReached(): boolean {
+    const limit = this.limit;
+    if (limit === null) return false;
+    const tooLarge = this.received > limit.maxBytes;
+    if (!tooLarge && limit.interrupt?.() !== true) return false;
+    this.fail(new MailReadStoppedError(this.what, tooLarge ? "too-large" : "interrupted", this.received, limit.maxBytes, true));
+    return true;
+  }
+
   private settle(): void {
     this.engine.removeUrcHandler(this);
     this.idle.disarm();
     const resolve = this.resolve;
     this.resolve = this.reject = null;
     this.sink = null;
+    this.limit = null;
     resolve?.();
   }
 
@@ -215,6 +254,7 @@ export class MultiLineReader implements UrcHandler {
     const reject = this.reject;
     this.resolve = this.reject = null;
     this.sink = null;
+    this.limit = null;
     reject?.(error);
   }
 }

@@ -9,11 +9,11 @@ import type { TlsCapabilities } from "../modem/probe.ts";
 import { checkMessageNumber, checkPop3Account, writePop3Account } from "./envelope.ts";
 import { MailParameterError, Pop3Error, Pop3NegativeError } from "./errors.ts";
 import { DEFAULT_LIMITS, type EmailLimits, type ServerAccount } from "./message.ts";
-import { LineCollector, MultiLineReader, type MailSink } from "./pop3-reader.ts";
+import { LineCollector, MultiLineReader, type MailSink, type ReadLimit } from "./pop3-reader.ts";
 import { planSecurity, TLS_HINT, writeSecurity, type SecuritySettings } from "./security.ts";
 import { checkSession, writeSession } from "./session.ts";
 
-export type { MailSink } from "./pop3-reader.ts";
+export type { MailSink, ReadLimit } from "./pop3-reader.ts";
 
 export interface Pop3Settings extends SecuritySettings {
   server: ServerAccount;
@@ -112,19 +112,19 @@ export class Pop3Client {
     });
   }
 
-  /** The header lines of mail `n` (TOP n 0) into `sink`. */
-  headers(n: number, sink: MailSink): Promise<number> {
-    return this.top(n, 0, sink);
+  /** The header lines of mail `n` (TOP n 0) into `sink`; `limit` may stop the read part way (then log out). */
+  headers(n: number, sink: MailSink, limit?: ReadLimit): Promise<number> {
+    return this.multiLine(POP3.top, `TOP ${n} 0`, sink, limit ?? null, checkMessageNumber(n), 0);
   }
 
   /** Headers plus `lines` body lines of mail `n` into `sink`; resolves with the bytes delivered. */
   top(n: number, lines: number, sink: MailSink): Promise<number> {
-    return this.multiLine(POP3.top, `TOP ${n} ${lines}`, sink, checkMessageNumber(n), this.count(lines));
+    return this.multiLine(POP3.top, `TOP ${n} ${lines}`, sink, null, checkMessageNumber(n), this.count(lines));
   }
 
   /** Mail `n` as the server sent it (dot-stuffing undone) into `sink`. */
   retrieve(n: number, sink: MailSink): Promise<number> {
-    return this.multiLine(POP3.retrieve, `RETR ${n}`, sink, checkMessageNumber(n));
+    return this.multiLine(POP3.retrieve, `RETR ${n}`, sink, null, checkMessageNumber(n));
   }
 
   async delete(n: number): Promise<void> {
@@ -149,13 +149,13 @@ export class Pop3Client {
 
   private async multiLineText(step: Step, what: string): Promise<string[]> {
     const collector = new LineCollector();
-    await this.multiLine(step, what, collector);
+    await this.multiLine(step, what, collector, null);
     return collector.lines;
   }
 
-  private async multiLine(step: Step, what: string, sink: MailSink, ...args: StepArgument[]): Promise<number> {
+  private async multiLine(step: Step, what: string, sink: MailSink, limit: ReadLimit | null, ...args: StepArgument[]): Promise<number> {
     await this.positive(step, what, ...args);
-    return this.reader.read(sink);
+    return this.reader.read(sink, what, limit);
   }
 
   /** The fields of a positive answer (`<status>` 1 first); -ERR is a Pop3NegativeError naming `what`. */

@@ -2,7 +2,7 @@
 // suite drives AlarmApp against this scripted stand-in on the modem end of the kit's mock UART.
 // It answers the bring-up, probe, SMTP and POP3 commands the app sends (spec section 3), keeps
 // what the app handed over for the mail in progress (SMTP settings, body, the AT+SMTPFT bytes)
-// and serves a mailbox to AT+POP3NUM, AT+POP3UIDL=<n>, AT+POP3CMD=3 (TOP) and AT+POP3READ.
+// and serves a mailbox to AT+POP3NUM, AT+POP3UIDL=<n>, AT+POP3LIST=<n>, AT+POP3CMD=3 (TOP) and AT+POP3READ.
 // Network results (+SMTPFT: 1, +SMTPSEND, +POP3IN ...) come `networkMs` after the OK, on the
 // UART's scheduler. The TLS commands a plain
 // SIM7000 firmware lacks are ERROR, as there; anything else is answered ERROR and kept in `unknown`.
@@ -181,6 +181,10 @@ export class XsSim7000 {
       case "AT+POP3UIDL=": {
         const message = this.session?.[Number(args) - 1];
         return this.okThen(message === undefined ? "+POP3UIDL: 0" : `+POP3UIDL: 1,${Number(args)},${message.uid}`);
+      }
+      case "AT+POP3LIST=": {
+        const message = this.session?.[Number(args) - 1];
+        return this.okThen(message === undefined ? "+POP3LIST: 0" : `+POP3LIST: 1,${Number(args)},${message.text.length}`);
       }
       case "AT+POP3DEL=": {
         const n = Number(args);

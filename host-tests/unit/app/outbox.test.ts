@@ -345,6 +345,26 @@ compaction("a delivery mark fits even when the file is at its very limit", () =>
   assert.is(open(2).deliveredThrough, through + 1);
 });
 
+compaction("records no mail waits for never keep an alarm out: the outbox squeezes again whenever such records came since the last squeeze", () => {
+  // Issue 15.1: after one squeeze, notes (a flood of refused command mails) filled it again and
+  // the next alarm met "outbox full" with no undelivered event in it, until a reboot.
+  const { store, open } = setup({ compactAtBytes: 1_000, maxBytes: 4_000 });
+  const outbox = open(1);
+  const note = (i: number): AlarmEvent => ({ type: "command", source: "pop3", state: 0, alarm: false, notify: false, text: `refused forged-sender from junk-${i}@evil.test: ${"x".repeat(200)}` });
+  let squeezes = 0;
+  for (let i = 1; i <= 200; i++) {
+    const before = store.size();
+    outbox.append(note(i));
+    if (store.size() < before) squeezes++;
+    assert.ok(store.size() <= 4_000);
+  }
+  assert.ok(squeezes >= 2, `squeezed again and again (${squeezes})`);
+  assert.is(outbox.depth, 0);
+  const seq = outbox.append(event(1));
+  assert.is(outbox.depth, 1, "the alarm was recorded");
+  assert.is(all(outbox)[0].seq, seq);
+});
+
 compaction.run();
 
 // ---------------------------------------------------------------------------------------------
