@@ -13,14 +13,16 @@ const range = (key: string) => `${setting(key).range!.min}-${setting(key).range!
 /** Each command: its synopsis and what it does, as `simmail help COMMAND` prints them. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   probe: `simmail probe --port PATH [common options]
-  Modem identity, SIM, signal, network, bearer, clock, battery, email support and limits.`,
+  Modem identity, SIM, signal, network, bearer, clock, battery, email support and limits, and
+  which email dialect its test commands show (sim7000, or the application note's classic).`,
   send: `simmail send --port PATH --smtp HOST[:PORT] [--user NAME] --from "Name <addr>"
        --to "Name <addr>" [--to ...] [--cc ...] [--bcc ...] --subject TEXT
        (--body TEXT | --body-file PATH) [--attach PATH] [--attach-encoding host|modem]
        [common options]
   Sends one mail. An address is local@domain or Name <local@domain>. With --user, the password
   comes from SIMMAIL_PASSWORD, or is asked for on a terminal. --attach-encoding modem lets the
-  modem do the base64 (the default, host, sends it encoded).`,
+  modem do the base64 (the default, host, sends it encoded). On a classic modem --attach names
+  a file of its own file system (C:/Picture/photo.jpg: AT+FSCD to the folder, then the name).`,
   inbox: `simmail inbox --port PATH --pop3 HOST[:PORT] --user NAME
        (list | headers N [--raw] | read N [--out FILE] [--save-parts DIR [--force]] | delete N)
        [common options]
