@@ -74,7 +74,7 @@ class Sim7000Mail implements MailDialect {
     if (this.believed || !(error instanceof MailParameterError) || error.overLimit === null) return error;
     if (!belowSim7000(this.capabilities.limits, error.overLimit)) return error;
     this.doubted = true;
-    return new ProbedLimitError(error);
+    return new ProbedLimitError(error.protocol, error.field, error.problem, error.overLimit);
   }
 
   endSend(cid: number): Promise<void> {

@@ -159,11 +159,14 @@ export class Pop3NegativeError extends MailError {
 export class MailParameterError extends MailError {
   override readonly name: string = "MailParameterError";
   readonly field: string;
+  /** What is wrong with the field's value (the message after "<field>: "). */
+  readonly problem: string;
   /** The modem's limit the value is over ("this modem takes at most <n>"), or null for other problems. */
   readonly overLimit: number | null;
   constructor(protocol: "smtp" | "pop3", field: string, problem: string, overLimit: number | null = null) {
     super(protocol, "bad-parameter", `${field}: ${problem}`);
     this.field = field;
+    this.problem = problem;
     this.overLimit = overLimit;
   }
 }
@@ -177,8 +180,8 @@ export class MailParameterError extends MailError {
 export class ProbedLimitError extends MailParameterError {
   override readonly name: string = "ProbedLimitError";
   override readonly code: MailErrorCode = "probed-limit";
-  constructor(refusal: MailParameterError) {
-    super(refusal.protocol, refusal.field, `${refusal.message.slice(refusal.field.length + 2)} (less than a SIM7000 takes: noise may have garbled the probe, which is made again)`, refusal.overLimit);
+  constructor(protocol: "smtp" | "pop3", field: string, problem: string, overLimit: number | null) {
+    super(protocol, field, `${problem} (less than a SIM7000 takes: noise may have garbled the probe, which is made again)`, overLimit);
   }
 }
 
