@@ -116,7 +116,8 @@ export async function syncPayingOwed(engine: AtEngine, modem: Modem): Promise<vo
  * unread POP3 data making even `AT` answer ERROR); else `error` itself.
  */
 export function explainHeldSession(error: unknown, engine: AtEngine, dialect: Dialect | null): unknown {
-  if (dialect !== "sim7000") return error;
+  // Unknown (the probe not yet run: the sync itself was refused) is treated as a SIM7000.
+  if (dialect === "classic") return error;
   if (error instanceof AtCommandError && error.reply === "ERROR") {
     if (error.command.startsWith("AT+SMTPSEND")) {
       return new HeldSessionError(`${error.message}: the modem still holds the mail of an earlier send that was interrupted; a SIM7000 gives it up 30-45 s later: try again then (restarting the modem, AT+CFUN=1,1, frees it at once)`, { cause: error });
