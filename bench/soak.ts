@@ -2,7 +2,7 @@
 //
 //   npm run soak -- --seed 1 --events 500            one seeded run
 //   npm run soak -- --seed 1,2,3,4,5 --events 500    several seeds
-//   npm run soak -- --field --seed 1 --events 500    the modem as in the field (host-tests/sim/field.ts)
+//   npm run soak -- --field --seed 1 --events 500    the modem as in the field (sim/modem/field.ts)
 //   npm run soak -- --power-cuts --events 200        a power cut at every flash write, through the app
 //   npm run soak -- --power-cuts --events 200 --cuts 1-40
 //   npm run soak -- --flood 2000 --events 200        N junk mails mixed in (no faults unless --faults R)

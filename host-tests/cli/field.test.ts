@@ -1,5 +1,5 @@
 // The CLI against a modem that behaves as modems in the field do (the simulator's field
-// profile, host-tests/sim/field.ts; docs/FIELD.md), run as a user runs it: a process on a pty,
+// profile, sim/modem/field.ts; docs/FIELD.md), run as a user runs it: a process on a pty,
 // the simulator in its own process on another.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";

@@ -1,5 +1,5 @@
 // The alarm mailer against a modem that behaves as modems in the field do (the simulator's
-// field profile, host-tests/sim/field.ts; docs/FIELD.md): a boot window of silence, boot lines
+// field profile, sim/modem/field.ts; docs/FIELD.md): a boot window of silence, boot lines
 // between commands and their replies and in the middle of transfers, echo coming back, uneven
 // empty lines, a firmware without email, power-down texts and a silent power loss.
 import { suite } from "uvu";

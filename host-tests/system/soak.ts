@@ -36,7 +36,7 @@ export interface SoakOptions {
   /** Junk mails mixed into the run, in bursts (./flood.ts). Default 0. */
   flood?: number;
   trace?: (line: string) => void;
-  /** The modem behaves as modems in the field do (host-tests/sim/field.ts). */
+  /** The modem behaves as modems in the field do (sim/modem/field.ts). */
   field?: boolean;
 }
 
