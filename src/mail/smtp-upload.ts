@@ -1,10 +1,11 @@
 // The SIM7000's SMTP transfer (spec 3.2.9, 3.2.13, example 5.4): AT+SMTPSEND and every AT+SMTPFT
 // chunk, and the upload loop. The attachment streams through one fixed chunk buffer: each
 // chunk is read from the source, base64-encoded in place and written, with no allocation per
-// chunk (one reused command, one Promise for the whole attachment).
+// chunk (one reused command, one Promise for the whole attachment). The chunk sits behind the
+// transmitter's staging area in one buffer, so each write is one native copyWithin.
 
 import type { Line } from "../transport/bytes.ts";
-import { AtCommand, Verdict } from "../transport/command.ts";
+import { AtCommand, STAGING, stagingViews, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { steps, type Step } from "../transport/step.ts";
 import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
@@ -26,7 +27,8 @@ export class TransferCommand extends AtCommand {
   /** Bytes asked for with AT+SMTPFT=<n>, and confirmed by +SMTPFT: 2,<cnf>. */
   requested = 0;
   confirmed = 0;
-  chunk: Uint8Array | null = null;
+  /** Staging area (STAGING bytes), then the chunk: `chunk` is a view of the part after it. */
+  private area: Uint8Array | null = null;
   private chunkPos = 0;
   /** The request's one value (the chunk length), reused: nothing is allocated per chunk. */
   private readonly args: [number] = [0];
@@ -82,9 +84,19 @@ export class TransferCommand extends AtCommand {
     return Verdict.Continue;
   }
 
-  override fillPayload(out: Uint8Array, offset: number, length: number): void {
-    const chunk = this.chunk!;
-    for (let i = 0; i < length; i++) out[offset + i] = chunk[this.chunkPos++];
+  /** Makes the chunk buffer (for an upload): `capacity` bytes behind the staging area. */
+  chunkBuffer(capacity: number): Uint8Array {
+    const area = new Uint8Array(STAGING + capacity);
+    this.area = area;
+    this.payloadViews = stagingViews(area);
+    return area.subarray(STAGING);
+  }
+
+  /** `out` is a view of the front of `area` (payloadViews): one copyWithin. */
+  override fillPayload(_out: Uint8Array, offset: number, length: number): void {
+    const from = STAGING + this.chunkPos;
+    this.area!.copyWithin(offset, from, from + length);
+    this.chunkPos += length;
   }
 }
 
@@ -111,9 +123,8 @@ export class AttachmentUpload {
 
   constructor(engine: AtEngine, chunkCapacity: number) {
     this.engine = engine;
-    this.chunk = new Uint8Array(chunkCapacity);
     this.cmd = new TransferCommand(SMTP_STEPS.chunk, SMTP_STEPS.chunk.timeoutMs);
-    this.cmd.chunk = this.chunk;
+    this.chunk = this.cmd.chunkBuffer(chunkCapacity);
     this.cmd.onEnd = (error) => this.chunkEnded(error);
   }
 

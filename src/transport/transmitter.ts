@@ -2,11 +2,10 @@
 // UART as far as its free space allows. Every write is one of a few fixed power-of-two views
 // of one staging buffer, so nothing is allocated per write.
 
-import type { AtCommand } from "./command.ts";
+import { STAGING, stagingViews, type AtCommand } from "./command.ts";
 import { SerialWriteError } from "./errors.ts";
 import type { SerialPort } from "./ports.ts";
 
-const STAGING = 128;
 const Mode = { Idle: 0, Line: 1, Payload: 2 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
@@ -27,7 +26,9 @@ export class Transmitter {
   private readonly events: TransmitterEvents;
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
-  private readonly stagingViews: Uint8Array[] = [];
+  private readonly ownViews: readonly Uint8Array[];
+  /** The views the staged bytes are in: ours, or the command's payloadViews. */
+  private views: readonly Uint8Array[];
   private writable: number;
   private cmd: AtCommand | null = null;
   private mode: Mode = Mode.Idle;
@@ -41,7 +42,8 @@ export class Transmitter {
     this.stats = stats;
     this.events = events;
     this.writable = initialWritable;
-    for (let n = 1; n <= STAGING; n *= 2) this.stagingViews.push(this.staging.subarray(0, n));
+    this.ownViews = stagingViews(this.staging);
+    this.views = this.ownViews;
   }
 
   /** Starts writing `cmd`'s line. */
@@ -91,8 +93,10 @@ export class Transmitter {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
+            this.views = this.ownViews;
           } else {
-            cmd.fillPayload(this.staging, 0, size);
+            this.views = cmd.payloadViews ?? this.ownViews;
+            cmd.fillPayload(this.views[this.views.length - 1], 0, size);
             this.payloadLeft -= size;
             this.events.payloadStaged(size);
           }
@@ -101,7 +105,7 @@ export class Transmitter {
         if (this.staged > this.writable) break;
         let accepted: boolean;
         try {
-          accepted = this.serial.write(this.stagingViews[31 - Math.clz32(this.staged)]);
+          accepted = this.serial.write(this.views[31 - Math.clz32(this.staged)]);
         } catch (error) {
           this.stop();
           this.events.writeFailed(new SerialWriteError(error));

@@ -110,14 +110,36 @@ export class Base64Encoder {
       this.carried = 0;
     }
     if (this.carried > 0) return at - outOffset;
-    // Each group's three bytes are read before its output is written: safe for in-place use.
-    while (i + 3 <= end) {
-      const b0 = src[i];
-      const b1 = src[i + 1];
-      const b2 = src[i + 2];
-      i += 3;
-      at = this.writeGroup(b0, b1, b2, out, at);
+    // Line by line, the groups of a line in one tight loop. Each group's three bytes are read
+    // before its output is written: safe for in-place use.
+    const lineLength = this.lineLength;
+    let column = this.column;
+    while (end - i >= 3) {
+      let groups = ((end - i) / 3) | 0;
+      if (lineLength !== 0) {
+        const room = (lineLength - column) >> 2;
+        if (room < groups) groups = room;
+      }
+      const stop = i + groups * 3;
+      while (i < stop) {
+        const n = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
+        out[at] = ALPHABET[n >>> 18];
+        out[at + 1] = ALPHABET[(n >>> 12) & 63];
+        out[at + 2] = ALPHABET[(n >>> 6) & 63];
+        out[at + 3] = ALPHABET[n & 63];
+        i += 3;
+        at += 4;
+      }
+      if (lineLength !== 0) {
+        column += groups * 4;
+        if (column === lineLength) {
+          out[at++] = CR;
+          out[at++] = LF;
+          column = 0;
+        }
+      }
     }
+    this.column = column;
     if (i < end) {
       this.carry0 = src[i++];
       this.carried = 1;
