@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { measureFootprint, type FootprintResult } from "./footprint.ts";
 import { measureReceiveSpeed, type ReceiveSpeedResult } from "./receive-speed.ts";
 import { measureWire, type WireResult } from "./wire.ts";
-import { measureXs, type XsResult } from "./xs.ts";
+import { measureXs, type PathFigures, type XsResult } from "./xs.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 /** The heading bench/mcsim-memory.ts writes its section under. */
@@ -63,14 +63,18 @@ function footprintRows(f: FootprintResult): Row[] {
 function xsRows(x: XsResult): Row[] {
   if (!x.measured) {
     return [
+      { figure: "XS compute per byte, send and retrieve paths", value: `not measured: ${x.reason}`, goal: "≤ 40", status: "not measured" },
       { figure: "XS compute per KiB of stream", value: `not measured: ${x.reason}`, goal: "", status: "not measured" },
       { figure: "XS heap across 1,000 SMTPFT chunks", value: `not measured: ${x.reason}`, goal: "no growth", status: "not measured" },
       { figure: "XS heap across 1,000 POP3READ chunks", value: `not measured: ${x.reason}`, goal: "no growth", status: "not measured" },
     ];
   }
+  const perByte = (p: PathFigures) => `${fixed(p.perByte)} (${grouped(p.compute)} − responder ${grouped(p.responder)}, ${grouped(p.bytes)} B, ${grouped(p.chunks)} chunks)`;
   const heap = (h: { chunks: number; before: number; after: number; growth: number }) =>
     `${grouped(h.before)} → ${grouped(h.after)} slots (growth ${h.growth})`;
   return [
+    { figure: "XS compute per attachment byte, send (SmtpClient.send: host base64, AT+SMTPFT loop, 128-byte UART writes)", value: perByte(x.send), goal: "≤ 40", status: verdict(x.send.perByte <= 40) },
+    { figure: "XS compute per mail byte, retrieve (Pop3Client.retrieve into the command poll's HeaderReader)", value: perByte(x.retrieve), goal: "≤ 40", status: verdict(x.retrieve.perByte <= 40) },
     { figure: `XS compute per KiB (${fixed(x.streamBytes / KIB / KIB, 2)} MiB stream): engine + URC handler`, value: grouped(x.computePerKiB), goal: "", status: "" },
     { figure: "… with a consumer reading every data byte and the serial stub", value: grouped(x.computePerKiBWithConsumer), goal: "", status: "" },
     { figure: `XS heap after GC across ${grouped(x.smtp.chunks)} SMTPFT chunks`, value: heap(x.smtp), goal: "no growth", status: verdict(x.smtp.growth <= 0) },
@@ -140,6 +144,16 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
         "run (after), with one engine, SmtpClient and Pop3Client reused throughout as on the device, against scripted " +
         "responders running in XS too (bench/responders.ts); " +
         `growth is net of the ${xs.driftPerStep} slot(s) each evaluated step leaves by itself (measured across an idle step).`,
+      "",
+      "Per byte on the firmware paths (bench/paths.ts): one AtEngine with its SmtpClient, and one with its Pop3Client and the " +
+        "command poll's HeaderReader (From, Subject) as the sink, reused as on the device, each against a scripted SIM7000 " +
+        "responder over an in-memory link that takes 128-byte writes and gives 128-byte reads, its callbacks posted as Promise " +
+        `jobs. Send: a ${grouped(xs.send.bytes)}-byte binary attachment (host base64 in 76-character lines, the modem offering ` +
+        `1,360-byte AT+SMTPFT chunks); retrieve: a ${grouped(xs.retrieve.bytes)}-byte mail (headers, then body lines of which one in ` +
+        "four is dot-stuffed) in 1,460-byte AT+POP3READ chunks. Compute is XS's meter for the whole operation after a warm-up " +
+        "exchange, less the responder's own work, measured by replaying the same command lines and payload into a fresh " +
+        "responder with no core (replayResponder); the rest is divided by the payload bytes (raw attachment bytes, mail bytes " +
+        "delivered). The meter counts native bulk operations per element too (set and copyWithin about 2 per byte, indexOf 8).",
     );
   } else {
     out.push(`Not measured: ${xs.reason}.`);

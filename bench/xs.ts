@@ -25,6 +25,22 @@ export interface HeapFigures {
   growth: number;
 }
 
+/** One firmware path end to end (bench/paths.ts): compute per payload byte, the responder's own work taken out. */
+export interface PathFigures {
+  /** Payload bytes: raw attachment bytes (send) or mail bytes delivered to the sink (retrieve). */
+  bytes: number;
+  /** AT+SMTPFT or AT+POP3READ chunks. */
+  chunks: number;
+  /** The path's compute, responder included, and the responder's alone (replayResponder). */
+  compute: number;
+  responder: number;
+  /** (compute - responder) / bytes. */
+  perByte: number;
+}
+
+/** Bytes of attachment and of mail the path figures use. */
+export const PATH_BYTES = 256 * 1024;
+
 export type XsResult =
   | {
       measured: true;
@@ -40,6 +56,8 @@ export type XsResult =
       driftPerStep: number;
       smtp: HeapFigures;
       pop3: HeapFigures;
+      send: PathFigures;
+      retrieve: PathFigures;
     }
   | { measured: false; reason: string };
 
@@ -52,7 +70,8 @@ function runNode(args: string[]): Promise<void> {
   });
 }
 
-async function bundleBench(dir: string): Promise<string> {
+/** bench/xs-entry.ts bundled for XS into `dir` (globalThis.simmailBench). */
+export async function bundleBench(dir: string): Promise<string> {
   const file = join(dir, "simmail-bench.js");
   await build({
     absWorkingDir: root,
@@ -105,6 +124,18 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
       { name: "smtp run", code: `L.upload(${loopChunks}).then(report);`, gc: true },
       { name: "pop3 warm-up", code: "L.retrieve(50).then(report);", gc: true },
       { name: "pop3 run", code: `L.retrieve(${loopChunks}).then(report);`, gc: true },
+      {
+        name: "paths set-up",
+        code: `globalThis.P = B.createPathBench(lib); globalThis.attachment = B.patternBytes(${PATH_BYTES}); globalThis.answer = B.pop3Answer(${PATH_BYTES});
+               P.send(B.patternBytes(3000)).then(() => P.retrieve(B.pop3Answer(3000).wire));`,
+      },
+      { name: "send path", code: "P.send(attachment).then(report);" },
+      { name: "send responder", code: "B.replayResponder(B.createPathBench(lib).sendScript, P.sendLog).then(report);" },
+      { name: "retrieve path", code: "P.retrieve(answer.wire).then((n) => report({ delivered: n, expected: answer.delivered, from: P.lastFrom, chunks: P.retrieveScript.chunks }));" },
+      {
+        name: "retrieve responder",
+        code: "globalThis.R = B.createPathBench(lib).retrieveScript; R.load(answer.wire); B.replayResponder(R, P.retrieveLog).then(report);",
+      },
     ];
     const { steps: results } = await runInXs({ scripts: [`${root}${CORE}`, benchScript], steps }, 300_000);
     const step = (name: string): XsStepResult => {
@@ -136,8 +167,21 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
       const after = heapAfterGc(`${prefix} run`);
       return { chunks, before, after, growth: after - before - driftPerStep };
     };
+    const path = (name: "send" | "retrieve", bytes: number, chunks: number): PathFigures => {
+      const compute = step(`${name} path`).meterUsage.compute;
+      const responder = step(`${name} responder`).meterUsage.compute;
+      return { bytes, chunks, compute, responder, perByte: (compute - responder) / bytes };
+    };
+    const sendChunks = step("send path").reports[0];
+    if (typeof sendChunks !== "number" || sendChunks < PATH_BYTES / 1360) throw new Error(`XS send path took ${String(sendChunks)} chunks`);
+    const retrieved = step("retrieve path").reports[0] as { delivered: number; expected: number; from: string; chunks: number };
+    if (retrieved.delivered !== retrieved.expected || retrieved.from !== "Ops <ops@example.net>") {
+      throw new Error(`XS retrieve path delivered ${retrieved.delivered} of ${retrieved.expected} bytes, From "${retrieved.from}"`);
+    }
     return {
       measured: true,
+      send: path("send", PATH_BYTES, sendChunks),
+      retrieve: path("retrieve", retrieved.delivered, retrieved.chunks),
       streamBytes: generated.bytes,
       computePerKiB: (step("replay, data counted only").meterUsage.compute - stubCompute) / kib,
       computePerKiBWithConsumer: step("replay").meterUsage.compute / kib,
