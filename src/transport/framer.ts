@@ -89,29 +89,64 @@ export class Framer {
         if (this.remaining === 0) this.sink.onDataEnd();
         continue;
       }
-      const c = buf[i++];
-      if (c === LF) {
-        if (this.discarding) this.discarding = false;
-        else this.dispatchLine();
+      if (this.discarding) {
+        // An overlong line: skip to its LF in one native search.
+        const lf = buf.indexOf(LF, i);
+        if (lf < 0 || lf >= end) return;
+        i = lf + 1;
+        this.discarding = false;
         this.partialIsOld = false;
         continue;
       }
-      if (this.discarding) continue;
+      if (this.prompt === null) {
+        // No prompt armed: the line's bytes in a tight loop, with the line length kept local.
+        let n = this.lineLength;
+        let c = 0;
+        while (i < end && n < capacity) {
+          c = buf[i++];
+          if (c === LF) break;
+          lineBuf[n++] = c;
+        }
+        this.lineLength = n;
+        if (c === LF) {
+          this.dispatchLine();
+          this.partialIsOld = false;
+        } else if (n === capacity && i < end) {
+          this.overflow(buf[i++]);
+        }
+        continue;
+      }
+      const c = buf[i++];
+      if (c === LF) {
+        this.dispatchLine();
+        this.partialIsOld = false;
+        continue;
+      }
       if (this.lineLength === capacity) {
-        this.discarding = true;
-        this.lineLength = 0;
-        this.overlongLines++;
+        this.overflow(c);
         continue;
       }
       lineBuf[this.lineLength++] = c;
       const prompt = this.prompt;
-      if (prompt !== null && this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
+      if (this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
         this.lineLength = 0;
         this.partialIsOld = false;
         this.prompt = null;
         this.sink.onPrompt();
       }
     }
+  }
+
+  /** The line buffer is full and `c`, the next byte, is not its LF: drop the line up to its LF. */
+  private overflow(c: number): void {
+    if (c === LF) {
+      this.dispatchLine();
+      this.partialIsOld = false;
+      return;
+    }
+    this.discarding = true;
+    this.lineLength = 0;
+    this.overlongLines++;
   }
 
   /** The buffered line, after any leading CRs, equals the prompt. */

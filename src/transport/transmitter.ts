@@ -26,7 +26,7 @@ export class Transmitter {
   private readonly events: TransmitterEvents;
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
-  private readonly ownViews: readonly Uint8Array[];
+  private readonly stagingViews: readonly Uint8Array[];
   /** The views the staged bytes are in: ours, or the command's payloadViews. */
   private views: readonly Uint8Array[];
   private writable: number;
@@ -42,8 +42,8 @@ export class Transmitter {
     this.stats = stats;
     this.events = events;
     this.writable = initialWritable;
-    this.ownViews = stagingViews(this.staging);
-    this.views = this.ownViews;
+    this.stagingViews = stagingViews(this.staging);
+    this.views = this.stagingViews;
   }
 
   /** Starts writing `cmd`'s line. */
@@ -93,9 +93,9 @@ export class Transmitter {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
-            this.views = this.ownViews;
+            this.views = this.stagingViews;
           } else {
-            this.views = cmd.payloadViews ?? this.ownViews;
+            this.views = cmd.payloadViews ?? this.stagingViews;
             cmd.fillPayload(this.views[this.views.length - 1], 0, size);
             this.payloadLeft -= size;
             this.events.payloadStaged(size);
