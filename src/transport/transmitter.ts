@@ -87,8 +87,8 @@ export class Transmitter {
           if (left === 0) break;
           let n = left < this.writable ? left : this.writable;
           if (n > STAGING) n = STAGING;
-          let size = 1;
-          while (size * 2 <= n) size *= 2;
+          // The largest power of two not above n: one of the fixed views.
+          const size = 1 << (31 - Math.clz32(n));
           if (this.mode === Mode.Line) {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
