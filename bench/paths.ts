@@ -25,11 +25,13 @@ export interface PathLink {
 
 export interface PathScript {
   command(text: string, link: PathLink): void;
+  /** Payload bytes as they come, when the script keeps them. */
+  payload?(bytes: Uint8Array, start: number, end: number): void;
   payloadDone(link: PathLink): void;
 }
 
 /** Host ↔ scripted modem, callbacks posted as Promise jobs (never from inside read/write). */
-class BulkLink implements SerialPort, PathLink {
+export class BulkLink implements SerialPort, PathLink {
   listener: SerialListener | null = null;
   /** Modem → host bytes not yet read: [head, tail) of a linear buffer, compacted when full. */
   private readonly toHost = new Uint8Array(8192);
@@ -76,6 +78,7 @@ class BulkLink implements SerialPort, PathLink {
         const n = data.length - i < this.payloadLeft ? data.length - i : this.payloadLeft;
         this.payloadLeft -= n;
         this.payloadBytes += n;
+        this.script.payload?.(data, i, i + n);
         i += n;
         if (this.payloadLeft === 0) this.script.payloadDone(this);
         continue;

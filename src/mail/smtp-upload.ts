@@ -85,6 +85,13 @@ export class TransferCommand extends AtCommand {
   }
 
   /** Makes the chunk buffer (for an upload): `capacity` bytes behind the staging area. */
+  /** Set by the upload: called once the chunk's payload is out (the next chunk is prepared then). */
+  payloadSent: (() => void) | null = null;
+
+  override onPayloadSent(): void {
+    this.payloadSent?.();
+  }
+
   chunkBuffer(capacity: number): Uint8Array {
     const area = new Uint8Array(STAGING + capacity);
     this.area = area;
@@ -116,7 +123,15 @@ export class AttachmentUpload {
   /** Prepared bytes at the front of `chunk` not yet confirmed by the modem. */
   private pending = 0;
   private requested = 0;
+  /** The last chunk's confirmed bytes are already off the front of `chunk` (prepareNext ran). */
+  private accounted = false;
+  /** The chunk size the modem offered last: the next chunk is prepared to it ahead of its offer. */
+  private lastLimit = 0;
+  /** A source failure while preparing ahead: the upload fails with it when the chunk ends. */
+  private prepareError: Error | null = null;
   private sentRaw = 0;
+  /** Raw bytes of the chunk prepared ahead (not yet sent: progress leaves them out). */
+  private aheadRaw = 0;
   private progress: ((sent: number, total: number) => void) | undefined;
   private resolve: ((code: number) => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
@@ -126,6 +141,7 @@ export class AttachmentUpload {
     this.cmd = new TransferCommand(SMTP_STEPS.chunk, SMTP_STEPS.chunk.timeoutMs);
     this.chunk = this.cmd.chunkBuffer(chunkCapacity);
     this.cmd.onEnd = (error) => this.chunkEnded(error);
+    this.cmd.payloadSent = () => this.prepareNext();
   }
 
   /** Runs the loop from the first `+SMTPFT: 1,<max>`; resolves with the +SMTPSEND code. */
@@ -135,7 +151,10 @@ export class AttachmentUpload {
     this.sourceDone = false;
     this.finished = false;
     this.pending = 0;
+    this.accounted = false;
+    this.prepareError = null;
     this.sentRaw = 0;
+    this.aheadRaw = 0;
     this.progress = progress;
     this.encoder.reset();
     source.rewind();
@@ -148,7 +167,10 @@ export class AttachmentUpload {
 
   private next(max: number): void {
     try {
-      const n = this.finished ? 0 : this.fill(max < this.chunk.length ? max : this.chunk.length);
+      const limit = max < this.chunk.length ? max : this.chunk.length;
+      this.lastLimit = limit;
+      this.aheadRaw = 0;
+      const n = this.finished ? 0 : this.fill(limit);
       if (n === 0) this.finished = true;
       this.requested = n;
       this.cmd.request(SMTP_STEPS.chunk, n);
@@ -195,13 +217,15 @@ export class AttachmentUpload {
       this.fail(cmd.sendCode > 1 ? new SmtpError(cmd.sendCode) : error instanceof SmtpError ? error : new MailError("smtp", "transfer", `attachment transfer failed${detail}`, { cause: error }));
       return;
     }
-    if (this.requested > 0) {
-      const sent = cmd.confirmed < this.requested ? cmd.confirmed : this.requested;
-      // The modem may confirm less than asked: keep the rest for the next chunk.
-      if (sent < this.pending) this.chunk.copyWithin(0, sent, this.pending);
-      this.pending -= sent;
-      this.progress?.(this.sentRaw - (this.hostBase64 ? 0 : this.pending), this.source!.size);
+    if (this.prepareError !== null) {
+      this.fail(this.prepareError);
+      return;
     }
+    if (this.requested > 0) {
+      if (!this.accounted) this.takeConfirmed();
+      this.progress?.(this.sentRaw - (this.hostBase64 ? this.aheadRaw : this.pending), this.source!.size);
+    }
+    this.accounted = false;
     if (cmd.sendCode !== 0) {
       this.settle(cmd.sendCode);
       return;
@@ -211,6 +235,32 @@ export class AttachmentUpload {
       return;
     }
     this.fail(new MailError("smtp", "modem-protocol", "the modem ended an attachment chunk without +SMTPFT or +SMTPSEND"));
+  }
+
+  /** The modem took the confirmed bytes: off the front of the chunk; the rest waits for the next one. */
+  private takeConfirmed(): void {
+    const sent = this.cmd.confirmed < this.requested ? this.cmd.confirmed : this.requested;
+    if (sent < this.pending) this.chunk.copyWithin(0, sent, this.pending);
+    this.pending -= sent;
+    this.accounted = true;
+  }
+
+  /**
+   * The chunk's payload is out and the modem's answer is a round trip away: encode the next
+   * chunk now (to the size offered last; a smaller offer leaves the rest for the one after).
+   */
+  private prepareNext(): void {
+    if (this.resolve === null || this.requested === 0) return;
+    try {
+      this.takeConfirmed();
+      if (this.pending === 0 && !this.sourceDone) {
+        const before = this.sentRaw;
+        this.fill(this.lastLimit);
+        this.aheadRaw = this.sentRaw - before;
+      }
+    } catch (error) {
+      this.prepareError = error as Error;
+    }
   }
 
   private settle(code: number): void {

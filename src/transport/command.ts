@@ -116,6 +116,12 @@ export class AtCommand implements LineOwner {
   /** Must write exactly `length` payload bytes into `out` at `offset`. */
   fillPayload(_out: Uint8Array, _offset: number, _length: number): void {}
 
+  /**
+   * The UART took the last payload byte: the command's reply is some time off (the modem's
+   * round trip), time to prepare what comes next. Must not throw.
+   */
+  onPayloadSent(): void {}
+
   /** The command ended (error null on success). Called once per submission. */
   onEnd(_error: Error | null): void {}
 }

@@ -135,6 +135,7 @@ export class Transmitter {
     } else if (this.mode === Mode.Payload && this.payloadLeft === 0) {
       this.mode = Mode.Idle;
       this.events.payloadSent();
+      cmd.onPayloadSent();
     }
   }
 }
