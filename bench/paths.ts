@@ -1,5 +1,5 @@
 // The two firmware hot paths end to end, as the device app runs them, for XS's compute meter
-// (bench/xs.ts) and for the wire model (bench/wire-model.ts):
+// (bench/xs.ts), whose figures drive the wire model (bench/wire.ts):
 //  - send: SmtpClient.send with a binary attachment (host base64, the AT+SMTPFT loop);
 //  - retrieve: Pop3Client.retrieve (AT+POP3READ loop, dot-unstuffing, the block ring) into the
 //    command poll's own sink, a HeaderReader keeping From and Subject.

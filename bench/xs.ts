@@ -58,6 +58,8 @@ export type XsResult =
       pop3: HeapFigures;
       send: PathFigures;
       retrieve: PathFigures;
+      /** xsnap's speed here: the two paths' compute over their wall time (Date.now() inside XS). */
+      hostUnitsPerSecond: number;
     }
   | { measured: false; reason: string };
 
@@ -129,9 +131,12 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
         code: `globalThis.P = B.createPathBench(lib); globalThis.attachment = B.patternBytes(${PATH_BYTES}); globalThis.answer = B.pop3Answer(${PATH_BYTES});
                P.send(B.patternBytes(3000)).then(() => P.retrieve(B.pop3Answer(3000).wire));`,
       },
-      { name: "send path", code: "P.send(attachment).then(report);" },
+      { name: "send path", code: "globalThis.t0 = Date.now(); P.send(attachment).then((chunks) => { report(chunks); report(Date.now() - t0); });" },
       { name: "send responder", code: "B.replayResponder(B.createPathBench(lib).sendScript, P.sendLog).then(report);" },
-      { name: "retrieve path", code: "P.retrieve(answer.wire).then((n) => report({ delivered: n, expected: answer.delivered, from: P.lastFrom, chunks: P.retrieveScript.chunks }));" },
+      {
+        name: "retrieve path",
+        code: "globalThis.t0 = Date.now(); P.retrieve(answer.wire).then((n) => { report({ delivered: n, expected: answer.delivered, from: P.lastFrom, chunks: P.retrieveScript.chunks }); report(Date.now() - t0); });",
+      },
       {
         name: "retrieve responder",
         code: "globalThis.R = B.createPathBench(lib).retrieveScript; R.load(answer.wire); B.replayResponder(R, P.retrieveLog).then(report);",
@@ -178,8 +183,10 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
     if (retrieved.delivered !== retrieved.expected || retrieved.from !== "Ops <ops@example.net>") {
       throw new Error(`XS retrieve path delivered ${retrieved.delivered} of ${retrieved.expected} bytes, From "${retrieved.from}"`);
     }
+    const wallMs = (step("send path").reports[1] as number) + (step("retrieve path").reports[1] as number);
     return {
       measured: true,
+      hostUnitsPerSecond: ((step("send path").meterUsage.compute + step("retrieve path").meterUsage.compute) / wallMs) * 1000,
       send: path("send", PATH_BYTES, sendChunks),
       retrieve: path("retrieve", retrieved.delivered, retrieved.chunks),
       streamBytes: generated.bytes,
