@@ -32,14 +32,11 @@ const verdict = (ok: boolean): Status => (ok ? "met" : "missed");
 function receiveRows(r: ReceiveSpeedResult): Row[] {
   const mb = (p: { mbPerSecond: number }) => `${fixed(p.mbPerSecond)} MB/s`;
   return [
-    { figure: `Receive path on Node (${fixed(r.streamBytes / KIB / KIB, 2)} MiB stream, ${r.readSize}-byte reads): our AtEngine`, value: mb(r.ours), goal: "", status: "" },
+    { figure: `Receive path on Node (${fixed(r.streamBytes / KIB / KIB, 2)} MiB stream, ${r.readSize}-byte reads): our AtEngine, POP3READ data unstuffed and delivered`, value: mb(r.ours), goal: "", status: "" },
     { figure: "… serialport-gsm (Modem.dataReceived + listeners)", value: mb(r.serialportGsm), goal: "", status: "" },
     { figure: "… @serialport/parser-readline + per-line regexes", value: mb(r.readline), goal: "", status: "" },
-    { figure: "… ratio ours / faster of the two", value: `${fixed(r.ratio, 2)}x`, goal: "≥ 5x", status: verdict(r.ratio >= 5) },
-    {
-      figure: "… our AtEngine with a handler that also reads every data byte, and its ratio",
-      value: `${mb(r.oursScanning)}, ${fixed(r.ratioScanning, 2)}x`, goal: "", status: "",
-    },
+    { figure: "… ratio ours / serialport-gsm (same stream, both take every mail byte apart)", value: `${fixed(r.ratioSerialportGsm, 2)}x`, goal: "≥ 5x", status: verdict(r.ratioSerialportGsm >= 5) },
+    { figure: "… ratio ours / parser-readline + regexes", value: `${fixed(r.ratioReadline, 2)}x`, goal: "≥ 5x", status: verdict(r.ratioReadline >= 5) },
     {
       figure: "… mail lines taken for modem output (ours / serialport-gsm / readline)",
       value: `${r.ours.misreadLines} / ${r.serialportGsm.misreadLines} / ${r.readline.misreadLines}`,
@@ -77,7 +74,7 @@ function xsRows(x: XsResult): Row[] {
     { figure: "XS compute per attachment byte, send (SmtpClient.send: host base64, AT+SMTPFT loop, 128-byte UART writes)", value: perByte(x.send), goal: "≤ 40", status: verdict(x.send.perByte <= 40) },
     { figure: "XS compute per mail byte, retrieve (Pop3Client.retrieve into the command poll's HeaderReader)", value: perByte(x.retrieve), goal: "≤ 40", status: verdict(x.retrieve.perByte <= 40) },
     { figure: `XS compute per KiB (${fixed(x.streamBytes / KIB / KIB, 2)} MiB stream): engine + URC handler`, value: grouped(x.computePerKiB), goal: "", status: "" },
-    { figure: "… with a consumer reading every data byte and the serial stub", value: grouped(x.computePerKiBWithConsumer), goal: "", status: "" },
+    { figure: "… with the POP3READ data unstuffed and delivered, and the serial stub", value: grouped(x.computePerKiBWithConsumer), goal: "", status: "" },
     { figure: `XS heap after GC across ${grouped(x.smtp.chunks)} SMTPFT chunks`, value: heap(x.smtp), goal: "no growth", status: verdict(x.smtp.growth <= 0) },
     { figure: `XS heap after GC across ${grouped(x.pop3.chunks)} POP3READ chunks`, value: heap(x.pop3), goal: "no growth", status: verdict(x.pop3.growth <= 0) },
   ];
@@ -144,13 +141,14 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
       `(${grouped(t.dataBytes)} data bytes: headers, quoted-printable and base64 parts, dot-stuffed lines), ${grouped(t.uploads)} attachment ` +
       `uploads (${grouped(t.smtpft)} +SMTPFT lines), ${grouped(t.ok)} OK results, ${grouped(t.csq)} +CSQ answers and ${grouped(t.noise)} other URCs. ` +
       `All three parsers get the same ${receive.readSize}-byte reads; ${receive.rounds} timed rounds each after warm-up, interleaved ` +
-      "(the order rotates), median shown; the ratio is the median of the per-round ratios. Our handler parses the fields from " +
-      "offsets and takes POP3READ data by byte count (LENGTH mode), counting it; a second run adds a consumer that reads every " +
-      "data byte (counts its line feeds), work the line readers do not do at all. The two line readers cannot take " +
-      "data by count: they see mail text as lines and run their regexes on it, and mistake mail lines that look like modem " +
+      "(the order rotates), median shown; each ratio is the median of the per-round ratios against that peer. The work is the " +
+      "same on both sides: every byte of the stream is taken apart and every mail byte reaches a consumer. Our handler parses the " +
+      "fields from offsets, takes POP3READ data by byte count (LENGTH mode), undoes dot-stuffing in place with the DotUnstuffer " +
+      "Pop3Client uses and hands the mail bytes on (their line feeds counted and checked against the generator's). The two line " +
+      "readers cannot take data by count: the mail text reaches their listeners as lines, which they run their regexes on, and they " +
+      "mistake mail lines that look like modem " +
       `output for it (the mails quote ${grouped(t.lookalikeLines)} such lines; lines cut at a chunk end make more). ` +
-      `Rounds (ms): ours ${receive.ours.roundsMs.map((ms) => fixed(ms, 0)).join(", ")}; ours reading the data ` +
-      `${receive.oursScanning.roundsMs.map((ms) => fixed(ms, 0)).join(", ")}; serialport-gsm ` +
+      `Rounds (ms): ours ${receive.ours.roundsMs.map((ms) => fixed(ms, 0)).join(", ")}; serialport-gsm ` +
       `${receive.serialportGsm.roundsMs.map((ms) => fixed(ms, 0)).join(", ")}; readline ${receive.readline.roundsMs.map((ms) => fixed(ms, 0)).join(", ")}.`,
     "",
     "### Footprint",
@@ -174,8 +172,8 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
     out.push(
       `dist/xs/simmail-core.js under xsnap, fed the Node stream's generator output (same seed, ${fixed(xs.streamBytes / KIB / KIB, 2)} MiB). ` +
         "Compute is XS's instruction meter for one replay of the stream, per KiB. The engine figure is a replay whose handler only counts " +
-        "the data bytes, less the serial stub's reads (a step of their own); the second figure is a replay whose handler also looks at " +
-        "every data byte, stub included. Heap: live slots after a full GC that follows a 50-chunk warm-up (before) and the " +
+        "the data bytes, less the serial stub's reads (a step of their own); the second figure is a replay whose handler also unstuffs " +
+        "the data in place and hands the mail bytes on, stub included. Heap: live slots after a full GC that follows a 50-chunk warm-up (before) and the " +
         "run (after), with one engine, SmtpClient and Pop3Client reused throughout as on the device, against scripted " +
         "responders running in XS too (bench/responders.ts); " +
         `growth is net of the ${xs.driftPerStep} slot(s) each evaluated step leaves by itself (measured across an idle step).`,

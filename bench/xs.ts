@@ -47,7 +47,7 @@ export type XsResult =
       streamBytes: number;
       /** Instructions per KiB of stream: the engine and its URC handler (field parsing), no more. */
       computePerKiB: number;
-      /** Plus a consumer that looks at every POP3READ data byte, and the serial stub's reads. */
+      /** Plus the POP3READ data unstuffed in place and handed on, and the serial stub's reads. */
       computePerKiBWithConsumer: number;
       /**
        * Live heap slots that one evaluated step leaves behind by itself (the xsnap harness),
