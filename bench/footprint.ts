@@ -40,7 +40,10 @@ export interface FootprintResult {
     core: number;
     /** Tables + AlarmApp, between command polls. */
     appSteady: number;
-    /** During a command poll: the same, as the app keeps the poll's client and reader. */
+    /** Buffers the core made during a command poll's retrieve and an alarm send, alive at once at most (sampled per chunk). */
+    duringPoll: number;
+    duringSend: number;
+    /** appSteady plus the larger of the two. */
     appPeak: number;
   };
 }
@@ -88,7 +91,8 @@ export async function measureFootprint(): Promise<FootprintResult> {
     await bundleSize("core (src/index.ts)", "src/index.ts"),
     await bundleSize("device app (src/device/main.ts)", "src/device/main.ts"),
   ];
-  const { groups } = await runProbe();
+  const probe = await runProbe();
+  const groups = probe.groups;
   const bytesOf = (prefix: string): number => {
     const group = groups.find((g) => g.name.startsWith(prefix));
     if (group === undefined) throw new Error(`the buffer probe reported no "${prefix}" group`);
@@ -97,6 +101,9 @@ export async function measureFootprint(): Promise<FootprintResult> {
   const tables = bytesOf("tables");
   const core = tables + bytesOf("AtEngine") + bytesOf("SmtpClient") + bytesOf("Pop3Client");
   const appSteady = tables + bytesOf("AlarmApp");
-  const appPeak = appSteady;
-  return { bundles, buffers: { groups, core, appSteady, appPeak } };
+  const duringPoll = probe.peaks["during a command poll"];
+  const duringSend = probe.peaks["during an alarm send"];
+  if (duringPoll === undefined || duringSend === undefined) throw new Error("the buffer probe reported no peak for the poll or the send");
+  const appPeak = appSteady + Math.max(duringPoll, duringSend);
+  return { bundles, buffers: { groups, core, appSteady, duringPoll, duringSend, appPeak } };
 }

@@ -210,11 +210,14 @@ export class BufferSource implements ByteSource {
   readonly size: number;
   private position = 0;
   private readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
+  private readonly onRead: (() => void) | null;
+  constructor(bytes: Uint8Array, onRead: (() => void) | null = null) {
     this.bytes = bytes;
     this.size = bytes.length;
+    this.onRead = onRead;
   }
   read(out: Uint8Array, offset: number, max: number): number {
+    this.onRead?.();
     const n = Math.min(max, this.size - this.position);
     out.set(this.bytes.subarray(this.position, this.position + n), offset);
     this.position += n;
@@ -304,6 +307,8 @@ export interface PathBench {
   retrieveLog: string[];
   /** Set by retrieve: the From the header reader kept (a check that the sink read the mail). */
   lastFrom: string;
+  /** Called at every source read and sink write, when set (bench/buffer-probe.ts samples memory there). */
+  sample: (() => void) | null;
 }
 
 /** One engine and client pair per path, reused for every run (as on the device). */
@@ -321,6 +326,12 @@ export function createPathBench(lib: CoreLib): PathBench {
   const pop3 = new lib.Pop3Client(retrieveEngine, noTimers);
   // The command poll's sink (src/app/command-poll.ts).
   const headers = new lib.HeaderReader({ fields: ["From", "Subject"] });
+  const sink = {
+    write(buf: Uint8Array, offset: number, length: number): void {
+      bench.sample?.();
+      headers.write(buf, offset, length);
+    },
+  };
 
   const settings = { server: { host: "smtp.example.net", port: 587, user: "alarm", password: "secret" } };
   const bench: PathBench = {
@@ -329,6 +340,7 @@ export function createPathBench(lib: CoreLib): PathBench {
     sendLog: [],
     retrieveLog: [],
     lastFrom: "",
+    sample: null,
     async send(attachment) {
       sendScript.chunks = 0;
       bench.sendLog = sendLink.log = [];
@@ -337,7 +349,7 @@ export function createPathBench(lib: CoreLib): PathBench {
         to: [{ address: "ops@example.net" }],
         subject: "Log",
         body: "The log is attached.",
-        attachment: { name: "log.bin", source: new BufferSource(attachment) },
+        attachment: { name: "log.bin", source: new BufferSource(attachment, () => bench.sample?.()) },
       });
       return sendScript.chunks;
     },
@@ -345,7 +357,7 @@ export function createPathBench(lib: CoreLib): PathBench {
       retrieveScript.load(answer);
       bench.retrieveLog = retrieveLink.log = [];
       headers.reset();
-      const delivered = await pop3.retrieve(1, headers);
+      const delivered = await pop3.retrieve(1, sink);
       headers.end();
       bench.lastFrom = headers.raw("From") ?? "";
       return delivered;
