@@ -38,6 +38,18 @@ export interface PathFigures {
   perByte: number;
 }
 
+/** One size of the scaling runs: XS compute for the whole operation, live slots after a GC that follows it. */
+export interface ScalePoint {
+  size: number;
+  compute: number;
+  heapAfterGc: number;
+}
+
+export const SEND_SIZES = [1024, 64 * 1024, 1024 * 1024];
+export const POLL_MAILS = [10, 100, 1000];
+/** The command mails of a poll: headers only, as TOP n 0 gives them (bench/paths.ts pop3Answer). */
+export const POLL_MAIL_BYTES = 600;
+
 /** Bytes of attachment and of mail the path figures use. */
 export const PATH_BYTES = 256 * 1024;
 
@@ -60,6 +72,9 @@ export type XsResult =
       retrieve: PathFigures;
       /** xsnap's speed here: the two paths' compute over their wall time (Date.now() inside XS). */
       hostUnitsPerSecond: number;
+      /** Sends of SEND_SIZES attachments; polls of POLL_MAILS mails (each one's answer into the poll's header reader). */
+      sends: ScalePoint[];
+      polls: ScalePoint[];
     }
   | { measured: false; reason: string };
 
@@ -141,6 +156,17 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
         name: "retrieve responder",
         code: "globalThis.R = B.createPathBench(lib).retrieveScript; R.load(answer.wire); B.replayResponder(R, P.retrieveLog).then(report);",
       },
+      { name: "scale set-up", code: `globalThis.pollMail = B.pop3Answer(${POLL_MAIL_BYTES}).wire; globalThis.attachment = null; globalThis.answer = null;`, gc: true },
+      ...SEND_SIZES.flatMap((size) => [
+        { name: `scale send ${size} input`, code: `globalThis.attachment = B.patternBytes(${size});`, gc: true },
+        { name: `scale send ${size}`, code: "P.send(attachment).then(report);", gc: true },
+      ]),
+      { name: "scale send done", code: "globalThis.attachment = null;", gc: true },
+      ...POLL_MAILS.map((mails) => ({
+        name: `scale poll ${mails}`,
+        code: `(async () => { for (let n = 0; n < ${mails}; n++) await P.retrieve(pollMail); report(P.lastFrom); })();`,
+        gc: true,
+      })),
     ];
     const { steps: results } = await runInXs({ scripts: [`${root}${CORE}`, benchScript], steps }, 300_000);
     const step = (name: string): XsStepResult => {
@@ -184,9 +210,12 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
       throw new Error(`XS retrieve path delivered ${retrieved.delivered} of ${retrieved.expected} bytes, From "${retrieved.from}"`);
     }
     const wallMs = (step("send path").reports[1] as number) + (step("retrieve path").reports[1] as number);
+    const point = (name: string, size: number): ScalePoint => ({ size, compute: step(name).meterUsage.compute, heapAfterGc: heapAfterGc(name) });
     return {
       measured: true,
       hostUnitsPerSecond: ((step("send path").meterUsage.compute + step("retrieve path").meterUsage.compute) / wallMs) * 1000,
+      sends: SEND_SIZES.map((size) => point(`scale send ${size}`, size)),
+      polls: POLL_MAILS.map((mails) => point(`scale poll ${mails}`, mails)),
       send: path("send", PATH_BYTES, sendChunks),
       retrieve: path("retrieve", retrieved.delivered, retrieved.chunks),
       streamBytes: generated.bytes,
