@@ -238,7 +238,7 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
     "### Scaling",
     "Under xsnap, with the path bench's engines and clients reused (bench/paths.ts): one send of each attachment size, and polls of " +
       `10, 100 and 1000 mails, each mail a ${POLL_MAIL_BYTES}-byte TOP answer read into the command poll's header reader (the verifier and the ledger are ` +
-      "not in it). Compute is XS's meter for the whole operation; the heap is the live slot count after a full GC that follows it. " +
+      "not in it). Compute is XS's meter for the whole operation, the scripted responder's work included (the per-byte rows above take it out); the heap is the live slot count after a full GC that follows it. " +
       "Linear: compute per byte (send, from 64 KiB on: a 1 KiB send carries a mail's fixed set-up) and per mail (poll) may differ by at most 10%; flat: the heap " +
       "after each size within 64 slots. Time is the wire model's at 115,200 baud with the measured compute: a send as in the wire section, a poll as " +
       "its mails' answers plus three round trips each (UIDL n, TOP n 0, DELE n); being per command, it is linear in the mails by construction, so " +
