@@ -15,6 +15,8 @@ export interface BufferGroup {
 
 export interface BufferProbeResult {
   groups: BufferGroup[];
+  /** Most bytes of buffers made during the operation and alive at once (sampled per chunk). */
+  peaks: Record<string, number>;
 }
 
 interface Allocation {
@@ -146,6 +148,35 @@ gc();
 await new Promise((resolve) => setImmediate(resolve));
 gc();
 
+// Peak: a command poll's retrieve into the poll's header reader and an alarm send with a 64 KiB
+// attachment, through the same clients (bench/paths.ts). Buffers the core makes during the
+// operation are sampled at every chunk (source read, sink write): the most alive at once.
+// Without a GC between samples, garbage still counts: the peak is an upper bound.
+const paths = await import("./paths.ts");
+const bench = uncounted(() => paths.createPathBench(core));
+const attachment = uncounted(() => paths.patternBytes(64 * 1024));
+const answer = uncounted(() => paths.pop3Answer(64 * 1024));
+const peaks: Record<string, number> = {};
+async function peakDuring(name: string, run: () => Promise<unknown>): Promise<void> {
+  const from = allocations.length;
+  let peak = 0;
+  bench.sample = () => {
+    let live = 0;
+    for (let i = from; i < allocations.length; i++) {
+      const a = allocations[i];
+      if (a.site.startsWith("src/") && a.ref.deref() !== undefined) live += a.bytes;
+    }
+    if (live > peak) peak = live;
+  };
+  group = name;
+  await run();
+  group = "";
+  bench.sample = null;
+  peaks[name] = peak;
+}
+await peakDuring("during a command poll", () => bench.retrieve(answer.wire));
+await peakDuring("during an alarm send", () => bench.send(attachment));
+
 const groups = new Map<string, BufferGroup>();
 for (const a of allocations) {
   const g = groups.get(a.group) ?? { name: a.group, bytes: 0, sites: {} };
@@ -154,5 +185,5 @@ for (const a of allocations) {
   g.bytes += a.bytes;
   g.sites[a.site] = (g.sites[a.site] ?? 0) + a.bytes;
 }
-const result: BufferProbeResult = { groups: [...groups.values()] };
+const result: BufferProbeResult = { groups: [...groups.values()].filter((g) => !(g.name in peaks)), peaks };
 process.stdout.write(`${JSON.stringify(result)}\n`);

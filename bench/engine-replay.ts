@@ -16,10 +16,13 @@ export type CoreLib = typeof Core;
  * What a parser found in the stream: the generator's truth less what only the generator knows
  * (dataBytes: byte-counted data, our engine only; line readers see the data as lines).
  */
-export type Counts = Omit<StreamTruth, "noise" | "lookalikeLines" | "mails" | "uploads">;
+export type Counts = Omit<StreamTruth, "noise" | "lookalikeLines" | "mails" | "uploads"> & {
+  /** Mail bytes handed on after unstuffing (our engine, delivering). */
+  deliveredBytes: number;
+};
 
 export function emptyCounts(): Counts {
-  return { ok: 0, csq: 0, csqSum: 0, smtpft: 0, smtpftSum: 0, pop3read: 0, pop3readSum: 0, smtpsend: 0, pop3cmd: 0, dataBytes: 0, dataLineFeeds: 0 };
+  return { ok: 0, csq: 0, csqSum: 0, smtpft: 0, smtpftSum: 0, pop3read: 0, pop3readSum: 0, smtpsend: 0, pop3cmd: 0, dataBytes: 0, dataLineFeeds: 0, deliveredBytes: 0 };
 }
 
 const OK_ID = 0;
@@ -51,8 +54,8 @@ export const noTimers: TimerPort = { deadline: () => idleDeadline };
 
 /**
  * Makes `replay(chunks)`: a fresh engine per call, fed one chunk per onReadable. With
- * `scanData` (the default) the handler looks at every data byte, as a real consumer would;
- * without, it only counts them (to tell the engine's own cost from the consumer's).
+ * `scanData` (the default) the handler unstuffs the data and hands the mail bytes on, as
+ * Pop3Client does; without, it only counts them (to tell the engine's own cost from that work).
  */
 export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly Uint8Array[]) => Counts {
   const Verdict = lib.Verdict;
@@ -68,6 +71,7 @@ export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly U
     ]);
     receiveLength = 0;
     readonly counts = emptyCounts();
+    private readonly unstuffer = new lib.DotUnstuffer();
 
     onUrc(id: number, line: Line): Core.Verdict {
       const c = this.counts;
@@ -106,14 +110,22 @@ export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly U
       return Verdict.NotMine;
     }
 
-    /** Consumes the data: every byte is looked at (line feeds counted). */
+    /**
+     * Takes the data as Pop3Client does: dot-stuffing undone in place (the engine's read
+     * buffer holds a copy of the stream) and the mail bytes handed on, their line feeds
+     * counted (what the peers' line splitting finds too).
+     */
     onData(buf: Uint8Array, offset: number, length: number): void {
       const c = this.counts;
       c.dataBytes += length;
       if (!scanData) return;
+      const n = this.unstuffer.push(buf, offset, length, buf, offset);
+      const end = offset + n;
       let lineFeeds = 0;
-      for (let i = offset, end = offset + length; i < end; i++) if (buf[i] === 10) lineFeeds++;
+      for (let i = offset; i < end; i++) if (buf[i] === 10) lineFeeds++;
       c.dataLineFeeds += lineFeeds;
+      c.deliveredBytes += n;
+      if (this.unstuffer.done) this.unstuffer.reset();
     }
   }
 

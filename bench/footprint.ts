@@ -2,12 +2,42 @@
 // bytes of the fixed buffers the core and the app hold once constructed (counted by
 // bench/buffer-probe.ts in a fresh process, so that module-load tables count too).
 
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import type { BufferGroup, BufferProbeResult } from "./buffer-probe.ts";
+import { locateModdable } from "../host-tests/device/moddable-sdk.ts";
+
+/** The device app as it is flashed: XS bytecode of dist/device/main.js (build/build.mjs's release bundle). */
+export type Bytecode =
+  | { measured: true; xsbBytes: number; minifiedBytes: number; xsc: string }
+  | { measured: false; reason: string };
+
+/**
+ * Builds the bundles (build/build.mjs) and compiles the device app with the SDK's xsc as
+ * mcconfig does for a release build (`xsc main.js -e -o DIR -r main`); skipped, saying why,
+ * when no Moddable SDK is found ($MODDABLE, or ../shared/moddable beside the repo).
+ */
+function measureBytecode(): Bytecode {
+  const sdk = locateModdable();
+  if (!sdk.found) return { measured: false, reason: sdk.reason };
+  const xsc = join(sdk.bin, "xsc");
+  if (!existsSync(xsc)) return { measured: false, reason: `${xsc} does not exist (the SDK's tools are not built)` };
+  execFileSync(process.execPath, ["build/build.mjs"], { cwd: root, stdio: "ignore" });
+  const bundle = `${root}dist/device/main.js`;
+  if (!existsSync(bundle)) return { measured: false, reason: "build/build.mjs wrote no dist/device/main.js" };
+  const dir = mkdtempSync(join(tmpdir(), "simmail-xsb-"));
+  try {
+    execFileSync(xsc, [bundle, "-e", "-o", dir, "-r", "main"], { stdio: "pipe" });
+    return { measured: true, xsbBytes: statSync(join(dir, "main.xsb")).size, minifiedBytes: statSync(bundle).size, xsc };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Modules the Moddable SDK provides: never bundled (the same list as build/build.mjs). */
 const MODDABLE_EXTERNALS = [
@@ -34,13 +64,17 @@ export interface BundleSize {
 
 export interface FootprintResult {
   bundles: BundleSize[];
+  bytecode: Bytecode;
   buffers: {
     groups: BufferGroup[];
     /** Tables + AtEngine + SmtpClient + Pop3Client. */
     core: number;
     /** Tables + AlarmApp, between command polls. */
     appSteady: number;
-    /** During a command poll: the same, as the app keeps the poll's client and reader. */
+    /** Buffers the core made during a command poll's retrieve and an alarm send, alive at once at most (sampled per chunk). */
+    duringPoll: number;
+    duringSend: number;
+    /** appSteady plus the larger of the two. */
     appPeak: number;
   };
 }
@@ -88,7 +122,8 @@ export async function measureFootprint(): Promise<FootprintResult> {
     await bundleSize("core (src/index.ts)", "src/index.ts"),
     await bundleSize("device app (src/device/main.ts)", "src/device/main.ts"),
   ];
-  const { groups } = await runProbe();
+  const probe = await runProbe();
+  const groups = probe.groups;
   const bytesOf = (prefix: string): number => {
     const group = groups.find((g) => g.name.startsWith(prefix));
     if (group === undefined) throw new Error(`the buffer probe reported no "${prefix}" group`);
@@ -97,6 +132,9 @@ export async function measureFootprint(): Promise<FootprintResult> {
   const tables = bytesOf("tables");
   const core = tables + bytesOf("AtEngine") + bytesOf("SmtpClient") + bytesOf("Pop3Client");
   const appSteady = tables + bytesOf("AlarmApp");
-  const appPeak = appSteady;
-  return { bundles, buffers: { groups, core, appSteady, appPeak } };
+  const duringPoll = probe.peaks["during a command poll"];
+  const duringSend = probe.peaks["during an alarm send"];
+  if (duringPoll === undefined || duringSend === undefined) throw new Error("the buffer probe reported no peak for the poll or the send");
+  const appPeak = appSteady + Math.max(duringPoll, duringSend);
+  return { bundles, bytecode: measureBytecode(), buffers: { groups, core, appSteady, duringPoll, duringSend, appPeak } };
 }

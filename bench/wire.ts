@@ -1,177 +1,226 @@
-// Wire efficiency: our SmtpClient and Pop3Client against the SIM7000 simulator (sim/)
-// through the kit's mock UART (ESP32 FIFOs, 10 bits per byte), with real SMTP and POP3 servers
-// (sim/servers/) behind the simulator. The UART, the modem and the engine run on a
-// virtual clock; the simulator's network runs on real time, and the virtual clock stands still
-// while the simulator waits on a server, so network latency is no part of the figures.
-// Ideal time: every byte that crossed the UART, in either direction, back to back at line
-// rate. Efficiency = ideal / elapsed.
+// A wire model of the ESP32 + SIM7000 link that can fail: host CPU, callback latency, the modem's
+// round trips and the UART FIFOs, on a virtual clock. One byte takes 10 bits on the wire.
+//
+// Host CPU: XS compute units (measured under xsnap, bench/xs.ts) turned into device time at
+// DEVICE_UNITS_PER_SECOND. That figure is this machine's XS speed divided by the device factor:
+// xsnap (metering on) runs 50-80 million units a second here; XS on a 240 MHz ESP32 (Xtensa
+// LX6, code in flash behind a cache, no JIT) is taken as 50 times slower (the bracket is 30x to
+// 100x: a bytecode costs XS some tens of host instructions, an ESP32 runs 240 MHz against the
+// host's few GHz with several instructions a cycle, and flash cache misses cost more again).
+// Every figure below is a setting; the bench prints them beside its results.
+//
+// Receive: the modem answers a read at line rate with no flow control. Bytes land in the
+// 128-byte RX FIFO; a callback (after `callbackLatencyMs`) reads up to 128 bytes and the host is
+// busy for their compute; the engine reads again at once while bytes wait. A byte that arrives
+// at a full FIFO is lost, and counted. Transmit: the host fills the 128-byte TX FIFO; when it
+// drains to `txRefillThreshold` bytes a callback refills it (latency, then the refill's compute).
 
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { ByteSource } from "../src/mail/message.ts";
-
-const root = fileURLToPath(new URL("../", import.meta.url));
-const SIMULATOR = "sim/modem/modem.ts";
-const SIM_CLOCK = "host-tests/kit/virtual-time.ts";
-const SERVERS = "sim/servers/index.ts";
-const PAYLOAD = 64 * 1024;
-const BAUD_RATES = [115_200, 921_600];
-/** Virtual time an exchange may take before the run counts as stuck. */
-const VIRTUAL_LIMIT_MS = 600_000;
-
-export interface WireRun {
-  exchange: string;
+/** Settings of the model, every one a named assumption. */
+export interface WireModelSettings {
   baud: number;
+  /** How much slower XS runs on the device than under xsnap on this machine. */
+  deviceFactor: number;
+  /** XS compute units per second under xsnap on this machine (bench/xs.ts measures it). */
+  hostUnitsPerSecond: number;
+  /** From a UART interrupt to the JavaScript callback running (Moddable posts it to the main task). */
+  callbackLatencyMs: number;
+  /** Modem and network round trip per AT+SMTPFT and AT+POP3READ (LTE-M: tens to a few hundred ms). */
+  rttMs: number;
+  rxFifo: number;
+  txFifo: number;
+  /** TX FIFO level at which the refill interrupt fires (ESP-IDF's default empty threshold). */
+  txRefillThreshold: number;
+}
+
+/**
+ * One 128-byte TX FIFO refill (onWritable, the transmitter's pump, one write) in XS units:
+ * halving the writes (256-byte ones in bench/paths.ts) saved 3.3 units per raw attachment byte,
+ * about 1,330 units per 256-byte write pair less the copy, so about 520 a refill.
+ */
+export const TX_REFILL_UNITS = 520;
+
+/** xsnap's speed on the machine the defaults were taken on (bench/xs.ts prints today's). */
+export const HOST_UNITS_PER_SECOND = 55e6;
+
+export const DEFAULT_WIRE_SETTINGS: Omit<WireModelSettings, "baud"> = {
+  deviceFactor: 50,
+  hostUnitsPerSecond: HOST_UNITS_PER_SECOND,
+  callbackLatencyMs: 1,
+  rttMs: 100,
+  rxFifo: 128,
+  txFifo: 128,
+  txRefillThreshold: 10,
+};
+
+/** What one path costs the host, in XS compute units (bench/xs.ts, responder taken out). */
+export interface PathCost {
+  /** Per payload byte, every per-chunk cost spread over the bytes (conservative for the FIFO). */
+  unitsPerByte: number;
+  /** Send only: one TX FIFO refill (onWritable, transmitter pump, one write). */
+  refillUnits?: number;
+}
+
+export interface WireOutcome {
+  payloadBytes: number;
   elapsedMs: number;
-  idealMs: number;
+  /** What the protocol allows: the same bytes and round trips with no host CPU and no callback latency. */
+  bestMs: number;
+  payloadPerSecond: number;
+  bestPayloadPerSecond: number;
+  /** payloadPerSecond / bestPayloadPerSecond. */
   efficiency: number;
-  /** Bytes that crossed the UART: host → modem, modem → host. */
-  txBytes: number;
-  rxBytes: number;
+  bytesLost: number;
+  chunks: number;
 }
 
-export type WireResult = { measured: true; runs: WireRun[]; method: string } | { measured: false; reason: string };
+const deviceSeconds = (units: number, s: WireModelSettings): number => (units * s.deviceFactor) / s.hostUnitsPerSecond;
 
-/** 64 KiB of attachment bytes, all byte values, made on the fly. */
-class PatternSource implements ByteSource {
-  readonly size = PAYLOAD;
-  private position = 0;
-  read(out: Uint8Array, offset: number, max: number): number {
-    const n = Math.min(max, this.size - this.position);
-    for (let i = 0; i < n; i++) out[offset + i] = ((this.position + i) * 167 + 13) & 0xff;
-    this.position += n;
-    return n;
-  }
-  rewind(): void {
-    this.position = 0;
-  }
-  bytes(): Buffer {
-    const out = Buffer.alloc(this.size);
-    this.rewind();
-    this.read(out, 0, this.size);
-    this.rewind();
-    return out;
-  }
-}
-
-/** A 64 KiB plain-text mail as a server stores it (CRLF lines, some starting with a dot). */
-function plainMail(): string {
-  const head = "From: Ops <ops@simmail.test>\r\nTo: Bob <bob@simmail.test>\r\nSubject: Monthly log\r\nDate: Fri, 17 May 2024 08:31:12 +0000\r\nMessage-ID: <bench-64k@simmail.test>\r\n\r\n";
-  const lines: string[] = [];
-  let size = head.length;
-  for (let i = 0; size < PAYLOAD - 3; i++) {
-    const line = i % 9 === 4
-      ? `.${i} a line the server dot-stuffs on the way out`
-      : `${String(i).padStart(5, "0")} 10:${String(i % 60).padStart(2, "0")}:00 zone ${i % 8 + 1} temperature ${(18 + (i % 7) * 0.7).toFixed(1)} C battery ok`;
-    const room = PAYLOAD - 2 - size;
-    const text = line.length + 2 <= room ? line : line.slice(0, Math.max(0, room - 2));
-    lines.push(text);
-    size += text.length + 2;
-  }
-  return `${head}${lines.join("\r\n")}\r\n`;
-}
-
-export async function measureWire(): Promise<WireResult> {
-  for (const file of [SIMULATOR, SIM_CLOCK, SERVERS]) {
-    if (!existsSync(`${root}${file}`)) return { measured: false, reason: `${file} does not exist yet` };
-  }
-  const [{ SimModem }, { runWithNetwork }, { startMailServers }, { createUartPair, wireTimeMs }, { VirtualClock }, { CollectSink }, core] = await Promise.all([
-    import("../sim/modem/modem.ts"),
-    import("../host-tests/kit/virtual-time.ts"),
-    import("../sim/servers/index.ts"),
-    import("../host-tests/kit/mock-uart.ts"),
-    import("../sim/scheduler.ts"),
-    import("../host-tests/kit/mail-io.ts"),
-    import("../src/index.ts"),
-  ]);
-  const { simpleParser } = await import("mailparser");
-
-  const servers = await startMailServers();
-  try {
-    const runs: WireRun[] = [];
-    for (const baud of BAUD_RATES) {
-      const clock = new VirtualClock();
-      const uart = createUartPair({ scheduler: clock, baud });
-      const sim = new SimModem({ echo: false });
-      sim.attach(uart.modem);
-      sim.powerOn({ quiet: true });
-      const engine = new core.AtEngine({ serial: uart.host, timers: clock });
-      uart.host.attach(engine);
-
-      /** Runs the clock until `work` settles; it stands still while the simulator waits on a server. */
-      const drive = async <T>(work: Promise<T>): Promise<T> => {
-        let settled = false;
-        let failure: unknown = null;
-        let value: T | undefined;
-        work.then((v) => { value = v; settled = true; }, (e: unknown) => { failure = e; settled = true; });
-        if (!(await runWithNetwork(clock, sim, () => settled, VIRTUAL_LIMIT_MS))) {
-          throw new Error(`the exchange stalled: not done after ${VIRTUAL_LIMIT_MS} ms of virtual time, or nothing left to run`);
-        }
-        if (failure !== null) throw failure;
-        return value as T;
-      };
-      /** Elapsed virtual time and UART bytes of one exchange. */
-      const measure = async (exchange: string, work: () => Promise<unknown>): Promise<void> => {
-        const tx = uart.stats.txBytes;
-        const rx = uart.stats.rxBytes;
-        const start = clock.now();
-        await drive(work());
-        // The exchange ends when its last byte has crossed the wire.
-        const elapsedMs = Math.max(uart.stats.txLastAt ?? 0, uart.stats.rxLastAt ?? 0, clock.now()) - start;
-        const txBytes = uart.stats.txBytes - tx;
-        const rxBytes = uart.stats.rxBytes - rx;
-        const idealMs = wireTimeMs(txBytes + rxBytes, baud);
-        runs.push({ exchange, baud, elapsedMs, idealMs, efficiency: idealMs / elapsedMs, txBytes, rxBytes });
-      };
-
-      // The engine syncs with the modem once, as a device does at boot; not part of a mail.
-      await drive(core.runStep(engine, new core.Step({ request: "AT", timeoutMs: 1000 })));
-
-      const smtp = new core.SmtpClient(engine);
-      const source = new PatternSource();
-      const before = (await servers.messages("alice")).length;
-      await measure("send a mail with a 64 KiB attachment", () => smtp.send(
-        { server: { host: servers.host, port: servers.smtpPort, user: "alarm", password: "alarm-secret" }, cid: 0 },
-        {
-          from: { address: "alarm@simmail.test", name: "Alarm" },
-          to: [{ address: "alice@simmail.test" }],
-          subject: "Log",
-          body: "The log is attached.",
-          attachment: { name: "log.bin", source },
-        },
-      ));
-      const [raw] = (await servers.waitForMessages("alice", before + 1)).slice(before);
-      const parsed = await simpleParser(raw);
-      const attachment = parsed.attachments[0]?.content;
-      if (attachment === undefined || !attachment.equals(source.bytes())) throw new Error("the server did not receive the 64 KiB attachment intact");
-
-      const mail = plainMail();
-      await servers.deliver("bob", mail);
-      const pop3 = new core.Pop3Client(engine, clock);
-      const sink = new CollectSink();
-      await measure("retrieve a 64 KiB mail", async () => {
-        await pop3.login({ server: { host: servers.host, port: servers.pop3Port, user: "bob", password: "bob-secret" }, cid: 0 });
-        await pop3.retrieve(1, sink);
-        await pop3.delete(1);
-        await pop3.logout();
-      });
-      if (sink.bytes.toString("latin1") !== mail) throw new Error("the retrieved mail differs from the one the server holds");
-
-      engine.close();
-      sim.close();
+/**
+ * Bytes arriving back to back from `start` at line rate into the RX FIFO, drained by the host.
+ * Returns when the host has processed the last one, and how many were lost.
+ */
+function receive(start: number, bytes: number, unitsPerByte: number, s: WireModelSettings): { end: number; lost: number } {
+  const byteTime = 10 / s.baud;
+  const perByte = deviceSeconds(unitsPerByte, s);
+  const latency = s.callbackLatencyMs / 1000;
+  let fifo = 0;
+  let lost = 0;
+  /** When the host can next read: a pending callback's time, or the end of its current work. */
+  let readAt = Number.POSITIVE_INFINITY;
+  let arrived = 0;
+  let t = start;
+  let processed = 0;
+  while (processed + lost < bytes) {
+    const nextArrival = arrived < bytes ? start + (arrived + 1) * byteTime : Number.POSITIVE_INFINITY;
+    if (nextArrival <= readAt) {
+      t = nextArrival;
+      arrived++;
+      if (fifo === s.rxFifo) lost++;
+      else fifo++;
+      // A byte at an idle host raises the interrupt: its callback runs after the latency.
+      if (readAt === Number.POSITIVE_INFINITY) readAt = t + latency;
+      continue;
     }
-    return {
-      measured: true,
-      runs,
-      method:
-        "SmtpClient.send (64 KiB binary attachment, host base64) and Pop3Client login, retrieve, delete, logout (a 64 KiB mail), " +
-        "each against the SIM7000 simulator over the kit's mock UART (ESP32 128-byte FIFOs, 10 bits per byte, onReadable per " +
-        "96 bytes or at idle) with real smtp-server and Dovecot behind it on 127.0.0.1. The UART, modem and engine run on a " +
-        "virtual clock that stands still while the simulator waits on a server, so network latency and host CPU time are not " +
-        "counted: elapsed is what the protocol and the host's use of the UART cost. The engine's one-time sync (AT, quiet gap) " +
-        "happens before. The server copies are checked byte for byte.",
-    };
-  } finally {
-    await servers.stop();
+    t = readAt;
+    const n = fifo < s.rxFifo ? fifo : s.rxFifo;
+    fifo -= n;
+    processed += n;
+    // The engine reads again as soon as its work is done while bytes wait; else it waits for the next interrupt.
+    const busyUntil = t + n * perByte;
+    readAt = Number.POSITIVE_INFINITY;
+    // Bytes that arrive while busy are read right after.
+    while (arrived < bytes && start + (arrived + 1) * byteTime <= busyUntil) {
+      arrived++;
+      if (fifo === s.rxFifo) lost++;
+      else fifo++;
+    }
+    t = busyUntil;
+    if (fifo > 0) readAt = t;
   }
+  return { end: t, lost };
+}
+
+/** Host bytes through the TX FIFO from `start` (FIFO empty); returns when the last byte has left the wire. */
+function transmit(start: number, bytes: number, refillUnits: number, s: WireModelSettings): number {
+  const byteTime = 10 / s.baud;
+  const refill = s.callbackLatencyMs / 1000 + deviceSeconds(refillUnits, s);
+  let t = start;
+  let left = bytes;
+  let level = 0;
+  for (;;) {
+    const n = left < s.txFifo - level ? left : s.txFifo - level;
+    left -= n;
+    level += n;
+    if (left === 0) return t + level * byteTime;
+    // The FIFO sends down to the threshold, the interrupt fires, and it keeps sending (or runs
+    // dry, the wire idle) until the refill callback has run.
+    t += (level - s.txRefillThreshold) * byteTime;
+    level = s.txRefillThreshold;
+    t += refill;
+    level = Math.max(0, level - refill / byteTime);
+  }
+}
+
+const lineBytes = (text: string): number => text.length;
+
+/** Pop3Client.retrieve of `mailBytes` in AT+POP3READ=<reqLength> chunks. */
+export function modelRetrieve(mailBytes: number, reqLength: number, cost: PathCost, s: WireModelSettings): WireOutcome {
+  const byteTime = 10 / s.baud;
+  const rtt = s.rttMs / 1000;
+  let t = 0;
+  let best = 0;
+  let lost = 0;
+  let chunks = 0;
+  for (let sent = 0; sent < mailBytes; chunks++) {
+    const n = Math.min(reqLength, mailBytes - sent);
+    sent += n;
+    const request = lineBytes(`AT+POP3READ=${reqLength}\r`);
+    const answer = lineBytes(`\r\n+POP3READ: ${sent === mailBytes ? 2 : 1},${n}\r\n`) + n + lineBytes("\r\nOK\r\n");
+    t = transmit(t, request, cost.refillUnits ?? 0, s) + rtt;
+    best += request * byteTime + rtt + answer * byteTime;
+    const r = receive(t, answer, cost.unitsPerByte * n / answer, s);
+    t = r.end;
+    lost += r.lost;
+  }
+  return outcome(mailBytes, t, best, lost, chunks);
+}
+
+/**
+ * SmtpClient's AT+SMTPFT loop for `rawBytes` of attachment, host base64 in 76-character lines:
+ * the chunk's compute, AT+SMTPFT=<n>, `+SMTPFT: 2,<n>`, n payload bytes through the TX FIFO,
+ * the round trip, `OK` and `+SMTPFT: 1,<max>`.
+ */
+export function modelSend(rawBytes: number, chunkMax: number, cost: PathCost, s: WireModelSettings): WireOutcome {
+  const byteTime = 10 / s.baud;
+  const rtt = s.rttMs / 1000;
+  const encoded = 4 * Math.ceil(rawBytes / 3) + 2 * Math.ceil((4 * Math.ceil(rawBytes / 3)) / 76);
+  const refillUnits = cost.refillUnits ?? 0;
+  const refills = encoded / s.txFifo;
+  // The chunk's own compute: everything but the refills.
+  const prepareUnitsPerByte = Math.max(0, (cost.unitsPerByte * rawBytes - refillUnits * refills) / encoded);
+  const prepare = (n: number) => deviceSeconds(prepareUnitsPerByte * n, s);
+  // The first chunk is encoded after the modem's first offer; each later one while the modem's
+  // answer to the last is on its way (AttachmentUpload prepares ahead).
+  let t = prepare(Math.min(chunkMax, encoded));
+  let best = 0;
+  let lost = 0;
+  let chunks = 0;
+  for (let sent = 0; sent < encoded; chunks++) {
+    const n = Math.min(chunkMax, encoded - sent);
+    sent += n;
+    const request = lineBytes(`AT+SMTPFT=${n}\r`);
+    const confirm = lineBytes(`\r\n+SMTPFT: 2,${n}\r\n`);
+    const next = lineBytes(`\r\nOK\r\n\r\n+SMTPFT: 1,${chunkMax}\r\n`);
+    t = transmit(t, request, refillUnits, s);
+    const c = receive(t, confirm, 0, s);
+    const payloadOut = transmit(c.end, n, refillUnits, s);
+    const ready = payloadOut + prepare(Math.min(chunkMax, encoded - sent));
+    const r = receive(payloadOut + rtt, next, 0, s);
+    t = Math.max(r.end, ready);
+    lost += c.lost + r.lost;
+    best += (request + confirm + n + next) * byteTime + rtt;
+  }
+  return outcome(rawBytes, t, best, lost, chunks);
+}
+
+function outcome(payloadBytes: number, elapsed: number, best: number, bytesLost: number, chunks: number): WireOutcome {
+  const payloadPerSecond = payloadBytes / elapsed;
+  const bestPayloadPerSecond = payloadBytes / best;
+  return {
+    payloadBytes, elapsedMs: elapsed * 1000, bestMs: best * 1000, payloadPerSecond, bestPayloadPerSecond,
+    efficiency: payloadPerSecond / bestPayloadPerSecond, bytesLost, chunks,
+  };
+}
+
+/**
+ * The longest AT+POP3READ request whose answer (framing included) the host takes in without a
+ * lost byte at these settings; 0 when not even the framing fits.
+ */
+export function safeReadLength(cost: PathCost, s: WireModelSettings, upTo: number): number {
+  let best = 0;
+  for (let n = 16; n <= upTo; n += 16) {
+    if (modelRetrieve(n, n, cost, s).bytesLost === 0) best = n;
+    else break;
+  }
+  return best;
 }

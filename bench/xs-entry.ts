@@ -4,3 +4,4 @@
 export { generateModemStream } from "./modem-stream.ts";
 export { cutIntoReads, engineReplay, serialOnly } from "./engine-replay.ts";
 export { createLoopBench } from "./responders.ts";
+export { createPathBench, patternBytes, pop3Answer, replayResponder } from "./paths.ts";

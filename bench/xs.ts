@@ -25,13 +25,41 @@ export interface HeapFigures {
   growth: number;
 }
 
+/** One firmware path end to end (bench/paths.ts): compute per payload byte, the responder's own work taken out. */
+export interface PathFigures {
+  /** Payload bytes: raw attachment bytes (send) or mail bytes delivered to the sink (retrieve). */
+  bytes: number;
+  /** AT+SMTPFT or AT+POP3READ chunks. */
+  chunks: number;
+  /** The path's compute, responder included, and the responder's alone (replayResponder). */
+  compute: number;
+  responder: number;
+  /** (compute - responder) / bytes. */
+  perByte: number;
+}
+
+/** One size of the scaling runs: XS compute for the whole operation, live slots after a GC that follows it. */
+export interface ScalePoint {
+  size: number;
+  compute: number;
+  heapAfterGc: number;
+}
+
+export const SEND_SIZES = [1024, 64 * 1024, 1024 * 1024];
+export const POLL_MAILS = [10, 100, 1000];
+/** The command mails of a poll: headers only, as TOP n 0 gives them (bench/paths.ts pop3Answer). */
+export const POLL_MAIL_BYTES = 600;
+
+/** Bytes of attachment and of mail the path figures use. */
+export const PATH_BYTES = 256 * 1024;
+
 export type XsResult =
   | {
       measured: true;
       streamBytes: number;
       /** Instructions per KiB of stream: the engine and its URC handler (field parsing), no more. */
       computePerKiB: number;
-      /** Plus a consumer that looks at every POP3READ data byte, and the serial stub's reads. */
+      /** Plus the POP3READ data unstuffed in place and handed on, and the serial stub's reads. */
       computePerKiBWithConsumer: number;
       /**
        * Live heap slots that one evaluated step leaves behind by itself (the xsnap harness),
@@ -40,6 +68,13 @@ export type XsResult =
       driftPerStep: number;
       smtp: HeapFigures;
       pop3: HeapFigures;
+      send: PathFigures;
+      retrieve: PathFigures;
+      /** xsnap's speed here: the two paths' compute over their wall time (Date.now() inside XS). */
+      hostUnitsPerSecond: number;
+      /** Sends of SEND_SIZES attachments; polls of POLL_MAILS mails (each one's answer into the poll's header reader). */
+      sends: ScalePoint[];
+      polls: ScalePoint[];
     }
   | { measured: false; reason: string };
 
@@ -52,7 +87,8 @@ function runNode(args: string[]): Promise<void> {
   });
 }
 
-async function bundleBench(dir: string): Promise<string> {
+/** bench/xs-entry.ts bundled for XS into `dir` (globalThis.simmailBench). */
+export async function bundleBench(dir: string): Promise<string> {
   const file = join(dir, "simmail-bench.js");
   await build({
     absWorkingDir: root,
@@ -105,6 +141,32 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
       { name: "smtp run", code: `L.upload(${loopChunks}).then(report);`, gc: true },
       { name: "pop3 warm-up", code: "L.retrieve(50).then(report);", gc: true },
       { name: "pop3 run", code: `L.retrieve(${loopChunks}).then(report);`, gc: true },
+      {
+        name: "paths set-up",
+        code: `globalThis.P = B.createPathBench(lib); globalThis.attachment = B.patternBytes(${PATH_BYTES}); globalThis.answer = B.pop3Answer(${PATH_BYTES});
+               P.send(B.patternBytes(3000)).then(() => P.retrieve(B.pop3Answer(3000).wire));`,
+      },
+      { name: "send path", code: "globalThis.t0 = Date.now(); P.send(attachment).then((chunks) => { report(chunks); report(Date.now() - t0); });" },
+      { name: "send responder", code: "B.replayResponder(B.createPathBench(lib).sendScript, P.sendLog).then(report);" },
+      {
+        name: "retrieve path",
+        code: "globalThis.t0 = Date.now(); P.retrieve(answer.wire).then((n) => { report({ delivered: n, expected: answer.delivered, from: P.lastFrom, chunks: P.retrieveScript.chunks }); report(Date.now() - t0); });",
+      },
+      {
+        name: "retrieve responder",
+        code: "globalThis.R = B.createPathBench(lib).retrieveScript; R.load(answer.wire); B.replayResponder(R, P.retrieveLog).then(report);",
+      },
+      { name: "scale set-up", code: `globalThis.pollMail = B.pop3Answer(${POLL_MAIL_BYTES}).wire; globalThis.attachment = null; globalThis.answer = null;`, gc: true },
+      ...SEND_SIZES.flatMap((size) => [
+        { name: `scale send ${size} input`, code: `globalThis.attachment = B.patternBytes(${size});`, gc: true },
+        { name: `scale send ${size}`, code: "P.send(attachment).then(report);", gc: true },
+      ]),
+      { name: "scale send done", code: "globalThis.attachment = null;", gc: true },
+      ...POLL_MAILS.map((mails) => ({
+        name: `scale poll ${mails}`,
+        code: `(async () => { for (let n = 0; n < ${mails}; n++) await P.retrieve(pollMail); report(P.lastFrom); })();`,
+        gc: true,
+      })),
     ];
     const { steps: results } = await runInXs({ scripts: [`${root}${CORE}`, benchScript], steps }, 300_000);
     const step = (name: string): XsStepResult => {
@@ -136,8 +198,26 @@ export async function measureXs(streamBytes = 1024 * 1024, loopChunks = 1000): P
       const after = heapAfterGc(`${prefix} run`);
       return { chunks, before, after, growth: after - before - driftPerStep };
     };
+    const path = (name: "send" | "retrieve", bytes: number, chunks: number): PathFigures => {
+      const compute = step(`${name} path`).meterUsage.compute;
+      const responder = step(`${name} responder`).meterUsage.compute;
+      return { bytes, chunks, compute, responder, perByte: (compute - responder) / bytes };
+    };
+    const sendChunks = step("send path").reports[0];
+    if (typeof sendChunks !== "number" || sendChunks < PATH_BYTES / 1360) throw new Error(`XS send path took ${String(sendChunks)} chunks`);
+    const retrieved = step("retrieve path").reports[0] as { delivered: number; expected: number; from: string; chunks: number };
+    if (retrieved.delivered !== retrieved.expected || retrieved.from !== "Ops <ops@example.net>") {
+      throw new Error(`XS retrieve path delivered ${retrieved.delivered} of ${retrieved.expected} bytes, From "${retrieved.from}"`);
+    }
+    const wallMs = (step("send path").reports[1] as number) + (step("retrieve path").reports[1] as number);
+    const point = (name: string, size: number): ScalePoint => ({ size, compute: step(name).meterUsage.compute, heapAfterGc: heapAfterGc(name) });
     return {
       measured: true,
+      hostUnitsPerSecond: ((step("send path").meterUsage.compute + step("retrieve path").meterUsage.compute) / wallMs) * 1000,
+      sends: SEND_SIZES.map((size) => point(`scale send ${size}`, size)),
+      polls: POLL_MAILS.map((mails) => point(`scale poll ${mails}`, mails)),
+      send: path("send", PATH_BYTES, sendChunks),
+      retrieve: path("retrieve", retrieved.delivered, retrieved.chunks),
       streamBytes: generated.bytes,
       computePerKiB: (step("replay, data counted only").meterUsage.compute - stubCompute) / kib,
       computePerKiBWithConsumer: step("replay").meterUsage.compute / kib,

@@ -12,7 +12,7 @@
 // main.js.map), so that xsbug shows the code; `npm run device -- -d ...` passes it (build/device.mjs).
 // `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findForbiddenGlobals } from "./forbidden-globals.mjs";
@@ -66,6 +66,9 @@ const TARGETS = [
     outputs: ["dist/device/main.js", "dist/device/main.js.map"],
     allowedModules: MODDABLE_MODULES,
     required: false,
+    // One mail dialect, the one mc/config names: the other is left out (src/mail/dialects.ts);
+    // the step-table builders have no side effects, so unused tables go too.
+    define: () => ({ "globalThis.SIMMAIL_BUILD_DIALECT": JSON.stringify(deviceDialect()) }),
   },
   {
     name: "core for Moddable apps (ESM)",
@@ -99,6 +102,34 @@ function moduleGate(target) {
 /** Where the streaming mail readers and codecs live; the size report names those a bundle holds. */
 const CODEC_DIR = "src/mail/codec/";
 
+/** The modules only one mail dialect uses, by dialect. */
+const DIALECT_MODULES = { sim7000: /\/src\/mail\/(smtp|smtp-upload|pop3|pop3-reader|session)\.ts$/, classic: /\/src\/mail\/classic[^/]*\.ts$/ };
+
+/**
+ * The other dialect's modules marked free of side effects, so that the bundler leaves them out
+ * when nothing of theirs is used (their top-level classes and step tables would keep them in).
+ */
+function otherDialectGate(dialect) {
+  const other = DIALECT_MODULES[dialect === "sim7000" ? "classic" : "sim7000"];
+  return {
+    name: "other-dialect",
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
+        const path = resolve(args.resolveDir, args.path);
+        return other.test(path) ? { path, sideEffects: false } : undefined;
+      });
+    },
+  };
+}
+
+/** mc/config's modemDialect in the manifest the device app is built with. */
+function deviceDialect() {
+  const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8"));
+  const dialect = manifest.config?.modemDialect;
+  if (dialect !== "sim7000" && dialect !== "classic") throw new Error(`manifest.json config.modemDialect is ${JSON.stringify(dialect)}, not "sim7000" or "classic"`);
+  return dialect;
+}
+
 /** One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted). */
 async function bundle(target, minify) {
   const outfile = join(root, "dist/.bundle.js");
@@ -123,7 +154,8 @@ async function bundle(target, minify) {
     metafile: true,
     write: false,
     logLevel: "warning",
-    plugins: [moduleGate(target)],
+    plugins: target.define === undefined ? [moduleGate(target)] : [moduleGate(target), otherDialectGate(deviceDialect())],
+    ...(target.define === undefined ? {} : { define: target.define(), pure: ["steps", "table"] }),
   });
   const code = result.outputFiles.find((file) => file.path === outfile).text;
   const map = JSON.parse(result.outputFiles.find((file) => file.path === `${outfile}.map`).text);

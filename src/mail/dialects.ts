@@ -6,7 +6,7 @@ import type { TimerPort } from "../transport/ports.ts";
 import type { Modem } from "../modem/modem.ts";
 import type { EmailCapabilities } from "../modem/probe.ts";
 import { DEFAULT_LIMITS, type EmailLimits } from "../modem/limits.ts";
-import { ClassicPop3Client, ClassicSmtpClient, openClassicBearer } from "./classic.ts";
+import { ClassicMail } from "./classic-dialect.ts";
 import type { BearerOptions, DialectCapabilities, MailDialect } from "./dialect.ts";
 import { MailParameterError, ProbedLimitError } from "./errors.ts";
 import type { MailMessage } from "./message.ts";
@@ -95,43 +95,9 @@ class Sim7000Mail implements MailDialect {
   }
 }
 
-/** The application note's: socket PDP context, inline one-line body, modem files attached, no UIDL, no TLS. */
-class ClassicMail implements MailDialect {
-  readonly name = "classic";
-  readonly can: DialectCapabilities = { uidl: false, inlineBody: true, attachments: "modem-file" };
-  readonly mailbox: ClassicPop3Client;
-  private readonly modem: Modem;
-  private readonly smtp: ClassicSmtpClient;
-
-  constructor(modem: Modem) {
-    this.modem = modem;
-    this.smtp = new ClassicSmtpClient(modem.engine);
-    this.mailbox = new ClassicPop3Client(modem.engine);
-  }
-
-  /** The note's commands report no limits and it has no TLS; nothing is kept of the modem's settings. */
-  adopt(): void {}
-
-  /** The socket PDP context; its address is known only once a session brought it up. */
-  async openBearer(options: BearerOptions): Promise<string> {
-    if (options.apn !== undefined) await openClassicBearer(this.modem.engine, options.apn);
-    return "";
-  }
-
-  /** No query: the context comes up with the first session. */
-  async bearerState(): Promise<null> {
-    return null;
-  }
-
-  send(settings: SmtpSettings, message: MailMessage): Promise<void> {
-    return this.smtp.send(settings, message);
-  }
-
-  endSend(): Promise<void> {
-    return this.smtp.abort();
-  }
-
-  close(): void {}
+/** mc/config asks for a dialect the firmware was not built with. */
+export class DialectNotBuiltError extends Error {
+  override name = "DialectNotBuiltError";
 }
 
 /** Some limit the probe read is `limit` and lower than the SIM7000's. */
@@ -146,7 +112,23 @@ function sameLimits(a: EmailLimits, b: EmailLimits): boolean {
   return (Object.keys(DEFAULT_LIMITS) as Array<keyof EmailLimits>).every((key) => String(a[key]) === String(b[key]));
 }
 
+
+/**
+ * The one dialect a device build holds: build/build.mjs defines globalThis.SIMMAIL_BUILD_DIALECT
+ * from mc/config's `modemDialect`, the comparisons below fold, and the bundler drops the other
+ * dialect's modules (flash). Elsewhere it is undefined: both dialects are there.
+ */
+interface BuildGlobals {
+  SIMMAIL_BUILD_DIALECT?: string;
+}
+
 /** The dialect the probe found (`probeEmail` checked that its commands are there). */
 export function openMailDialect(capabilities: EmailCapabilities, modem: Modem, timers: TimerPort): MailDialect {
-  return capabilities.dialect === "sim7000" ? new Sim7000Mail(modem, timers, capabilities) : new ClassicMail(modem);
+  const built = (globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT;
+  if (built !== undefined && built !== capabilities.dialect) {
+    throw new DialectNotBuiltError(`this firmware holds the ${built} mail dialect only, not ${capabilities.dialect}: build it with mc/config modemDialect "${capabilities.dialect}"`);
+  }
+  if ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT !== "classic" && capabilities.dialect === "sim7000") return new Sim7000Mail(modem, timers, capabilities);
+  if ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT !== "sim7000" && capabilities.dialect === "classic") return new ClassicMail(modem);
+  throw new DialectNotBuiltError(`no mail dialect "${String(capabilities.dialect)}"`);
 }

@@ -1,13 +1,13 @@
 // The AT+POP3READ loop (spec 3.2.20): a multi-line answer (LIST, UIDL, TOP, RETR) comes by
-// byte count, chunk after chunk; the bytes pass a fixed ring and reach the caller's sink in
-// blocks, dot-stuffing undone. One reused command, one Promise for the whole answer.
+// byte count, chunk after chunk; dot-stuffing is undone in place in the engine's read buffer and
+// the bytes reach the caller's sink from there, with no copy. One reused command, one Promise
+// for the whole answer.
 
 import type { Line } from "../transport/bytes.ts";
 import { AtCommand, Verdict } from "../transport/command.ts";
 import type { AtEngine, UrcHandler } from "../transport/engine.ts";
 import { MatchTable } from "../transport/match.ts";
 import type { Deadline, TimerPort } from "../transport/ports.ts";
-import { ByteRing } from "../transport/ring.ts";
 import { steps } from "../transport/step.ts";
 import { DotUnstuffer } from "./codec/dot-unstuff.ts";
 import { MailError, MailReadStoppedError, Pop3Error } from "./errors.ts";
@@ -78,7 +78,7 @@ class ReadCommand extends AtCommand {
 
 /**
  * The AT+POP3READ loop for one multi-line answer: a callback state machine with one Promise
- * for the whole answer, one reused command, a fixed ring and a fixed block buffer.
+ * for the whole answer and one reused command.
  */
 export class MultiLineReader implements UrcHandler {
   readonly table = new MatchTable([{ text: "+POP3READ: 3,", id: 0 }]);
@@ -89,9 +89,6 @@ export class MultiLineReader implements UrcHandler {
   private readonly engine: AtEngine;
   private readonly cmd: ReadCommand;
   private readonly unstuffer = new DotUnstuffer();
-  private readonly work: Uint8Array;
-  private readonly ring: ByteRing;
-  private readonly block: Uint8Array;
   private readonly idle: Deadline;
   private readonly idleMs: number;
   private sink: MailSink | null = null;
@@ -102,14 +99,11 @@ export class MultiLineReader implements UrcHandler {
   private resolve: (() => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
 
-  constructor(engine: AtEngine, timers: TimerPort, chunk: number, blockSize: number) {
+  constructor(engine: AtEngine, timers: TimerPort, chunk: number) {
     this.engine = engine;
     this.cmd = new ReadCommand(chunk);
     this.cmd.sink = (buf, offset, length) => this.take(buf, offset, length);
     this.cmd.onEnd = (error) => this.chunkEnded(error);
-    this.work = new Uint8Array(256);
-    this.ring = new ByteRing(blockSize * 2);
-    this.block = new Uint8Array(blockSize);
     this.idleMs = READ.chunk.timeoutMs;
     this.idle = timers.deadline(() => this.fail(new Pop3Error(69, "", "no +POP3READ: 3 data announcement in time")));
   }
@@ -123,7 +117,6 @@ export class MultiLineReader implements UrcHandler {
     this.received = 0;
     this.unstuffer.reset();
     this.atStart = true;
-    this.ring.clear();
     this.waitingForData = false;
     this.engine.addUrcHandler(this);
     return new Promise((resolve, reject) => {
@@ -164,7 +157,10 @@ export class MultiLineReader implements UrcHandler {
     }
   }
 
-  /** POP3READ bytes: undo dot-stuffing into the ring, pass full blocks on. */
+  /**
+   * POP3READ bytes, in the engine's read buffer: dot-stuffing undone in place (those bytes are
+   * not read again), the result handed to the sink from there.
+   */
   private take(buf: Uint8Array, offset: number, length: number): void {
     // Firmwares differ on whether the "+OK ..." status line comes first: a mail, a scan
     // listing or a UID listing never starts with "+", so its presence tells.
@@ -173,25 +169,10 @@ export class MultiLineReader implements UrcHandler {
       this.atStart = false;
       if (buf[offset] === 43) this.unstuffer.reset({ skipStatusLine: true });
     }
-    const work = this.work;
-    while (length > 0) {
-      const n = length < work.length ? length : work.length;
-      const out = this.unstuffer.push(buf, offset, n, work, 0);
-      offset += n;
-      length -= n;
-      let written = 0;
-      while (written < out) {
-        written += this.ring.push(work, written, out - written);
-        if (this.ring.available >= this.block.length) this.flush(this.block.length);
-      }
-    }
-  }
-
-  private flush(max: number): void {
-    const n = this.ring.shift(this.block, 0, max);
-    if (n === 0) return;
-    this.delivered += n;
-    this.sink!.write(this.block, 0, n);
+    const out = this.unstuffer.push(buf, offset, length, buf, offset);
+    if (out === 0) return;
+    this.delivered += out;
+    this.sink!.write(buf, offset, out);
   }
 
   private chunkEnded(error: Error | null): void {
@@ -201,7 +182,6 @@ export class MultiLineReader implements UrcHandler {
     }
     const cmd = this.cmd;
     if (cmd.status === 2 || this.unstuffer.done) {
-      while (this.ring.available > 0) this.flush(this.block.length);
       if (!this.unstuffer.done) {
         this.fail(new MailError("pop3", "modem-protocol", "the modem ended the answer before the final dotline: the mail is incomplete"));
         return;

@@ -57,10 +57,10 @@ export class Pop3Client {
   /** AT+EMAILSSL mode last set (0 is the modem's default after a reset). */
   private sslMode = 0;
 
-  constructor(engine: AtEngine, timers: TimerPort, limits: EmailLimits = DEFAULT_LIMITS, blockSize = 512) {
+  constructor(engine: AtEngine, timers: TimerPort, limits: EmailLimits = DEFAULT_LIMITS) {
     this.engine = engine;
     this.limits = limits;
-    this.reader = new MultiLineReader(engine, timers, limits.pop3Read, blockSize);
+    this.reader = new MultiLineReader(engine, timers, limits.pop3Read);
   }
 
   async login(settings: Pop3Settings): Promise<void> {

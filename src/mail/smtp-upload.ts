@@ -1,10 +1,11 @@
 // The SIM7000's SMTP transfer (spec 3.2.9, 3.2.13, example 5.4): AT+SMTPSEND and every AT+SMTPFT
 // chunk, and the upload loop. The attachment streams through one fixed chunk buffer: each
 // chunk is read from the source, base64-encoded in place and written, with no allocation per
-// chunk (one reused command, one Promise for the whole attachment).
+// chunk (one reused command, one Promise for the whole attachment). The chunk sits behind the
+// transmitter's staging area in one buffer, so each write is one native copyWithin.
 
 import type { Line } from "../transport/bytes.ts";
-import { AtCommand, Verdict } from "../transport/command.ts";
+import { AtCommand, STAGING, stagingViews, Verdict } from "../transport/command.ts";
 import type { AtEngine } from "../transport/engine.ts";
 import { steps, type Step } from "../transport/step.ts";
 import { Base64Encoder, base64ExpandInPlace } from "./codec/base64.ts";
@@ -26,7 +27,8 @@ export class TransferCommand extends AtCommand {
   /** Bytes asked for with AT+SMTPFT=<n>, and confirmed by +SMTPFT: 2,<cnf>. */
   requested = 0;
   confirmed = 0;
-  chunk: Uint8Array | null = null;
+  /** Staging area (STAGING bytes), then the chunk: `chunk` is a view of the part after it. */
+  private area: Uint8Array | null = null;
   private chunkPos = 0;
   /** The request's one value (the chunk length), reused: nothing is allocated per chunk. */
   private readonly args: [number] = [0];
@@ -84,9 +86,26 @@ export class TransferCommand extends AtCommand {
     return Verdict.Continue;
   }
 
-  override fillPayload(out: Uint8Array, offset: number, length: number): void {
-    const chunk = this.chunk!;
-    for (let i = 0; i < length; i++) out[offset + i] = chunk[this.chunkPos++];
+  /** Makes the chunk buffer (for an upload): `capacity` bytes behind the staging area. */
+  /** Set by the upload: called once the chunk's payload is out (the next chunk is prepared then). */
+  payloadSent: (() => void) | null = null;
+
+  override onPayloadSent(): void {
+    this.payloadSent?.();
+  }
+
+  chunkBuffer(capacity: number): Uint8Array {
+    const area = new Uint8Array(STAGING + capacity);
+    this.area = area;
+    this.payloadViews = stagingViews(area);
+    return area.subarray(STAGING);
+  }
+
+  /** `out` is a view of the front of `area` (payloadViews): one copyWithin. */
+  override fillPayload(_out: Uint8Array, offset: number, length: number): void {
+    const from = STAGING + this.chunkPos;
+    this.area!.copyWithin(offset, from, from + length);
+    this.chunkPos += length;
   }
 }
 
@@ -106,17 +125,25 @@ export class AttachmentUpload {
   /** Prepared bytes at the front of `chunk` not yet confirmed by the modem. */
   private pending = 0;
   private requested = 0;
+  /** The last chunk's confirmed bytes are already off the front of `chunk` (prepareNext ran). */
+  private accounted = false;
+  /** The chunk size the modem offered last: the next chunk is prepared to it ahead of its offer. */
+  private lastLimit = 0;
+  /** A source failure while preparing ahead: the upload fails with it when the chunk ends. */
+  private prepareError: Error | null = null;
   private sentRaw = 0;
+  /** Raw bytes of the chunk prepared ahead (not yet sent: progress leaves them out). */
+  private aheadRaw = 0;
   private progress: ((sent: number, total: number) => void) | undefined;
   private resolve: ((code: number) => void) | null = null;
   private reject: ((error: Error) => void) | null = null;
 
   constructor(engine: AtEngine, chunkCapacity: number) {
     this.engine = engine;
-    this.chunk = new Uint8Array(chunkCapacity);
     this.cmd = new TransferCommand(SMTP_STEPS.chunk, SMTP_STEPS.chunk.timeoutMs);
-    this.cmd.chunk = this.chunk;
+    this.chunk = this.cmd.chunkBuffer(chunkCapacity);
     this.cmd.onEnd = (error) => this.chunkEnded(error);
+    this.cmd.payloadSent = () => this.prepareNext();
   }
 
   /** Runs the loop from the first `+SMTPFT: 1,<max>`; resolves with the +SMTPSEND code. */
@@ -126,7 +153,10 @@ export class AttachmentUpload {
     this.sourceDone = false;
     this.finished = false;
     this.pending = 0;
+    this.accounted = false;
+    this.prepareError = null;
     this.sentRaw = 0;
+    this.aheadRaw = 0;
     this.progress = progress;
     this.encoder.reset();
     source.rewind();
@@ -139,7 +169,10 @@ export class AttachmentUpload {
 
   private next(max: number): void {
     try {
-      const n = this.finished ? 0 : this.fill(max < this.chunk.length ? max : this.chunk.length);
+      const limit = max < this.chunk.length ? max : this.chunk.length;
+      this.lastLimit = limit;
+      this.aheadRaw = 0;
+      const n = this.finished ? 0 : this.fill(limit);
       if (n === 0) this.finished = true;
       this.requested = n;
       this.cmd.request(SMTP_STEPS.chunk, n);
@@ -186,13 +219,15 @@ export class AttachmentUpload {
       this.fail(cmd.sendCode > 1 ? new SmtpError(cmd.sendCode) : error instanceof SmtpError ? error : new MailError("smtp", "transfer", `attachment transfer failed${detail}`, { cause: error }));
       return;
     }
-    if (this.requested > 0) {
-      const sent = cmd.confirmed < this.requested ? cmd.confirmed : this.requested;
-      // The modem may confirm less than asked: keep the rest for the next chunk.
-      if (sent < this.pending) this.chunk.copyWithin(0, sent, this.pending);
-      this.pending -= sent;
-      this.progress?.(this.sentRaw - (this.hostBase64 ? 0 : this.pending), this.source!.size);
+    if (this.prepareError !== null) {
+      this.fail(this.prepareError);
+      return;
     }
+    if (this.requested > 0) {
+      if (!this.accounted) this.takeConfirmed();
+      this.progress?.(this.sentRaw - (this.hostBase64 ? this.aheadRaw : this.pending), this.source!.size);
+    }
+    this.accounted = false;
     if (cmd.sendCode !== 0) {
       this.settle(cmd.sendCode);
       return;
@@ -202,6 +237,32 @@ export class AttachmentUpload {
       return;
     }
     this.fail(new MailError("smtp", "modem-protocol", "the modem ended an attachment chunk without +SMTPFT or +SMTPSEND"));
+  }
+
+  /** The modem took the confirmed bytes: off the front of the chunk; the rest waits for the next one. */
+  private takeConfirmed(): void {
+    const sent = this.cmd.confirmed < this.requested ? this.cmd.confirmed : this.requested;
+    if (sent < this.pending) this.chunk.copyWithin(0, sent, this.pending);
+    this.pending -= sent;
+    this.accounted = true;
+  }
+
+  /**
+   * The chunk's payload is out and the modem's answer is a round trip away: encode the next
+   * chunk now (to the size offered last; a smaller offer leaves the rest for the one after).
+   */
+  private prepareNext(): void {
+    if (this.resolve === null || this.requested === 0) return;
+    try {
+      this.takeConfirmed();
+      if (this.pending === 0 && !this.sourceDone) {
+        const before = this.sentRaw;
+        this.fill(this.lastLimit);
+        this.aheadRaw = this.sentRaw - before;
+      }
+    } catch (error) {
+      this.prepareError = error as Error;
+    }
   }
 
   private settle(code: number): void {

@@ -38,6 +38,16 @@ export interface LineOwner {
   onData(buf: Uint8Array, offset: number, length: number): void;
 }
 
+/** Bytes the transmitter writes at most at once: the ESP32 UART's TX FIFO. */
+export const STAGING = 128;
+
+/** Views of length 1, 2, 4 ... STAGING over the front of `buffer`, made once: every write is one of them. */
+export function stagingViews(buffer: Uint8Array): Uint8Array[] {
+  const views: Uint8Array[] = [];
+  for (let n = 1; n <= STAGING; n *= 2) views.push(buffer.subarray(0, n));
+  return views;
+}
+
 export class AtCommand implements LineOwner {
   /** The command line, built before submitting. */
   readonly text: CommandBuffer;
@@ -103,8 +113,21 @@ export class AtCommand implements LineOwner {
 
   onData(_buf: Uint8Array, _offset: number, _length: number): void {}
 
+  /**
+   * Staging views (stagingViews) over the front of the buffer that holds this command's
+   * payload: `fillPayload` then gets the longest and can move the bytes with one native
+   * copyWithin instead of byte by byte. Null: the transmitter's own staging buffer.
+   */
+  payloadViews: readonly Uint8Array[] | null = null;
+
   /** Must write exactly `length` payload bytes into `out` at `offset`. */
   fillPayload(_out: Uint8Array, _offset: number, _length: number): void {}
+
+  /**
+   * The UART took the last payload byte: the command's reply is some time off (the modem's
+   * round trip), time to prepare what comes next. Must not throw.
+   */
+  onPayloadSent(): void {}
 
   /** The command ended (error null on success). Called once per submission. */
   onEnd(_error: Error | null): void {}

@@ -99,32 +99,74 @@ export class Framer {
         if (this.remaining === 0) this.sink.onDataEnd();
         continue;
       }
+      if (this.discarding) {
+        // An overlong line: skip to its LF in one native search.
+        const lf = buf.indexOf(LF, i);
+        if (lf < 0 || lf >= end) return;
+        i = lf + 1;
+        this.discarding = false;
+        this.afterCr = false;
+        this.partialIsOld = false;
+        continue;
+      }
+      if (this.prompt === null) {
+        // No prompt armed: the line's bytes in a tight loop, its state kept in locals.
+        let n = this.lineLength;
+        let afterCr = this.afterCr;
+        let textSeen = this.textSeen;
+        const loneCrEnds = this.loneCrEnds;
+        let ended = false;
+        while (i < end) {
+          const c = buf[i];
+          if (afterCr && c !== LF && c !== CR && textSeen && loneCrEnds) {
+            ended = true; // a lone CR ended the line; c is read again after it
+            break;
+          }
+          i++;
+          if (c === LF) {
+            ended = true;
+            break;
+          }
+          if (n === capacity) {
+            this.overflow();
+            break;
+          }
+          lineBuf[n++] = c;
+          afterCr = c === CR;
+          if (!afterCr) textSeen = true;
+        }
+        if (this.discarding) continue;
+        this.lineLength = n;
+        this.afterCr = ended ? false : afterCr;
+        this.textSeen = textSeen;
+        if (ended) {
+          this.dispatchLine();
+          this.partialIsOld = false;
+        }
+        continue;
+      }
       const c = buf[i];
-      if (this.afterCr && c !== LF && c !== CR && this.textSeen && this.loneCrEnds && !this.discarding) {
+      if (this.afterCr && c !== LF && c !== CR && this.textSeen && this.loneCrEnds) {
         this.dispatchLine();
         this.partialIsOld = false;
+        this.afterCr = false;
         continue; // c is read again, in the mode that line left the framer in
       }
       i++;
       this.afterCr = c === CR;
       if (c === LF) {
-        if (this.discarding) this.discarding = false;
-        else this.dispatchLine();
+        this.dispatchLine();
         this.partialIsOld = false;
         continue;
       }
-      if (this.discarding) continue;
       if (this.lineLength === capacity) {
-        this.discarding = true;
-        this.lineLength = 0;
-        this.textSeen = false;
-        this.overlongLines++;
+        this.overflow();
         continue;
       }
       lineBuf[this.lineLength++] = c;
       if (c !== CR) this.textSeen = true;
       const prompt = this.prompt;
-      if (prompt !== null && this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
+      if (this.lineLength >= prompt.length && this.endsWithPrompt(prompt)) {
         this.lineLength = 0;
         this.textSeen = false;
         this.partialIsOld = false;
@@ -132,6 +174,15 @@ export class Framer {
         this.sink.onPrompt();
       }
     }
+  }
+
+  /** The line buffer is full and the next byte (just read) is not its LF: drop the line up to its LF. */
+  private overflow(): void {
+    this.discarding = true;
+    this.lineLength = 0;
+    this.textSeen = false;
+    this.afterCr = false;
+    this.overlongLines++;
   }
 
   /** The buffered line, after any leading CRs, equals the prompt. */

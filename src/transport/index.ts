@@ -1,7 +1,6 @@
 export * from "./ports.ts";
 export * from "./bytes.ts";
 export * from "./match.ts";
-export * from "./ring.ts";
 export * from "./errors.ts";
 export * from "./tx.ts";
 export * from "./framer.ts";

@@ -2,11 +2,10 @@
 // UART as far as its free space allows. Every write is one of a few fixed power-of-two views
 // of one staging buffer, so nothing is allocated per write.
 
-import type { AtCommand } from "./command.ts";
+import { STAGING, stagingViews, type AtCommand } from "./command.ts";
 import { SerialWriteError } from "./errors.ts";
 import type { SerialPort } from "./ports.ts";
 
-const STAGING = 128;
 /** What a timed-out data phase is paid with: a CR is an empty line should the modem not be counting bytes after all. */
 const FILLER = 0x0d;
 const Mode = { Idle: 0, Line: 1, Payload: 2 } as const;
@@ -29,7 +28,9 @@ export class Transmitter {
   private readonly events: TransmitterEvents;
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
-  private readonly stagingViews: Uint8Array[] = [];
+  private readonly stagingViews: readonly Uint8Array[];
+  /** The views the staged bytes are in: ours, or the command's payloadViews. */
+  private views: readonly Uint8Array[];
   private writable: number;
   private cmd: AtCommand | null = null;
   private mode: Mode = Mode.Idle;
@@ -47,7 +48,8 @@ export class Transmitter {
     this.stats = stats;
     this.events = events;
     this.writable = initialWritable;
-    for (let n = 1; n <= STAGING; n *= 2) this.stagingViews.push(this.staging.subarray(0, n));
+    this.stagingViews = stagingViews(this.staging);
+    this.views = this.stagingViews;
   }
 
   /** Starts writing `cmd`'s line. */
@@ -122,8 +124,10 @@ export class Transmitter {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
+            this.views = this.stagingViews;
           } else {
-            cmd.fillPayload(this.staging, 0, size);
+            this.views = cmd.payloadViews ?? this.stagingViews;
+            cmd.fillPayload(this.views[this.views.length - 1], 0, size);
             this.payloadLeft -= size;
             this.events.payloadStaged(size);
           }
@@ -132,7 +136,7 @@ export class Transmitter {
         if (this.staged > this.writable) break;
         let accepted: boolean;
         try {
-          accepted = this.serial.write(this.stagingViews[31 - Math.clz32(this.staged)]);
+          accepted = this.serial.write(this.views[31 - Math.clz32(this.staged)]);
         } catch (error) {
           this.stop();
           this.events.writeFailed(new SerialWriteError(error));
@@ -164,12 +168,12 @@ export class Transmitter {
     } else if (this.mode === Mode.Payload && this.payloadLeft === 0) {
       this.mode = Mode.Idle;
       this.events.payloadSent();
+      cmd.onPayloadSent();
     }
   }
 }
 
+/** The largest power of two not above n (n >= 1): one of the fixed views. */
 function powerOfTwoAtMost(n: number): number {
-  let size = 1;
-  while (size * 2 <= n) size *= 2;
-  return size;
+  return 1 << (31 - Math.clz32(n));
 }

@@ -40,6 +40,9 @@ export class Base64Encoder {
   private carry1 = 0;
   /** Characters on the current output line. */
   private column = 0;
+  /** DataViews over the last source [0] and output [1] buffers, remade only when a buffer changes. */
+  private readonly viewed: Array<Uint8Array | null> = [null, null];
+  private readonly views: DataView[] = [];
 
   /** `lineLength`: a positive multiple of 4 (RFC 2045 allows at most 76), or 0 for no line breaks. */
   constructor(lineLength = 76) {
@@ -110,14 +113,62 @@ export class Base64Encoder {
       this.carried = 0;
     }
     if (this.carried > 0) return at - outOffset;
-    // Each group's three bytes are read before its output is written: safe for in-place use.
-    while (i + 3 <= end) {
-      const b0 = src[i];
-      const b1 = src[i + 1];
-      const b2 = src[i + 2];
-      i += 3;
-      at = this.writeGroup(b0, b1, b2, out, at);
+    // Line by line. A group is read as one big-endian 32-bit load (its three bytes and one
+    // more, ignored) and written as one 32-bit store, through DataViews made once per buffer:
+    // under XS that costs a third less than byte-wise access. Each group's bytes are read
+    // before its output is written: safe for in-place use.
+    const lineLength = this.lineLength;
+    const srcView = this.viewOf(src, 0);
+    const outView = this.viewOf(out, 1);
+    const A = ALPHABET;
+    // The last group of `src` cannot be loaded as 32 bits: it goes byte-wise.
+    const loadable = src.length - 4;
+    let column = this.column;
+    while (end - i >= 3) {
+      let groups = ((end - i) / 3) | 0;
+      if (lineLength !== 0) {
+        const room = (lineLength - column) >> 2;
+        if (room < groups) groups = room;
+      }
+      const stop = i + groups * 3;
+      // Three groups at a time while their loads stay inside `src`, then one at a time.
+      let fast = stop - 9 < loadable - 6 ? stop - 9 : loadable - 6;
+      while (i <= fast) {
+        let n = srcView.getUint32(i);
+        outView.setUint32(at, (A[n >>> 26] << 24) | (A[(n >>> 20) & 63] << 16) | (A[(n >>> 14) & 63] << 8) | A[(n >>> 8) & 63]);
+        n = srcView.getUint32(i + 3);
+        outView.setUint32(at + 4, (A[n >>> 26] << 24) | (A[(n >>> 20) & 63] << 16) | (A[(n >>> 14) & 63] << 8) | A[(n >>> 8) & 63]);
+        n = srcView.getUint32(i + 6);
+        outView.setUint32(at + 8, (A[n >>> 26] << 24) | (A[(n >>> 20) & 63] << 16) | (A[(n >>> 14) & 63] << 8) | A[(n >>> 8) & 63]);
+        i += 9;
+        at += 12;
+      }
+      fast = stop - 3 < loadable ? stop - 3 : loadable;
+      while (i <= fast) {
+        const n = srcView.getUint32(i);
+        outView.setUint32(at, (A[n >>> 26] << 24) | (A[(n >>> 20) & 63] << 16) | (A[(n >>> 14) & 63] << 8) | A[(n >>> 8) & 63]);
+        i += 3;
+        at += 4;
+      }
+      while (i < stop) {
+        const n = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
+        out[at] = A[n >>> 18];
+        out[at + 1] = A[(n >>> 12) & 63];
+        out[at + 2] = A[(n >>> 6) & 63];
+        out[at + 3] = A[n & 63];
+        i += 3;
+        at += 4;
+      }
+      if (lineLength !== 0) {
+        column += groups * 4;
+        if (column === lineLength) {
+          out[at++] = CR;
+          out[at++] = LF;
+          column = 0;
+        }
+      }
     }
+    this.column = column;
     if (i < end) {
       this.carry0 = src[i++];
       this.carried = 1;
@@ -158,6 +209,15 @@ export class Base64Encoder {
     this.carry0 = 0;
     this.carry1 = 0;
     this.column = 0;
+  }
+
+  /** A DataView over `buf` (slot 0 source, 1 output): made once per buffer, not per call. */
+  private viewOf(buf: Uint8Array, slot: number): DataView {
+    if (this.viewed[slot] !== buf) {
+      this.viewed[slot] = buf;
+      this.views[slot] = this.viewed[1 - slot] === buf ? this.views[1 - slot] : new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.views[slot];
   }
 
   /** Output if the stream ended after `groups` more complete groups (carry included). */

@@ -4,6 +4,7 @@
 //  - A line that is just "." (CRLF or bare LF) ends the response: `done`, nothing after it is
 //    written. The line break before it belongs to the last content line and is kept.
 //  - ".", CR, then anything but LF (a bare CR, invalid in POP3) loses the dot and the CR.
+// Whole lines move by native search and copy (indexOf, copyWithin), not byte by byte.
 // Each output byte is written only after the input byte at that position or later was read,
 // and output is never longer than input, so `out`/`outOffset` may be `src`/`offset` (in place).
 
@@ -54,41 +55,44 @@ export class DotUnstuffer {
       throw new RangeError(`DotUnstuffer.push: needs room for ${length} bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
     }
     const end = offset + length;
+    const inPlace = out === src;
     let state = this.state;
     let at = outOffset;
     let i = offset;
-    for (; i < end && state !== DONE; i++) {
-      const byte = src[i];
-      switch (state) {
-        case IN_LINE:
+    while (i < end && state !== DONE) {
+      if (state === IN_LINE || state === STATUS_LINE) {
+        // The rest of the line in one native search. It may look past `end` (up to the
+        // buffer's end): callers hand windows of small buffers (the engine's 128-byte read).
+        const lf = src.indexOf(LF, i);
+        const stop = lf >= 0 && lf < end ? lf + 1 : end;
+        if (state === IN_LINE) {
+          if (!inPlace) for (let k = i; k < stop; k++) out[at + k - i] = src[k];
+          else if (at !== i) out.copyWithin(at, i, stop);
+          at += stop - i;
+        }
+        if (lf >= 0 && lf < end) state = LINE_START;
+        i = stop;
+        continue;
+      }
+      const byte = src[i++];
+      if (state === LINE_START) {
+        if (byte === DOT) state = DOT_SEEN;
+        else {
           out[at++] = byte;
-          if (byte === LF) state = LINE_START;
-          break;
-        case LINE_START:
-          if (byte === DOT) state = DOT_SEEN;
-          else {
-            out[at++] = byte;
-            if (byte !== LF) state = IN_LINE;
-          }
-          break;
-        case DOT_SEEN:
-          if (byte === CR) state = DOT_CR;
-          else if (byte === LF) state = DONE;
-          else {
-            out[at++] = byte;
-            state = IN_LINE;
-          }
-          break;
-        case DOT_CR:
-          if (byte === LF) state = DONE;
-          else {
-            out[at++] = byte;
-            state = IN_LINE;
-          }
-          break;
-        default: // STATUS_LINE
-          if (byte === LF) state = LINE_START;
-          break;
+          if (byte !== LF) state = IN_LINE;
+        }
+      } else if (state === DOT_SEEN) {
+        if (byte === CR) state = DOT_CR;
+        else if (byte === LF) state = DONE;
+        else {
+          out[at++] = byte;
+          state = IN_LINE;
+        }
+      } else if (byte === LF) { // DOT_CR
+        state = DONE;
+      } else {
+        out[at++] = byte;
+        state = IN_LINE;
       }
     }
     this.trailing += end - i;
