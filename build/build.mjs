@@ -68,7 +68,7 @@ const TARGETS = [
     required: false,
     // One mail dialect, the one mc/config names: the other is left out (src/mail/dialects.ts);
     // the step-table builders have no side effects, so unused tables go too.
-    define: () => ({ "globalThis.SIMMAIL_BUILD_DIALECT": JSON.stringify(deviceDialect()) }),
+    dialect: () => deviceDialect(),
   },
   {
     name: "core for Moddable apps (ESM)",
@@ -122,10 +122,23 @@ function otherDialectGate(dialect) {
   };
 }
 
-/** mc/config's modemDialect in the manifest the device app is built with. */
+/** The module gate, and for a one-dialect build the dialect defined and the other's modules let go. */
+function dialectOptions(target) {
+  const dialect = target.dialect === undefined ? null : target.dialect();
+  if (dialect === null) return { plugins: [moduleGate(target)] };
+  return {
+    plugins: [moduleGate(target), otherDialectGate(dialect)],
+    define: { "globalThis.SIMMAIL_BUILD_DIALECT": JSON.stringify(dialect) },
+    pure: ["steps", "table"],
+  };
+}
+
+/** mc/config's modemDialect in the manifest the device app is built with; null for a tree without one (both dialects). */
 function deviceDialect() {
-  const manifest = JSON.parse(readFileSync(join(root, "manifest.json"), "utf8"));
-  const dialect = manifest.config?.modemDialect;
+  const file = join(root, "manifest.json");
+  if (!existsSync(file)) return null;
+  const dialect = JSON.parse(readFileSync(file, "utf8")).config?.modemDialect;
+  if (dialect === undefined) return null;
   if (dialect !== "sim7000" && dialect !== "classic") throw new Error(`manifest.json config.modemDialect is ${JSON.stringify(dialect)}, not "sim7000" or "classic"`);
   return dialect;
 }
@@ -154,8 +167,7 @@ async function bundle(target, minify) {
     metafile: true,
     write: false,
     logLevel: "warning",
-    plugins: target.define === undefined ? [moduleGate(target)] : [moduleGate(target), otherDialectGate(deviceDialect())],
-    ...(target.define === undefined ? {} : { define: target.define(), pure: ["steps", "table"] }),
+    ...dialectOptions(target),
   });
   const code = result.outputFiles.find((file) => file.path === outfile).text;
   const map = JSON.parse(result.outputFiles.find((file) => file.path === `${outfile}.map`).text);
