@@ -10,7 +10,7 @@ import {
   MailParameterError, ModemResetError, Pop3Client, Pop3Error, SmtpClient, SmtpError, TLS_HINT,
 } from "../../../src/index.ts";
 import { checkTransition, IllegalTransitionError, TRANSITIONS, type AppState } from "../../../src/app/alarm.ts";
-import { OutboxFullError } from "../../../src/app/outbox.ts";
+import { OutboxFullError } from "../../../src/app/outbox-options.ts";
 import { Recovery, recoveryFor } from "../../../src/app/recovery.ts";
 
 const states = suite("app: the supervisor's transition table");
