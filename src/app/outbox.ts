@@ -14,58 +14,16 @@ import {
   readU32, sealRecord, writeEvent, writeHeader, writeU32, type AlarmEvent,
 } from "./outbox-format.ts";
 import { NO_POSITION, OutboxFile, PendingCursor, RecordScanner } from "./outbox-reader.ts";
+import { COMPACT, OutboxRewriter, REPAIR, SQUEEZE, type RewriteMode } from "./outbox-rewrite.ts";
+import { OutboxFullError, type OutboxOpenReport, type OutboxOptions } from "./outbox-options.ts";
 import type { ClockPort, KeyValueStore, LogStore, WallClock } from "./ports.ts";
 
 export type { AlarmEvent, EventType } from "./outbox-format.ts";
 export type { PendingCursor, StoredEvent } from "./outbox-reader.ts";
 
-export interface OutboxOptions {
-  /** Distinct for every boot (u32): see `countBoot`. Ties uptime stamps to their boot. */
-  bootId: number;
-  uptime: ClockPort;
-  wall: WallClock;
-  /** Compact once the file is larger than this (and twice its size after the last compaction). Default 16 KiB. */
-  compactAtBytes?: number;
-  /** The file never grows beyond this; appending then throws `OutboxFullError`. Default 256 KiB. */
-  maxBytes?: number;
-  /** Delivered events younger than this survive compaction, for the day log. Default 24 h. */
-  dayWindowMs?: number;
-}
-
-/** What opening found. */
-export interface OutboxOpenReport {
-  /** Valid records found. */
-  records: number;
-  events: number;
-  pending: number;
-  /** Bytes skipped as torn or corrupt; when non-zero the file was rewritten without them. */
-  skippedBytes: number;
-  /** File position of the first skipped byte, -1 when none. */
-  firstSkipped: number;
-  repaired: boolean;
-  compacted: boolean;
-}
-
-export type OutboxErrorCode = "outbox-full";
-
-export class OutboxFullError extends Error {
-  override readonly name: string = "OutboxFullError";
-  readonly code: OutboxErrorCode = "outbox-full";
-  constructor(size: number, maxBytes: number, pending: number) {
-    super(`outbox full: ${size} of ${maxBytes} bytes used by ${pending} undelivered events; deliver some first`);
-  }
-}
-
 const DAY_MS = 86_400_000;
 /** Room kept free for DELIVERED and TIME_FIX records when events fill the outbox. */
 const RESERVED_BYTES = 8 * MIN_RECORD;
-
-/** How `rewrite` treats records. */
-const REPAIR = 0;
-/** Drop delivered events older than the day window. */
-const COMPACT = 1;
-/** The outbox is full: drop every delivered event (the log of the day yields to new alarms). */
-const SQUEEZE = 2;
 
 /**
  * Reads the boot counter under `key`, stores it incremented and returns the new value: a boot
@@ -93,10 +51,8 @@ export class Outbox {
   readonly dayWindowMs: number;
   private readonly record = new Uint8Array(MAX_RECORD);
   private readonly recordView = new DataView(this.record.buffer);
-  /** The DELIVERED record that heads a compacted file (`record` may hold an event meanwhile). */
-  private readonly marker = new Uint8Array(MIN_RECORD);
-  private readonly markerView = new DataView(this.marker.buffer);
   private readonly scanner: RecordScanner;
+  private readonly rewriter: OutboxRewriter;
 
   private nextSeq = 1;
   private pendingCount = 0;
@@ -128,6 +84,7 @@ export class Outbox {
     this.compactAbove = this.compactAtBytes;
     this.scanner = new RecordScanner(store);
     this.file = new OutboxFile(store, this.bootId, this.uptime, this.wall);
+    this.rewriter = new OutboxRewriter(this.file, this.scanner, this.dayWindowMs);
   }
 
   /** Opens the outbox on `store`: scans, drops torn or corrupt records, compacts when due. */
@@ -362,49 +319,11 @@ export class Outbox {
     return true;
   }
 
-  /**
-   * Rewrites the file with its valid records, via the store's atomic replace. Compacting also
-   * drops delivered events older than the day window (squeezing: all delivered events) and
-   * folds the DELIVERED records into one; the newest event always stays, so sequence numbers
-   * never restart. Then sets the next compaction threshold and recounts the pending events.
-   */
-  private rewrite(mode: number): void {
-    const compacting = mode !== REPAIR;
-    const scanner = this.scanner;
-    const wallNow = this.wall.now();
-    const uptimeNow = this.uptime.now();
-    /** Boots with kept uptime-stamped events: their TIME_FIX records are kept too. */
-    const keptUnfixedBoots = new Set<number>();
-    const delivered = this.file.delivered;
-    const lastSeq = this.lastSeq;
-    this.store.replace((append) => {
-      if (compacting && delivered > 0) {
-        const wallFlag = wallNow !== null ? FLAG_WALL : 0;
-        writeHeader(this.markerView, this.marker, MIN_RECORD, KIND_DELIVERED, wallFlag, delivered, this.bootId, wallNow ?? uptimeNow);
-        sealRecord(this.marker, MIN_RECORD);
-        append(this.marker, 0, MIN_RECORD);
-      }
-      scanner.reset(0);
-      while (scanner.next()) {
-        const kind = scanner.kind;
-        if (compacting) {
-          if (kind === KIND_DELIVERED) continue;
-          if (kind === KIND_TIME_FIX) {
-            if (!keptUnfixedBoots.has(scanner.bootId) && scanner.bootId !== this.bootId) continue;
-          } else {
-            const pending = (scanner.flags & FLAG_NOTIFY) !== 0 && scanner.seq > delivered;
-            const recent = mode === COMPACT && this.file.isRecent(scanner, this.dayWindowMs, wallNow, uptimeNow);
-            const keep = pending || recent || scanner.seq === lastSeq;
-            if (!keep) continue;
-            if ((scanner.flags & FLAG_WALL) === 0) keptUnfixedBoots.add(scanner.bootId);
-          }
-        }
-        append(scanner.buf, scanner.at, scanner.length);
-      }
-    });
-    this.file.generation++;
+  /** Rewrites the file (./outbox-rewrite.ts: what each mode keeps), then sets the next compaction threshold and recounts the pending events. */
+  private rewrite(mode: RewriteMode): void {
+    this.rewriter.rewrite(mode, this.lastSeq);
     if (mode === SQUEEZE) this.squeezable = false;
-    if (compacting) {
+    if (mode !== REPAIR) {
       const after = this.store.size();
       const next = after * 2 > this.compactAtBytes ? after * 2 : this.compactAtBytes;
       this.compactAbove = next < this.maxBytes ? next : this.maxBytes;

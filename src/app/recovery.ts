@@ -5,7 +5,7 @@
 import { AtError, type AtErrorCode } from "../transport/errors.ts";
 import { ModemError, type ModemErrorCode } from "../modem/errors.ts";
 import { MailError, SmtpError, type MailErrorCode } from "../mail/errors.ts";
-import { OutboxFullError, type OutboxErrorCode } from "./outbox.ts";
+import { OutboxFullError, type OutboxErrorCode } from "./outbox-options.ts";
 
 /** Ordered: where a poll meets two failures, the later one in this list wins. */
 export const Recovery = {

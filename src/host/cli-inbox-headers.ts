@@ -8,8 +8,7 @@ import type { MailSink } from "../mail/pop3.ts";
 import { MailReadStoppedError } from "../mail/errors.ts";
 import { HeaderReader } from "../mail/codec/header-reader.ts";
 import { decodeUtf8, isValidUtf8 } from "../mail/codec/utf8.ts";
-import type { Out } from "./cli.ts";
-import { printableBlock, printableLine } from "./cli-text.ts";
+import { printableBlock, printableLine, type Out } from "./cli-text.ts";
 
 /** Bytes kept per header field read: a long subject or recipient list is read whole up to this. */
 const FIELD_BYTES = 16 * 1024;

@@ -10,10 +10,9 @@ import { join } from "node:path";
 import type { DialectCapabilities, Mailbox } from "../mail/dialect.ts";
 import { CHARSET_LATIN1, CHARSET_UNKNOWN, CHARSET_UTF8, CharsetDecoder, charsetOf } from "../mail/codec/charset.ts";
 import { PartWalker, type MimePart, type PartHandler } from "../mail/codec/part-walker.ts";
-import type { Out } from "./cli.ts";
 import { UsageError, type Options } from "./cli-options.ts";
 import { Progress } from "./cli-progress.ts";
-import { printableLine, safeFileName, StringText, TerminalText } from "./cli-text.ts";
+import { printableLine, safeFileName, StringText, TerminalText, type Out } from "./cli-text.ts";
 import { headers, list, Notes } from "./cli-inbox-headers.ts";
 
 /** Logs in, runs `work` in the session, logs out (cli.ts: flags, password, modem). */

@@ -6,6 +6,9 @@ import type { CodePointSink } from "../mail/codec/utf8.ts";
 import { encodeCodePoint, readCodePoint } from "../mail/codec/utf8.ts";
 import { CONTROL_CHARACTERS, isControl, replaceControls } from "../transport/bytes.ts";
 
+/** What a command prints: its human text, or with --json its data. */
+export type Out = (human: string, json: Record<string, unknown>) => void;
+
 const REPLACEMENT = 0xfffd;
 const LF = 10;
 const CR = 13;

@@ -2,7 +2,8 @@
 // command, URC and abort tables, back-pressured writes. Driven entirely by the serial
 // callbacks and one deadline timer; no allocation per byte, line or chunk. Whether the link is
 // in step with the modem (sync, boot, the quiet gap) is the link-sync machine's business
-// (link-sync.ts): the engine asks it before writing a command.
+// (link-sync.ts): the engine asks it before writing a command. The command in flight, from its
+// line going out to its end (phases, reply lines, its timeout), is carried by exchange.ts.
 //
 //   phase           event                                  next            action
 //   --------------  -------------------------------------  --------------  ------------------------------
@@ -19,32 +20,23 @@
 //   any             reset or power report                  Idle            ModemResetError for all work
 //   any             a write throws                         Idle            SerialWriteError for all work
 
-import { ascii, latin1, withoutControls, type Line } from "./bytes.ts";
-import { AtCommand, Verdict, type LineOwner } from "./command.ts";
-import { AtAbortedError, AtCommandError, AtQueueFullError, AtTimeoutError, ModemResetError, type ModemResetKind } from "./errors.ts";
+import { latin1, withoutControls, type Line } from "./bytes.ts";
+import type { AtCommand } from "./command.ts";
+import { AtAbortedError, AtCommandError, AtQueueFullError, ModemResetError, type ModemResetKind } from "./errors.ts";
+import { CommandExchange } from "./exchange.ts";
 import { Framer, type FramerSink } from "./framer.ts";
 import { LinkSync, matchReport, Report } from "./link-sync.ts";
-import { MatchTable } from "./match.ts";
 import type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
 import type { Deadline, SerialListener, SerialPort } from "./ports.ts";
 import { Submission, SubmissionQueue } from "./submissions.ts";
 import { Transmitter } from "./transmitter.ts";
-import { isUnsolicited, UrcHandlers, type UrcHandler } from "./urc.ts";
+import { UrcHandlers, type UrcHandler } from "./urc.ts";
 
 export type { AtTracer, EngineOptions, EngineStats } from "./engine-options.ts";
 export type { UrcHandler } from "./urc.ts";
 
 /** Secrets kept for redacting received lines in traces (a device has one or two passwords). */
 const MAX_REDACTED = 8;
-const OK = ascii("OK");
-// Field firmwares write `+CMS ERROR:` with no code, or no space after the colon: prefixes.
-const ERROR_TABLE = new MatchTable([
-  { text: "ERROR", exact: true, id: 0 },
-  { text: "+CME ERROR", id: 1 },
-  { text: "+CMS ERROR", id: 2 },
-]);
-const Phase = { Idle: 0, Writing: 1, Awaiting: 2, SendingPayload: 3 } as const;
-type Phase = (typeof Phase)[keyof typeof Phase];
 
 export class AtEngine implements SerialListener, FramerSink {
   readonly stats: EngineStats = {
@@ -64,17 +56,13 @@ export class AtEngine implements SerialListener, FramerSink {
   private readonly readBuf: Uint8Array;
   private readonly queue: SubmissionQueue;
   private readonly urcs = new UrcHandlers();
+  /** The command in flight (phases, reply lines, timeout). */
+  private readonly exchange: CommandExchange;
 
-  private current: AtCommand | null = null;
-  /** The record of `current` (swapped with the queue's head record as it starts). */
+  /** The record of the command in flight (swapped with the queue's head record as it starts). */
   private running = new Submission();
   /** A finished record to swap in when a queued one is failed while `running` is in flight. */
   private spare = new Submission();
-  private phase: Phase = Phase.Idle;
-  private lineOwner: LineOwner | null = null;
-  private dataOwner: LineOwner | null = null;
-  /** The current command's payload has begun (its prompt or confirmation came). */
-  private payloadBegun = false;
   private closed = false;
   /** Set by `interrupt()`: every submission fails with it until `resume()`. */
   private refusal: Error | null = null;
@@ -85,14 +73,16 @@ export class AtEngine implements SerialListener, FramerSink {
     this.framer = new Framer(options.lineCapacity ?? 256, this);
     this.readBuf = new Uint8Array(options.readChunk ?? 128);
     this.queue = new SubmissionQueue(options.queueCapacity ?? 8);
-    this.deadline = options.timers.deadline(() => this.onDeadline());
+    this.deadline = options.timers.deadline(() => this.exchange.timedOut());
     this.tx = new Transmitter(options.serial, options.initialWritable ?? 128, this.stats, {
-      lineSent: () => this.lineSent(),
+      lineSent: () => this.exchange.lineSent(),
       payloadStaged: (length) => this.tracer?.data("tx", length),
-      payloadSent: () => {
-        this.phase = Phase.Awaiting;
-      },
+      payloadSent: () => this.exchange.payloadSent(),
       writeFailed: (error) => this.abortAll(error),
+    });
+    this.exchange = new CommandExchange(this.framer, this.tx, this.deadline, this.stats, {
+      ended: (cmd, error) => this.ended(cmd, error),
+      timedOut: () => this.link.requestSync(),
     });
     this.link = new LinkSync(options, {
       sendSync: (cmd) => this.begin(cmd),
@@ -149,16 +139,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   /** Fails the command in flight and everything queued with `error`. */
   abortAll(error: Error): void {
-    this.framer.reset();
-    this.framer.keepEmptyLines = false;
-    this.framer.loneCrEnds = true;
-    this.lineOwner = null;
-    this.dataOwner = null;
-    this.tx.stop();
-    const cmd = this.current;
-    this.current = null;
-    this.phase = Phase.Idle;
-    this.deadline.disarm();
+    const cmd = this.exchange.abort();
     this.link.aborted();
     if (cmd !== null && cmd !== this.link.command) this.running.finish(error);
     while (this.queue.count > 0) {
@@ -218,7 +199,7 @@ export class AtEngine implements SerialListener, FramerSink {
   }
 
   get busy(): boolean {
-    return this.phase !== Phase.Idle || this.queue.count > 0;
+    return !this.exchange.idle || this.queue.count > 0;
   }
 
   /**
@@ -227,8 +208,8 @@ export class AtEngine implements SerialListener, FramerSink {
    * the modem eating the next commands as data.
    */
   get exchangingData(): boolean {
-    const cmd = this.current;
-    return cmd !== null && cmd !== this.link.command && (cmd.prompt !== null || cmd.sendLength > 0 || this.dataOwner !== null || this.phase === Phase.SendingPayload);
+    const cmd = this.exchange.current;
+    return cmd !== null && cmd !== this.link.command && this.exchange.hasDataPhase;
   }
 
   // ---- serial callbacks ---------------------------------------------------------------
@@ -258,26 +239,17 @@ export class AtEngine implements SerialListener, FramerSink {
     stats.lines++;
     if (this.tracer !== null) {
       // An echoed command is traced as sent: with its secrets masked.
-      const cmd = this.current;
+      const cmd = this.exchange.current;
       this.tracer.line("rx", cmd !== null && cmd.text.isEcho(line) ? cmd.text.describe() : this.redacted(withoutControls(line.text())));
     }
 
-    const owner = this.lineOwner;
-    if (owner !== null) {
-      this.lineOwner = null;
-      this.apply(owner, owner.onLine(line));
-      return;
-    }
+    if (this.exchange.ownedLine(line)) return;
     if (this.link.quiet) {
       // Late output after a sync: not for anybody (its bytes restarted the gap).
       stats.strayLines++;
       return;
     }
-    const cmd = this.current;
-    if (cmd !== null && this.phase === Phase.Awaiting) {
-      // A line begun before the command was sent cannot be its reply (only its echo).
-      if (this.framer.lineIsOld ? cmd.text.isEcho(line) : this.dispatchToCommand(cmd, line)) return;
-    }
+    if (this.exchange.replyLine(line)) return;
 
     const report = matchReport(line);
     if (report !== null) {
@@ -290,97 +262,26 @@ export class AtEngine implements SerialListener, FramerSink {
       return;
     }
     stats.urcs++;
-    this.apply(handler, this.urcs.verdict);
+    this.exchange.apply(handler, this.urcs.verdict);
   }
 
   onData(buf: Uint8Array, offset: number, length: number): void {
     this.tracer?.data("rx", length);
-    this.dataOwner?.onData(buf, offset, length);
+    this.exchange.data(buf, offset, length);
   }
 
   onDataEnd(): void {
-    if (this.dataOwner === this.current && this.current !== null) this.deadline.arm(this.current.timeoutMs);
-    this.dataOwner = null;
+    this.exchange.dataEnd();
   }
 
   onPrompt(): void {
-    const cmd = this.current;
-    if (cmd === null || this.phase !== Phase.Awaiting) return;
-    this.apply(cmd, cmd.onPrompt());
+    this.exchange.prompt();
   }
 
   // ---- internals ---------------------------------------------------------------------
 
-  /** True when the line was the command's: its echo, a line of its table, OK, an error, raw text. */
-  private dispatchToCommand(cmd: AtCommand, line: Line): boolean {
-    if (cmd.text.isEcho(line)) return true;
-    const id = cmd.responses === null ? -1 : cmd.responses.match(line);
-    let verdict: Verdict = id >= 0 ? cmd.onMatch(id, line) : Verdict.NotMine;
-    if (verdict === Verdict.NotMine) {
-      if (line.equals(OK)) {
-        this.running.okSeen = true;
-        verdict = !cmd.awaitsResult || this.running.resultSeen ? Verdict.Done : Verdict.Continue;
-      } else if (ERROR_TABLE.find(line) >= 0) verdict = cmd.onError(line);
-      else if (cmd.rawLines && !(cmd.session === false && isUnsolicited(line))) verdict = cmd.onLine(line);
-    }
-    if (verdict === Verdict.NotMine) return false;
-    this.apply(cmd, verdict);
-    return true;
-  }
-
-  private apply(owner: LineOwner, verdict: Verdict): void {
-    const cmd = this.current;
-    const isCurrent = owner === cmd && cmd !== null;
-    switch (verdict) {
-      case Verdict.NotMine:
-        if (!isCurrent) this.stats.strayLines++;
-        return;
-      case Verdict.Continue:
-        if (isCurrent) this.deadline.arm(cmd.timeoutMs);
-        return;
-      case Verdict.Done:
-        if (isCurrent) this.complete(cmd, null);
-        return;
-      case Verdict.Fail:
-        if (isCurrent) this.complete(cmd, cmd.error ?? new Error(`${cmd.text.describe()} failed`));
-        return;
-      case Verdict.Receive:
-        if (owner.receiveLength > 0) {
-          this.dataOwner = owner;
-          this.framer.expectLength(owner.receiveLength);
-        }
-        if (isCurrent) this.deadline.arm(cmd.timeoutMs);
-        return;
-      case Verdict.Send:
-        if (isCurrent && cmd.sendLength > 0) {
-          this.payloadBegun = true;
-          this.phase = Phase.SendingPayload;
-          this.deadline.arm(cmd.timeoutMs);
-          this.tx.sendPayload(cmd.sendLength);
-        }
-        return;
-      case Verdict.TakeLine:
-        this.lineOwner = owner;
-        if (isCurrent) this.deadline.arm(cmd.timeoutMs);
-        return;
-      case Verdict.Result:
-        if (!isCurrent) return;
-        this.running.resultSeen = true;
-        if (this.running.okSeen) this.complete(cmd, null);
-        else this.deadline.arm(cmd.timeoutMs);
-        return;
-    }
-  }
-
-  private complete(cmd: AtCommand, error: Error | null): void {
-    this.deadline.disarm();
-    this.tx.stop();
-    this.framer.armPrompt(null);
-    this.framer.keepEmptyLines = false;
-    this.framer.loneCrEnds = true;
-    if (this.lineOwner === cmd) this.lineOwner = null;
-    this.current = null;
-    this.phase = Phase.Idle;
+  /** The exchange ended `cmd`: a sync tells the link machine, work settles its submission. */
+  private ended(cmd: AtCommand, error: Error | null): void {
     if (cmd === this.link.command) {
       if (error instanceof AtCommandError) this.stats.syncRefusals++;
       this.link.syncEnded(error);
@@ -401,7 +302,7 @@ export class AtEngine implements SerialListener, FramerSink {
 
   private startNext(): void {
     // Also reached from inside an onEnd that submitted again: one command in flight at a time.
-    if (this.closed || this.queue.count === 0 || this.current !== null) return;
+    if (this.closed || this.queue.count === 0 || this.exchange.current !== null) return;
     if (!this.link.ready) {
       this.link.start();
       return;
@@ -420,7 +321,7 @@ export class AtEngine implements SerialListener, FramerSink {
     if (this.closed) throw new AtAbortedError("the AT engine is closed");
     if (this.refusal !== null) throw this.refusal;
     // A reused instance (the hot paths) may be submitted again once it ended, not before.
-    if (this.current === cmd || this.queue.holds(cmd)) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
+    if (this.exchange.current === cmd || this.queue.holds(cmd)) throw new AtAbortedError(`${cmd.text.describe()} is already queued`);
     if (this.queue.full) throw new AtQueueFullError(this.queue.records.length);
     cmd.prepare();
     this.queue.push(cmd, resolve, reject);
@@ -444,16 +345,12 @@ export class AtEngine implements SerialListener, FramerSink {
   }
 
   private begin(cmd: AtCommand): void {
-    this.current = cmd;
-    this.payloadBegun = false;
-    this.phase = Phase.Writing;
-    this.deadline.arm(cmd.timeoutMs);
     if (this.tracer !== null) {
       const text = cmd.text;
       if (text.secretEnd > text.secretStart) this.redact(latin1(text.bytes, text.secretStart, text.secretEnd));
       this.tracer.line("tx", text.describe());
     }
-    this.tx.sendLine(cmd);
+    this.exchange.begin(cmd, this.running);
   }
 
   /** The queue's head becomes `running`; the finished record takes its place. */
@@ -462,43 +359,14 @@ export class AtEngine implements SerialListener, FramerSink {
     return this.running.cmd!;
   }
 
-  /** The line is out: replies may come (a line begun before now cannot be one). */
-  private lineSent(): void {
-    const cmd = this.current!;
-    this.phase = Phase.Awaiting;
-    this.framer.markBoundary();
-    if (cmd.prompt !== null) this.framer.armPrompt(cmd.prompt);
-    this.framer.keepEmptyLines = cmd.rawLines;
-    this.framer.loneCrEnds = !(cmd.rawLines && cmd.session);
-  }
-
-  private onDeadline(): void {
-    const cmd = this.current;
-    if (cmd === null) return; // disarmed too late: nothing in flight
-    this.stats.timeouts++;
-    this.framer.reset();
-    this.lineOwner = null;
-    this.dataOwner = null;
-    // A prompt or confirmation lost to noise leaves the modem counting the payload's bytes: it
-    // would take the syncs as data (for hours, in the soak). Pay what it may still be owed.
-    const owed = this.payloadBegun ? this.tx.unsentPayload : this.phase === Phase.Awaiting ? cmd.owedIfPromptLost : 0;
-    this.tx.stop();
-    if (owed > 0) {
-      this.stats.fillerBytes += owed;
-      this.tx.owe(owed);
-    }
-    this.link.requestSync();
-    this.complete(cmd, new AtTimeoutError(cmd.text.describe(), cmd.timeoutMs));
-  }
-
   /** A reset or power report line: a boot the link expected, or the loss of all work. */
   private modemReport(kind: ModemResetKind): void {
     const meaning = this.link.report(kind);
     if (meaning === Report.Boot) return;
-    const cmd = this.current;
+    const cmd = this.exchange.current;
     if (meaning === Report.OrderedBoot) {
       // The reboot can overtake the OK of the command that asked for it.
-      if (cmd !== null && cmd !== this.link.command) this.complete(cmd, null);
+      if (cmd !== null && cmd !== this.link.command) this.exchange.complete(cmd, null);
       return;
     }
     this.stats.resets++;

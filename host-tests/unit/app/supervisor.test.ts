@@ -1,4 +1,4 @@
-// The alarm app's supervisor: its transition table (src/app/alarm.ts) and its recovery table
+// The alarm app's supervisor: its transition table (src/app/alarm-states.ts) and its recovery table
 // (src/app/recovery.ts): what each typed error code calls for, and the session flag of the
 // commands that reaches the error's code.
 import { suite } from "uvu";
@@ -9,8 +9,8 @@ import {
   AtCommandError, AtEngine, AtParameterError, AtTimeoutError, BearerLostError, ClassicSmtpClient, InsecureCredentialsError,
   MailParameterError, ModemResetError, Pop3Client, Pop3Error, SmtpClient, SmtpError, TLS_HINT,
 } from "../../../src/index.ts";
-import { checkTransition, IllegalTransitionError, TRANSITIONS, type AppState } from "../../../src/app/alarm.ts";
-import { OutboxFullError } from "../../../src/app/outbox.ts";
+import { checkTransition, IllegalTransitionError, TRANSITIONS, type AppState } from "../../../src/app/alarm-states.ts";
+import { OutboxFullError } from "../../../src/app/outbox-options.ts";
 import { Recovery, recoveryFor } from "../../../src/app/recovery.ts";
 
 const states = suite("app: the supervisor's transition table");
@@ -22,9 +22,9 @@ states("a transition outside the table throws, naming both states and what the t
     assert.unreachable("Offline → Sending was allowed");
   } catch (error) {
     assert.instance(error, IllegalTransitionError);
-    assert.is((error as Error).message, "AlarmApp: no transition from Offline to Sending (src/app/alarm.ts TRANSITIONS allows BringingUp, PoweringOn, Backoff, Stopped)");
+    assert.is((error as Error).message, "AlarmApp: no transition from Offline to Sending (src/app/alarm-states.ts TRANSITIONS allows BringingUp, PoweringOn, Backoff, Stopped)");
   }
-  assert.throws(() => checkTransition("Stopped", "Offline"), /no transition from Stopped to Offline \(src\/app\/alarm\.ts TRANSITIONS allows none\)/);
+  assert.throws(() => checkTransition("Stopped", "Offline"), /no transition from Stopped to Offline \(src\/app\/alarm-states\.ts TRANSITIONS allows none\)/);
 });
 
 states("every state is reached from Offline, and every state but Stopped can stop and back off", () => {

@@ -133,8 +133,8 @@ interface EngineInternals {
   readBuf: Uint8Array;
   tx: { staging: Uint8Array; stagingViews: Uint8Array[] };
   urcs: { handlers: unknown[] };
-  phase: number;
-  current: AtCommand | null;
+  /** The command in flight (src/transport/exchange.ts). */
+  exchange: { phase: number; current: AtCommand | null };
   framer: { lineLength: number; lineBuf: Uint8Array; remaining: number };
 }
 
@@ -150,7 +150,7 @@ function checkBounds(engine: AtEngine, shape: ReturnType<typeof shapeOf>, clock:
   assert.ok(framer.lineBuf === shape.lineBuf && framer.lineBuf.length === shape.lineCapacity, "line buffer never replaced");
   assert.ok(framer.lineLength >= 0 && framer.lineLength <= shape.lineCapacity, `line buffer holds ${framer.lineLength}`);
   assert.ok(clock.pending() <= shape.timers, `${clock.pending()} timers pending (engine's deadline plus the harness's)`);
-  if (!engine.busy) assert.is(inner.current, null, "idle means no command in flight");
+  if (!engine.busy) assert.is(inner.exchange.current, null, "idle means no command in flight");
 }
 
 function shapeOf(engine: AtEngine, lineCapacity: number, timers: number) {
