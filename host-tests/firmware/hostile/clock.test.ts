@@ -78,7 +78,7 @@ test("DISARM signed at T obeyed, its nonce aged out at T+660, the clock back at 
   assert.ok(wallSeconds >= T + 60 && wallSeconds < T + 120, `the rebooted device's time is back near T+60 (${timeSet})`);
   assert.is(second.app.commandsObeyed, 0, secondTrace.join("\n"));
   assert.equal(commandLines(secondTrace), ["command mail refused: replayed-token"]);
-  assert.ok(secondTrace.includes(`refused mail: from ${OPS}: tokens signed at or before ${T} cannot be proven new (the ledger overflowed); sign a new one`), secondTrace.join("\n"));
+  assert.ok(secondTrace.includes(`refused mail: from ${OPS}: tokens signed at or before ${T} cannot be proven new (the ledger forgot older ones: it was full, or they aged out); sign a new one`), secondTrace.join("\n"));
   assert.is((await servers.messages("alarm")).length, 0, "the replayed mail is deleted");
   await stop(second);
 });
