@@ -7,7 +7,7 @@ import { SimModem } from "../../sim/modem/modem.ts";
 import { runWithNetwork } from "./virtual-time.ts";
 import { MockFlash } from "./mock-flash.ts";
 import { mockPlatform } from "./mock-platform.ts";
-import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
+import { AlarmApp, type AlarmConfig, type AlarmPlatform } from "../../src/app/alarm.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { SettableInput } from "../../src/host/platform.ts";
 
@@ -26,6 +26,15 @@ export interface AlarmSetupOptions {
   boot?: boolean;
   /** The outbox's size limit (AlarmPlatform.logBytes; default 256 KiB). */
   logBytes?: number;
+  /** A previous set-up's `storage`: the device boots again on what it stored (a reboot). Default blank flash. */
+  storage?: AlarmStorage;
+}
+
+/** The device's flash and what lives on it: the outbox and the key-value store. */
+export interface AlarmStorage {
+  flash: MockFlash;
+  log: AlarmPlatform["log"];
+  store: AlarmPlatform["store"];
 }
 
 /** The default configuration: one door input, alarms mailed to `user`@simmail.test, commands polled. */
@@ -55,16 +64,21 @@ export function setupAlarm(servers: MailServers, user: string, options: AlarmSet
   const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
   sim.attach(modem);
   sim.powerOn({ quiet: options.boot !== true });
-  const flash = new MockFlash();
+  const flash = options.storage?.flash ?? new MockFlash();
   const door = new SettableInput(0);
   const config: AlarmConfig = { ...alarmConfig(servers, user), ...options.config };
-  const app = new AlarmApp(config, mockPlatform({
-    host, clock, flash, crypto: nodeCrypto, inputs: { door },
-    ...(options.logBytes !== undefined ? { logBytes: options.logBytes } : {}),
-    ...(options.trace !== undefined ? { trace: options.trace } : process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
-  }));
+  const platform: AlarmPlatform = {
+    ...mockPlatform({
+      host, clock, flash, crypto: nodeCrypto, inputs: { door },
+      ...(options.logBytes !== undefined ? { logBytes: options.logBytes } : {}),
+      ...(options.trace !== undefined ? { trace: options.trace } : process.env.TRACE ? { trace: (t: string) => console.log(t) } : {}),
+    }),
+    ...(options.storage !== undefined ? { log: options.storage.log, store: options.storage.store } : {}),
+  };
+  const app = new AlarmApp(config, platform);
+  const storage: AlarmStorage = { flash, log: platform.log, store: platform.store };
   const steps: string[] = [];
   app.onProgress = (step) => steps.push(step);
   const until = (predicate: () => boolean, limitMs = 600_000) => runWithNetwork(clock, sim, predicate, limitMs);
-  return { clock, sim, app, door, steps, until, transcript };
+  return { clock, sim, app, door, steps, until, transcript, storage };
 }

@@ -228,7 +228,7 @@ export class CommandVerifier {
     }
     if (this.ledger.hasNonce(nonce)) return refused("replayed-token", `nonce ${nonce} was used before`);
     const floor = this.ledger.floorFor(nowSeconds);
-    if (timestamp <= floor) return refused("replayed-token", `tokens signed at or before ${floor} cannot be proven new (the ledger ${this.ledger.lost ? "was lost" : "overflowed"}); sign a new one`);
+    if (timestamp <= floor) return refused("replayed-token", `tokens signed at or before ${floor} cannot be proven new (the ledger ${this.ledger.lost ? "was lost" : "forgot older ones: it was full, or they aged out"}); sign a new one`);
     const stateChange = command === "ARM" || command === "DISARM";
     if (stateChange && timestamp < this.ledger.lastStateChange) {
       return refused("out-of-order", `${command} signed at ${timestamp}, before the ${this.ledger.lastStateChange} of the last ARM or DISARM obeyed; sign a new one to change the state again`);

@@ -257,7 +257,7 @@ ledgerSuite("stays bounded: old nonces expire with the window, the oldest go fir
   // The evicted nonces cannot be replayed: the floor rose to the newest evicted timestamp.
   const replay = verifier.verify({ from: OPS, subject: subjects[3], uid: "again-3" }, NOW_MS + 20_000);
   assert.is(reason(replay), "replayed-token");
-  assert.match((replay as { detail: string }).detail, /at or before \d+ cannot be proven new \(the ledger overflowed\)/);
+  assert.match((replay as { detail: string }).detail, /at or before \d+ cannot be proven new \(the ledger forgot older ones: it was full, or they aged out\)/);
   assert.is(reason(verifier.verify({ from: OPS, subject: subjects[12], uid: "again-12" }, NOW_MS + 20_000)), "replayed-token");
   // Twenty minutes on, everything held has expired: one new command leaves one nonce.
   assert.is(reason(verifier.verify({ from: OPS, subject: subject("ARM", NOW + 1200), uid: "late" }, NOW_MS + 1_200_000)), "accepted ARM");
