@@ -6,6 +6,7 @@
 // registration); everything else about the profile lives here.
 
 import { seededRandom } from "../random.ts";
+import { FIELD_SESSIONS } from "./abandoned-sessions.ts";
 import type { BootLine, FaultTrigger, SimFaults, SimOptions } from "./modem.ts";
 
 export type ModemFamily = "sim7000" | "sim800" | "sim7600" | "a7670";
@@ -126,6 +127,8 @@ export function fieldOptions(profile: FieldProfile): Partial<SimOptions> & { fau
     quirks: { sapbrQueryNoSpace: !profile.sapbrSpace },
     network: { attached: profile.sim === "ready" && REGISTERED.has(profile.registration) },
     faults: { emailSupport: profile.email === "send-fails" ? "send-fails" : "full", triggers: profile.triggers },
+    // A session the host abandons holds the modem as on real SIM7000s (sim/modem/abandoned-sessions.ts).
+    abandonedSessions: FIELD_SESSIONS,
   };
 }
 
