@@ -13,7 +13,7 @@ import {
   SmtpClient, SmtpError, type MailMessage,
 } from "../../src/index.ts";
 
-const USERS = ["alarm", "alice", "bob", "carol", "dave", "erin", "fred"];
+const USERS = ["alarm", "alice", "bob", "carol", "dave", "erin", "fred", "gina"];
 let servers: MailServers;
 
 function rig(options: SimOptions = {}) {
@@ -148,6 +148,39 @@ e2e("classic dialect: refused login and bad recipient come back as typed errors"
   const pop3 = new ClassicPop3Client(engine);
   const login = await run(failure(pop3.login({ server: { ...pop3Of("erin"), password: "wrong" } })));
   assert.instance(login, Pop3Error, login.message);
+});
+
+e2e("LIST and UIDL listings stream: each entry handed on as it arrives, in order, none kept (both dialects)", async () => {
+  const mails = 40;
+  for (let i = 1; i <= mails; i++) {
+    await servers.deliver("gina", `From: ops@simmail.test\r\nSubject: listing ${i}\r\n\r\n${"x".repeat(i * 7)}\r\n`);
+  }
+  const { run, engine, modem, clock } = rig();
+  await run(modem.sync());
+  await run(modem.openBearer({ apn: "internet", cid: 1 }));
+  const pop3 = new Pop3Client(engine, clock);
+  await run(pop3.login({ server: pop3Of("gina") }));
+  const sizes: Array<[number, number]> = [];
+  assert.is(await run(pop3.listAll((info) => sizes.push([info.number, info.size]))), mails);
+  assert.equal(sizes.map(([n]) => n), Array.from({ length: mails }, (_, i) => i + 1), "every mail once, in order");
+  for (const n of [1, 17, mails]) assert.is(sizes[n - 1][1], await run(pop3.list(n)), `LIST ${n} agrees`);
+  const uids = new Map<number, string>();
+  assert.is(await run(pop3.uidlAll((n, uid) => uids.set(n, uid))), mails);
+  assert.is(new Set(uids.values()).size, mails, "unique ids");
+  assert.is(uids.get(5), await run(pop3.uid(5)));
+  await run(pop3.logout());
+  engine.close();
+
+  const classic = rig({ dialect: "classic" });
+  await classic.run(openClassicBearer(classic.engine, "internet"));
+  const note = new ClassicPop3Client(classic.engine);
+  await classic.run(note.login({ server: pop3Of("gina") }));
+  const classicSizes: number[] = [];
+  assert.is(await classic.run(note.listAll((info) => classicSizes.push(info.size))), mails);
+  assert.equal(classicSizes, sizes.map(([, size]) => size), "the same sizes by AT+POP3LIST=<n>");
+  assert.is(await classic.run(note.uidlAll(() => assert.unreachable("the note has no UIDL"))), 0);
+  await classic.run(note.logout());
+  classic.engine.close();
 });
 
 e2e.run();

@@ -243,11 +243,11 @@ export class ClassicPop3Client {
     return size;
   }
 
-  async listAll(): Promise<MessageInfo[]> {
+  /** The note has no multi-line LIST: AT+POP3LIST=<n> for each mail of the STAT, handed to `visit` in turn. */
+  async listAll(visit: (info: MessageInfo) => void): Promise<number> {
     const { count } = await this.stat();
-    const out: MessageInfo[] = [];
-    for (let n = 1; n <= count; n++) out.push({ number: n, size: await this.list(n) });
-    return out;
+    for (let n = 1; n <= count; n++) visit({ number: n, size: await this.list(n) });
+    return count;
   }
 
   /** The application note has no UIDL: mails have no unique id here. */
@@ -255,8 +255,8 @@ export class ClassicPop3Client {
     return null;
   }
 
-  async uidlAll(): Promise<Array<{ number: number; uid: string }>> {
-    return [];
+  async uidlAll(_visit: (number: number, uid: string) => void): Promise<number> {
+    return 0;
   }
 
   /**

@@ -38,11 +38,12 @@ export interface Mailbox {
   stat(): Promise<{ count: number; size: number }>;
   /** The size of mail `n`. */
   list(n: number): Promise<number>;
-  listAll(): Promise<MessageInfo[]>;
+  /** Every mail's number and size, each handed to `visit` as it arrives (nothing kept: any mailbox size); resolves with their number. */
+  listAll(visit: (info: MessageInfo) => void): Promise<number>;
   /** The server's unique id of mail `n`; null where the dialect has none (`can.uidl` false). */
   uid(n: number): Promise<string | null>;
-  /** Every mail's unique id; none where the dialect has no UIDL. */
-  uidlAll(): Promise<Array<{ number: number; uid: string }>>;
+  /** Every mail's unique id, each handed to `visit` as it arrives; none where the dialect has no UIDL. Resolves with their number. */
+  uidlAll(visit: (number: number, uid: string) => void): Promise<number>;
   /** The header lines of mail `n` into `sink`; resolves with the bytes delivered. */
   headers(n: number, sink: MailSink, limit?: ReadLimit): Promise<number>;
   /** Mail `n` as the server sent it into `sink`. */

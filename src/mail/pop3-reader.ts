@@ -239,17 +239,31 @@ export class MultiLineReader implements UrcHandler {
   }
 }
 
-/** Collects a small multi-line answer (LIST, UIDL) as text lines. */
-export class LineCollector implements MailSink {
-  lines: string[] = [];
+/** Hands each line of a listing (LIST, UIDL) on as it completes: memory stays flat for any mailbox. */
+export class LineVisitor implements MailSink {
+  /** Lines of a listing are short (RFC 1939: a unique id is at most 70 characters). */
+  static readonly MAX_LINE = 128;
+  private readonly visit: (line: string) => void;
+  private readonly what: string;
   private partial = "";
+  private tooLong = false;
+  constructor(visit: (line: string) => void, what: string) {
+    this.visit = visit;
+    this.what = what;
+  }
   write(buf: Uint8Array, offset: number, length: number): void {
     for (let i = offset; i < offset + length; i++) {
       const c = buf[i];
       if (c === 10) {
-        this.lines.push(this.partial.replace(/\r$/, ""));
+        const line = this.partial.replace(/\r$/, "");
         this.partial = "";
-      } else this.partial += String.fromCharCode(c);
+        if (line.trim() !== "") this.visit(line);
+      } else if (this.partial.length < LineVisitor.MAX_LINE) this.partial += String.fromCharCode(c);
+      else this.tooLong = true;
     }
+  }
+  /** Throws if a line was cut (the server's listing is not POP3's). */
+  check(): void {
+    if (this.tooLong) throw new Pop3Error(0, `the ${this.what} listing had a line over ${LineVisitor.MAX_LINE} bytes`);
   }
 }

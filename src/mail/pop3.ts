@@ -9,7 +9,7 @@ import type { TlsCapabilities } from "../modem/probe.ts";
 import { checkMessageNumber, checkPop3Account, writePop3Account } from "./envelope.ts";
 import { MailParameterError, Pop3Error, Pop3NegativeError } from "./errors.ts";
 import { DEFAULT_LIMITS, type EmailLimits, type ServerAccount } from "./message.ts";
-import { LineCollector, MultiLineReader, type MailSink, type ReadLimit } from "./pop3-reader.ts";
+import { LineVisitor, MultiLineReader, type MailSink, type ReadLimit } from "./pop3-reader.ts";
 import { planSecurity, TLS_HINT, writeSecurity, type SecuritySettings } from "./security.ts";
 import { checkSession, writeSession } from "./session.ts";
 
@@ -94,21 +94,19 @@ export class Pop3Client {
     return (await this.positive(POP3.uid, `UIDL ${n}`, checkMessageNumber(n)))[2] ?? "";
   }
 
-  /** The whole scan listing (multi-line LIST). */
-  async listAll(): Promise<MessageInfo[]> {
-    const lines = await this.multiLineText(POP3.listAll, "LIST");
-    return lines.filter((l) => l.trim() !== "").map((l) => {
-      const [number, size] = l.trim().split(/\s+/).map(Number);
-      return { number, size };
+  /** The scan listing (multi-line LIST), each entry handed to `visit` as it arrives; resolves with their number. */
+  async listAll(visit: (info: MessageInfo) => void): Promise<number> {
+    return this.listing(POP3.listAll, "LIST", (line) => {
+      const [number, size] = line.trim().split(/\s+/).map(Number);
+      visit({ number, size });
     });
   }
 
-  /** The whole unique-id listing (multi-line UIDL). */
-  async uidlAll(): Promise<Array<{ number: number; uid: string }>> {
-    const lines = await this.multiLineText(POP3.uidlAll, "UIDL");
-    return lines.filter((l) => l.trim() !== "").map((l) => {
-      const [number, uid] = l.trim().split(/\s+/);
-      return { number: Number(number), uid: uid ?? "" };
+  /** The unique-id listing (multi-line UIDL), each entry handed to `visit` as it arrives; resolves with their number. */
+  async uidlAll(visit: (number: number, uid: string) => void): Promise<number> {
+    return this.listing(POP3.uidlAll, "UIDL", (line) => {
+      const [number, uid] = line.trim().split(/\s+/);
+      visit(Number(number), uid ?? "");
     });
   }
 
@@ -147,10 +145,15 @@ export class Pop3Client {
     this.reader.close();
   }
 
-  private async multiLineText(step: Step, what: string): Promise<string[]> {
-    const collector = new LineCollector();
-    await this.multiLine(step, what, collector, null);
-    return collector.lines;
+  private async listing(step: Step, what: string, visit: (line: string) => void): Promise<number> {
+    let entries = 0;
+    const visitor = new LineVisitor((line) => {
+      entries++;
+      visit(line);
+    }, what);
+    await this.multiLine(step, what, visitor, null);
+    visitor.check();
+    return entries;
   }
 
   private async multiLine(step: Step, what: string, sink: MailSink, limit: ReadLimit | null, ...args: StepArgument[]): Promise<number> {
