@@ -10,7 +10,8 @@ export {
   utf8Length, utf8SequenceLength,
 } from "./utf8.ts";
 export { Utf8HexStream, hexEncodeInto, hexOfUtf8 } from "./hex.ts";
-export { Base64Decoder, Base64Encoder, base64ExpandInPlace, base64OfBytes } from "./base64.ts";
+export { Base64Encoder, base64ExpandInPlace, base64OfBytes } from "./base64.ts";
+export { Base64Decoder } from "./base64-decode.ts";
 export { MAX_HELD_WHITESPACE, QuotedPrintableDecoder } from "./quoted-printable.ts";
 export { DotUnstuffer, type DotUnstufferOptions } from "./dot-unstuff.ts";
 export { MAX_ENCODED_WORD, decodeHeaderValue, encodeHeaderWord } from "./rfc2047.ts";

@@ -2,7 +2,8 @@
 // UTF-8 B-word encoder for names and subjects the mail layer sends. Header values are small
 // and asked for, so these work on strings and may allocate.
 
-import { base64OfBytes, decodeBase64Text } from "./base64.ts";
+import { base64OfBytes } from "./base64.ts";
+import { decodeBase64Text } from "./base64-decode.ts";
 import { CHARSET_UNKNOWN, CHARSET_UTF8, charsetOf, singleByteCodePoint } from "./charset.ts";
 import { decodeUtf8, encodeCodePoint, isValidUtf8, readCodePoint, utf8SequenceLength } from "./utf8.ts";
 

@@ -3,7 +3,7 @@
 // passed as they are. The caller cuts its input with pieceLength() and takes each piece's
 // decoded bytes from `scratch`.
 
-import { Base64Decoder } from "./base64.ts";
+import { Base64Decoder } from "./base64-decode.ts";
 import { QuotedPrintableDecoder } from "./quoted-printable.ts";
 
 const IDENTITY = 0;
