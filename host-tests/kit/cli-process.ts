@@ -151,6 +151,13 @@ export interface RunningSimmail {
   child: ChildProcess;
   /** Resolves once `pattern` appears in stderr (rejects if the process exits first). */
   stderrMatch(pattern: RegExp): Promise<void>;
+  /**
+   * Resolves once `count` whole stderr lines match `pattern` (rejects if the process exits
+   * first). Each line is looked at once, as it comes: a signal sent then lands where it was
+   * meant to, not after the work it should interrupt (a regex such as `(line[^]*){20}` over
+   * the whole stderr backtracks exponentially, and its seconds let the transfer run to its end).
+   */
+  stderrLines(pattern: RegExp, count: number): Promise<void>;
   /** Resolves with the run once the process exits. */
   done: Promise<CliRun>;
 }
@@ -165,20 +172,35 @@ export function startSimmail(args: string[], password?: string): RunningSimmail 
   let stderr = "";
   let output = "";
   const watchers: Array<{ pattern: RegExp; resolve: () => void }> = [];
+  const lineWatchers: Array<{ pattern: RegExp; left: number; resolve: () => void }> = [];
+  /** Where the first stderr line not yet counted for lineWatchers starts. */
+  let lineStart = 0;
   child.stdout!.setEncoding("utf8").on("data", (c: string) => ((stdout += c), (output += c)));
   child.stderr!.setEncoding("utf8").on("data", (c: string) => {
     stderr += c;
     output += c;
     for (const w of watchers.splice(0)) if (w.pattern.test(stderr)) w.resolve(); else watchers.push(w);
+    for (let end = stderr.indexOf("\n", lineStart); end >= 0; end = stderr.indexOf("\n", lineStart)) {
+      const line = stderr.slice(lineStart, end);
+      lineStart = end + 1;
+      for (const w of lineWatchers.splice(0)) if (w.pattern.test(line) && --w.left === 0) w.resolve(); else lineWatchers.push(w);
+    }
   });
   const done = new Promise<CliRun>((resolve) => child.on("close", (status, signal) => resolve({ status: status ?? (signal === "SIGKILL" ? 137 : -1), stdout, stderr, output })));
+  const exitedBefore = (what: string, run: CliRun) => new Error(`simmail exited ${run.status} before ${what}:\n${run.stderr.slice(-2000)}`);
   return {
     child,
     done,
     stderrMatch: (pattern) => new Promise<void>((resolve, reject) => {
       if (pattern.test(stderr)) return resolve();
       watchers.push({ pattern, resolve });
-      void done.then((run) => reject(new Error(`simmail exited ${run.status} before ${pattern}:\n${run.stderr.slice(-2000)}`)));
+      void done.then((run) => reject(exitedBefore(String(pattern), run)));
+    }),
+    stderrLines: (pattern, count) => new Promise<void>((resolve, reject) => {
+      const counted = stderr.slice(0, lineStart).split("\n").filter((line) => pattern.test(line)).length;
+      if (counted >= count) return resolve();
+      lineWatchers.push({ pattern, left: count - counted, resolve });
+      void done.then((run) => reject(exitedBefore(`${count} lines like ${pattern}`, run)));
     }),
   };
 }
