@@ -3,7 +3,7 @@
 // conversations themselves are the clients' step tables.
 
 import type { TimerPort } from "../transport/ports.ts";
-import type { Modem } from "../modem/modem.ts";
+import type { Dialect, Modem } from "../modem/modem.ts";
 import type { EmailCapabilities } from "../modem/probe.ts";
 import { DEFAULT_LIMITS, type EmailLimits } from "../modem/limits.ts";
 import { ClassicMail } from "./classic-dialect.ts";
@@ -115,8 +115,8 @@ function sameLimits(a: EmailLimits, b: EmailLimits): boolean {
 
 /**
  * The one dialect a device build holds: build/build.mjs defines globalThis.SIMMAIL_BUILD_DIALECT
- * from mc/config's `modemDialect`, the comparisons below fold, and the bundler drops the other
- * dialect's modules (flash). Elsewhere it is undefined: both dialects are there.
+ * from mc/config's `modemDialect`, the switch below on it keeps only that case, and the bundler
+ * drops the other dialect's modules (flash). Elsewhere it is undefined: both dialects are there.
  */
 interface BuildGlobals {
   SIMMAIL_BUILD_DIALECT?: string;
@@ -124,11 +124,21 @@ interface BuildGlobals {
 
 /** The dialect the probe found (`probeEmail` checked that its commands are there). */
 export function openMailDialect(capabilities: EmailCapabilities, modem: Modem, timers: TimerPort): MailDialect {
-  const built = (globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT;
-  if (built !== undefined && built !== capabilities.dialect) {
-    throw new DialectNotBuiltError(`this firmware holds the ${built} mail dialect only, not ${capabilities.dialect}: build it with mc/config modemDialect "${capabilities.dialect}"`);
+  // The global read in the switch itself, once: the define makes it a literal there, which the
+  // minifier folds; a variable holding it would not be, and the other dialect would stay in.
+  switch ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT ?? capabilities.dialect) {
+    case "sim7000":
+      refuseUnlessFound("sim7000", capabilities.dialect);
+      return new Sim7000Mail(modem, timers, capabilities);
+    case "classic":
+      refuseUnlessFound("classic", capabilities.dialect);
+      return new ClassicMail(modem);
+    default:
+      throw new DialectNotBuiltError(`no mail dialect "${String(capabilities.dialect)}"`);
   }
-  if ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT !== "classic" && capabilities.dialect === "sim7000") return new Sim7000Mail(modem, timers, capabilities);
-  if ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT !== "sim7000" && capabilities.dialect === "classic") return new ClassicMail(modem);
-  throw new DialectNotBuiltError(`no mail dialect "${String(capabilities.dialect)}"`);
+}
+
+/** `held`, the dialect the build holds (or else the one found), opened only if the probe found it. */
+function refuseUnlessFound(held: Dialect, found: Dialect): void {
+  if (found !== held) throw new DialectNotBuiltError(`this firmware holds the ${held} mail dialect only, not ${found}: build it with mc/config modemDialect "${found}"`);
 }
