@@ -1,7 +1,40 @@
-// Shared by the simulator's tests: tiny scripted TCP servers for answers the real servers
-// never give, an independent POP3 query to learn the real server's values, and dot-stuffing.
+// Shared by the simulator's tests: the real mail servers of a suite with modems that reach
+// them, tiny scripted TCP servers for answers the real servers never give, an independent POP3
+// query to learn the real server's values, and dot-stuffing.
 
 import { createServer, connect, type Server, type Socket } from "node:net";
+import type { Test } from "uvu";
+import { mailUsers, startMailServers, type MailServers } from "../../sim/servers/index.ts";
+import type { SimOptions } from "../../sim/modem/modem.ts";
+import { SimDriver } from "./sim-driver.ts";
+
+export interface SuiteMailServers {
+  /** The servers, once the suite's `before` has started them. */
+  readonly servers: MailServers;
+  /** A quiet SimDriver (no echo) whose `host` names the servers; `options` added. */
+  modem(options?: SimOptions): SimDriver;
+}
+
+/**
+ * The real SMTP and POP3 servers for `test`'s suite, started in its `before` and stopped in
+ * its `after`: `users` with the passwords `<user>-pw`, reached by the modems as `host`.
+ */
+export function suiteMailServers(test: Test, users: readonly string[], host: string): SuiteMailServers {
+  let servers: MailServers | null = null;
+  test.before(async () => {
+    servers = await startMailServers({ users: mailUsers(users, "-pw") });
+  });
+  test.after(async () => {
+    await servers?.stop();
+  });
+  return {
+    get servers() {
+      if (servers === null) throw new Error("the suite's mail servers are started by its before hook");
+      return servers;
+    },
+    modem: (options = {}) => new SimDriver({ echo: false, hosts: { [host]: "127.0.0.1" }, ...options }),
+  };
+}
 
 export interface FakeServer {
   port: number;

@@ -6,27 +6,14 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { readSession } from "../../kit/transcript.ts";
-import { mailUsers, startMailServers, type MailServers } from "../../../sim/servers/index.ts";
 import { SimDriver } from "../../kit/sim-driver.ts";
-import type { SimOptions } from "../../../sim/modem/modem.ts";
-import { dotStuff, fakeServer, pop3Query } from "../../kit/sim-support.ts";
+import { dotStuff, fakeServer, pop3Query, suiteMailServers } from "../../kit/sim-support.ts";
 
 const test = suite("sim: sim7000 dialect, spec transcripts");
 
 const USERS = ["john", "mary", "peter", "anna", "otto", "ines", "karl", "lena", "nils", "rosa"];
-let servers: MailServers;
-
-test.before(async () => {
-  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
-});
-
-test.after(async () => {
-  await servers.stop();
-});
-
-function modem(options: SimOptions = {}): SimDriver {
-  return new SimDriver({ echo: false, hosts: { "mail.sim.com": "127.0.0.1" }, ...options });
-}
+const rig = suiteMailServers(test, USERS, "mail.sim.com");
+const modem = rig.modem;
 
 async function run(d: SimDriver, transcript: Array<[string, string]>): Promise<void> {
   for (const [line, reply] of transcript) assert.is(await d.command(line), reply, line);
@@ -42,7 +29,7 @@ async function login(d: SimDriver, user: string): Promise<void> {
   await run(d, [
     ["AT+EMAILCID=0", "\r\nOK\r\n"],
     ["AT+EMAILTO=30", "\r\nOK\r\n"],
-    [`AT+POP3SRV="mail.sim.com","${user}","${user}-pw",${servers.pop3Port}`, "\r\nOK\r\n"],
+    [`AT+POP3SRV="mail.sim.com","${user}","${user}-pw",${rig.servers.pop3Port}`, "\r\nOK\r\n"],
     ["AT+POP3IN", "\r\nOK\r\n"],
   ]);
   await d.expect("\r\n+POP3IN: 1\r\n");
@@ -86,7 +73,7 @@ test("5.2 send an email", async () => {
     await run(d, [
       ["AT+EMAILCID=0", "\r\nOK\r\n"],
       ["AT+EMAILTO=30", "\r\nOK\r\n"],
-      [`AT+SMTPSRV="mail.sim.com",${servers.smtpPort}`, "\r\nOK\r\n"],
+      [`AT+SMTPSRV="mail.sim.com",${rig.servers.smtpPort}`, "\r\nOK\r\n"],
       ['AT+SMTPAUTH=1,"john","john-pw"', "\r\nOK\r\n"],
       ['AT+SMTPFROM="john@simmail.test","john"', "\r\nOK\r\n"],
       ['AT+SMTPRCPT=0,0,"john@simmail.test","john"', "\r\nOK\r\n"],
@@ -101,7 +88,7 @@ test("5.2 send an email", async () => {
     d.send("AT+SMTPSEND\r");
     await d.expect("\r\nOK\r\n");
     await d.expect("\r\n+SMTPSEND: 1\r\n");
-    const [raw] = await servers.waitForMessages("john", 1);
+    const [raw] = await rig.servers.waitForMessages("john", 1);
     const mail = await simpleParser(raw);
     assert.is(addressText(mail.from), '"john" <john@simmail.test>');
     assert.is(addressText(mail.to), '"john" <john@simmail.test>');
@@ -110,7 +97,7 @@ test("5.2 send an email", async () => {
     assert.is(mail.subject, "Test");
     assert.is(mail.text, "This is a new Email\n");
     assert.match(raw.toString("latin1"), /^Date: Sun, 6 Jan 1980 00:00:00 \+0000\r\n/, "dated by the modem clock");
-    const envelope = servers.envelopes.at(-1)!;
+    const envelope = rig.servers.envelopes.at(-1)!;
     // The modem sends RCPT TO for To, Cc and Bcc alike; smtp-server folds repeated addresses.
     assert.equal([...new Set(envelope.to)], ["john@simmail.test"]);
     assert.is(envelope.authUser, "john");
@@ -123,7 +110,7 @@ test("5.3 the kit's recorded send-with-attachment session replays byte for byte"
   const session = readSession("sim7000-send-attachment");
   const d = new SimDriver({ hosts: { "mail.sim.com": "127.0.0.1" } });
   const adapt = (text: string) => text
-    .replace('"mail.sim.com",25', `"mail.sim.com",${servers.smtpPort}`)
+    .replace('"mail.sim.com",25', `"mail.sim.com",${rig.servers.smtpPort}`)
     .replace('"john","123456"', '"otto","otto-pw"')
     .replace(/john@sim\.com/g, "otto@simmail.test");
   try {
@@ -141,7 +128,7 @@ test("5.3 the kit's recorded send-with-attachment session replays byte for byte"
         await d.expect(text);
       }
     }
-    const [raw] = await servers.waitForMessages("otto", 1);
+    const [raw] = await rig.servers.waitForMessages("otto", 1);
     const mail = await simpleParser(raw);
     assert.is(mail.subject, "Test");
     assert.is(mail.attachments.length, 1);
@@ -161,7 +148,7 @@ test("5.4 send a UTF-8 email: subject and body in hex", async () => {
       ["AT+EMAILCID=0", "\r\nOK\r\n"],
       ["AT+EMAILTO=30", "\r\nOK\r\n"],
       ['AT+SMTPCS="UTF-8"', "\r\nOK\r\n"],
-      [`AT+SMTPSRV="mail.sim.com",${servers.smtpPort}`, "\r\nOK\r\n"],
+      [`AT+SMTPSRV="mail.sim.com",${rig.servers.smtpPort}`, "\r\nOK\r\n"],
       ['AT+SMTPAUTH=1,"ines","ines-pw"', "\r\nOK\r\n"],
       ['AT+SMTPFROM="ines@simmail.test","ines"', "\r\nOK\r\n"],
       ['AT+SMTPRCPT=0,0,"ines@simmail.test","ines"', "\r\nOK\r\n"],
@@ -173,7 +160,7 @@ test("5.4 send a UTF-8 email: subject and body in hex", async () => {
     await d.expect("\r\nOK\r\n");
     d.send("AT+SMTPSEND\r");
     await d.expect("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-    const [raw] = await servers.waitForMessages("ines", 1);
+    const [raw] = await rig.servers.waitForMessages("ines", 1);
     const mail = await simpleParser(raw);
     assert.is(mail.subject, "TEST");
     assert.is(mail.text, "8This is a new Email");
@@ -184,9 +171,9 @@ test("5.4 send a UTF-8 email: subject and body in hex", async () => {
 });
 
 test("5.5 retrieve an email: sizes from the server, POP3READ data is the dot-stuffed RETR answer", async () => {
-  await servers.deliver("mary", MAIL_A);
-  await servers.deliver("mary", MAIL_B);
-  const stored = await servers.messages("mary");
+  await rig.servers.deliver("mary", MAIL_A);
+  await rig.servers.deliver("mary", MAIL_B);
+  const stored = await rig.servers.messages("mary");
   const total = stored.reduce((sum, m) => sum + m.length, 0);
   const d = modem();
   try {
@@ -197,7 +184,7 @@ test("5.5 retrieve an email: sizes from the server, POP3READ data is the dot-stu
     await d.expect(`\r\n+POP3LIST: 1,1,${stored[0].length}\r\n`);
     assert.is(await d.command("AT+POP3CMD=4,1"), "\r\nOK\r\n");
     await d.expect("\r\n+POP3CMD: 1\r\n");
-    const [retr] = await pop3Query(servers.pop3Port, "mary", "mary-pw", [{ command: "RETR 1", multi: true }]);
+    const [retr] = await pop3Query(rig.servers.pop3Port, "mary", "mary-pw", [{ command: "RETR 1", multi: true }]);
     const expected = `${dotStuff(stored[0]).toString("latin1")}.\r\n`;
     assert.is(retr.slice(retr.indexOf("\r\n") + 2), expected, "what Dovecot sends after its +OK line");
     assert.ok(expected.length > 2 * 1460, "the mail takes three reads, as in the spec");
@@ -210,9 +197,9 @@ test("5.5 retrieve an email: sizes from the server, POP3READ data is the dot-stu
 });
 
 test("5.6 delete an email", async () => {
-  await servers.deliver("peter", MAIL_B);
-  await servers.deliver("peter", MAIL_A);
-  const before = await servers.messages("peter");
+  await rig.servers.deliver("peter", MAIL_B);
+  await rig.servers.deliver("peter", MAIL_A);
+  const before = await rig.servers.messages("peter");
   const d = modem();
   try {
     await login(d, "peter");
@@ -222,7 +209,7 @@ test("5.6 delete an email", async () => {
     await d.expect("\r\n+POP3DEL: 1\r\n");
     assert.is(await d.command("AT+POP3OUT"), "\r\nOK\r\n");
     await d.expect("\r\n+POP3OUT: 1\r\n");
-    const after = await servers.messages("peter");
+    const after = await rig.servers.messages("peter");
     assert.equal(after, [before[1]], "the server deleted mail 1 at logout");
   } finally {
     d.close();
@@ -230,8 +217,8 @@ test("5.6 delete an email", async () => {
 });
 
 test("5.7 size and unique-id: the UID on the line after +POP3UIDL: 1,1,", async () => {
-  await servers.deliver("anna", MAIL_A);
-  const [uidl, list] = await pop3Query(servers.pop3Port, "anna", "anna-pw", [{ command: "UIDL 1" }, { command: "LIST 1" }]);
+  await rig.servers.deliver("anna", MAIL_A);
+  const [uidl, list] = await pop3Query(rig.servers.pop3Port, "anna", "anna-pw", [{ command: "UIDL 1" }, { command: "LIST 1" }]);
   const uid = uidl.trim().split(" ")[2];
   const size = list.trim().split(" ")[2];
   const d = modem();
@@ -388,9 +375,9 @@ test("write commands refuse what the spec rules out", async () => {
 });
 
 test("POP3CMD listings and TOP pass the server's multi-line answers through", async () => {
-  await servers.deliver("karl", MAIL_A);
-  await servers.deliver("karl", MAIL_B);
-  const answers = await pop3Query(servers.pop3Port, "karl", "karl-pw", [
+  await rig.servers.deliver("karl", MAIL_A);
+  await rig.servers.deliver("karl", MAIL_B);
+  const answers = await pop3Query(rig.servers.pop3Port, "karl", "karl-pw", [
     { command: "LIST", multi: true },
     { command: "UIDL", multi: true },
     { command: "TOP 1 3", multi: true },
@@ -409,7 +396,7 @@ test("POP3CMD listings and TOP pass the server's multi-line answers through", as
 });
 
 test("unread POP3READ data holds the line: everything but POP3READ and POP3OUT gets ERROR", async () => {
-  await servers.deliver("lena", MAIL_A);
+  await rig.servers.deliver("lena", MAIL_A);
   const d = modem();
   try {
     await login(d, "lena");
@@ -427,7 +414,7 @@ test("unread POP3READ data holds the line: everything but POP3READ and POP3OUT g
 });
 
 test("negative answers: no such message, RSET undoes DELE", async () => {
-  await servers.deliver("nils", MAIL_B);
+  await rig.servers.deliver("nils", MAIL_B);
   const d = modem();
   try {
     await login(d, "nils");
@@ -446,7 +433,7 @@ test("negative answers: no such message, RSET undoes DELE", async () => {
     assert.is(await d.command("AT+POP3READ=100"), "\r\nERROR\r\n", "no answer to read after +POP3CMD: 0");
     assert.is(await d.command("AT+POP3OUT"), "\r\nOK\r\n");
     await d.expect("\r\n+POP3OUT: 1\r\n");
-    assert.is((await servers.messages("nils")).length, 1, "RSET kept the mail");
+    assert.is((await rig.servers.messages("nils")).length, 1, "RSET kept the mail");
   } finally {
     d.close();
   }
@@ -477,13 +464,13 @@ test("negative STAT and RSET answers (a scripted server), with the spec's +POP3R
 });
 
 test("options: the +OK status line in the data, an extra CRLF before OK", async () => {
-  await servers.deliver("rosa", MAIL_B);
+  await rig.servers.deliver("rosa", MAIL_B);
   const d = modem({ pop3: { statusLine: true, readExtraCrlf: true } });
   try {
     await login(d, "rosa");
     assert.is(await d.command("AT+POP3CMD=4,1"), "\r\nOK\r\n");
     await d.expect("\r\n+POP3CMD: 1\r\n");
-    const [retr] = await pop3Query(servers.pop3Port, "rosa", "rosa-pw", [{ command: "RETR 1", multi: true }]);
+    const [retr] = await pop3Query(rig.servers.pop3Port, "rosa", "rosa-pw", [{ command: "RETR 1", multi: true }]);
     d.send("AT+POP3READ=1460\r");
     await d.expect(`\r\n+POP3READ: 2,${retr.length}\r\n${retr}\r\n\r\nOK\r\n`);
   } finally {

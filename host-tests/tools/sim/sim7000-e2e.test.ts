@@ -6,29 +6,17 @@ import * as assert from "uvu/assert";
 import { simpleParser, type AddressObject } from "mailparser";
 import { createUartPair } from "../../kit/mock-uart.ts";
 import { VirtualClock } from "../../../sim/scheduler.ts";
-import { mailUsers, startMailServers, type MailServers } from "../../../sim/servers/index.ts";
 import { SimDriver } from "../../kit/sim-driver.ts";
-import { SimModem, type SimOptions } from "../../../sim/modem/modem.ts";
-import { dotStuff, seededBytes } from "../../kit/sim-support.ts";
+import { SimModem } from "../../../sim/modem/modem.ts";
+import { dotStuff, seededBytes, suiteMailServers } from "../../kit/sim-support.ts";
 import { runWithNetwork } from "../../kit/virtual-time.ts";
 
 const test = suite("sim: sim7000 dialect end to end");
 
 // Each test writes to its own mailboxes.
 const USERS = ["alarm", "bob", "carol", "dave", "erin", "fred", "gina", "hugo", "iris", "jack", "kate", "liam", "mona", "otto"];
-let servers: MailServers;
-
-test.before(async () => {
-  servers = await startMailServers({ users: mailUsers(USERS, "-pw") });
-});
-
-test.after(async () => {
-  await servers.stop();
-});
-
-function modem(options: SimOptions = {}): SimDriver {
-  return new SimDriver({ echo: false, hosts: { "mail.simmail.test": "127.0.0.1" }, ...options });
-}
+const rig = suiteMailServers(test, USERS, "mail.simmail.test");
+const modem = rig.modem;
 
 function addresses(value: AddressObject | AddressObject[] | undefined): string[] {
   if (value === undefined) return [];
@@ -41,7 +29,7 @@ async function ok(d: SimDriver, line: string): Promise<void> {
 
 /** Settings of one mail (charset ASCII unless hex text is given). */
 async function compose(d: SimDriver, mail: { user: string; from: string; to: string[]; cc?: string[]; bcc?: string[]; subject: string; body: string; file?: string }): Promise<void> {
-  await ok(d, `AT+SMTPSRV="mail.simmail.test",${servers.smtpPort}`);
+  await ok(d, `AT+SMTPSRV="mail.simmail.test",${rig.servers.smtpPort}`);
   await ok(d, `AT+SMTPAUTH=1,"${mail.user}","${mail.user}-pw"`);
   await ok(d, mail.from);
   for (const [type, list] of [mail.to, mail.cc ?? [], mail.bcc ?? []].entries()) {
@@ -81,7 +69,7 @@ async function sendWithAttachment(d: SimDriver, data: Buffer): Promise<number[]>
 
 /** Logs in, retrieves mail 1 with AT+POP3CMD=4,1 / AT+POP3READ and returns the data. */
 async function retrieve(d: SimDriver, user: string, chunk = 1460): Promise<string> {
-  await ok(d, `AT+POP3SRV="mail.simmail.test","${user}","${user}-pw",${servers.pop3Port}`);
+  await ok(d, `AT+POP3SRV="mail.simmail.test","${user}","${user}-pw",${rig.servers.pop3Port}`);
   await ok(d, "AT+POP3IN");
   await d.expect("\r\n+POP3IN: 1\r\n");
   await ok(d, "AT+POP3CMD=4,1");
@@ -122,7 +110,7 @@ test("To, Cc and Bcc with a base64 attachment: delivered, parsed, and read back 
     const chunks = await sendWithAttachment(d, base64);
     assert.equal(chunks, [1360, 1360, 1360, 1360, 1360, base64.length - 5 * 1360], "the host's base64 in chunks of <maxLength>");
 
-    const [delivered] = await servers.waitForMessages("bob", 1);
+    const [delivered] = await rig.servers.waitForMessages("bob", 1);
     const mail = await simpleParser(delivered);
     assert.equal(addresses(mail.from), ["Pump house, north <alarm@simmail.test>"]);
     assert.equal(addresses(mail.to), ["Bob <bob@simmail.test>"]);
@@ -136,7 +124,7 @@ test("To, Cc and Bcc with a base64 attachment: delivered, parsed, and read back 
     assert.is(mail.attachments[0].contentType, "application/octet-stream");
     assert.ok(mail.attachments[0].content.equals(attachment), "attachment bytes identical");
     for (const user of ["carol", "erin", "dave"]) {
-      const [copy] = await servers.waitForMessages(user, 1);
+      const [copy] = await rig.servers.waitForMessages(user, 1);
       assert.ok(copy.equals(delivered), `${user} got the same message`);
     }
     assert.ok(delivered.toString("latin1").split("\r\n").every((line) => line.length <= 78), "base64 refolded into short lines");
@@ -166,7 +154,7 @@ test("UTF-8: names, hex subject and a multi-line hex body", async () => {
     });
     d.send("AT+SMTPSEND\r");
     await d.expect("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-    const [delivered] = await servers.waitForMessages("gina", 1);
+    const [delivered] = await rig.servers.waitForMessages("gina", 1);
     const mail = await simpleParser(delivered);
     assert.is(mail.subject, subject);
     assert.is(mail.text, body.replace(/\r\n/g, "\n"));
@@ -194,7 +182,7 @@ test("attachment encoding 'modem': the host sends raw bytes, the modem encodes",
     });
     const chunks = await sendWithAttachment(d, attachment);
     assert.equal(chunks, [700, 700, 700, 700, attachment.length - 2800]);
-    const [delivered] = await servers.waitForMessages("iris", 1);
+    const [delivered] = await rig.servers.waitForMessages("iris", 1);
     const mail = await simpleParser(delivered);
     assert.ok(mail.attachments[0].content.equals(attachment));
     assert.equal(addresses(mail.from), [" <hugo@simmail.test>"]);
@@ -216,7 +204,7 @@ test("a 7bit text attachment with dot lines survives SMTP and POP3 dot-stuffing"
       file: 'AT+SMTPFILE=1,"log.txt",0',
     });
     await sendWithAttachment(d, Buffer.from(text, "latin1"));
-    const [delivered] = await servers.waitForMessages("jack", 1);
+    const [delivered] = await rig.servers.waitForMessages("jack", 1);
     const mail = await simpleParser(delivered);
     assert.is(mail.attachments[0].content.toString("latin1"), text.replace("\nbare", "\r\nbare"), "bare LF made CRLF, nothing else changed");
     const data = await retrieve(d, "jack", 333);
@@ -229,7 +217,7 @@ test("a 7bit text attachment with dot lines survives SMTP and POP3 dot-stuffing"
 test("a large mail through a small modem buffer: the server is paused, nothing is lost", async () => {
   const lines = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? `.${i} dotted` : `line ${i} ${"x".repeat(i % 50)}`));
   const raw = `Subject: big\r\n\r\n${lines.join("\r\n")}\r\n`;
-  await servers.deliver("kate", raw);
+  await rig.servers.deliver("kate", raw);
   const d = modem({ pop3: { bufferBytes: 2048 } });
   try {
     const data = await retrieve(d, "kate");
@@ -240,13 +228,13 @@ test("a large mail through a small modem buffer: the server is paused, nothing i
 });
 
 test("data that is not there yet: +POP3READ: 1,0, then +POP3READ: 3,<n> when it arrives", async () => {
-  await servers.deliver("liam", "Subject: slow\r\n\r\n" + "0123456789\r\n".repeat(40));
+  await rig.servers.deliver("liam", "Subject: slow\r\n\r\n" + "0123456789\r\n".repeat(40));
   const d = modem({ pop3: { trickle: { bytes: 200, intervalMs: 100 } } });
   try {
-    await ok(d, `AT+POP3SRV="mail.simmail.test","liam","liam-pw",${servers.pop3Port}`);
+    await ok(d, `AT+POP3SRV="mail.simmail.test","liam","liam-pw",${rig.servers.pop3Port}`);
     await ok(d, "AT+POP3IN");
     await d.expect("\r\n+POP3IN: 1\r\n");
-    const [mail] = await servers.messages("liam");
+    const [mail] = await rig.servers.messages("liam");
     const expected = `${mail.toString("latin1")}.\r\n`;
     await ok(d, "AT+POP3CMD=4,1");
     await d.expect("\r\n+POP3CMD: 1\r\n");
@@ -309,7 +297,7 @@ test("over the kit's mock UART on a virtual clock, driven with runWithNetwork", 
     return out;
   };
   try {
-    type(`AT+SMTPSRV="mail.simmail.test",${servers.smtpPort}\rAT+SMTPAUTH=1,"hugo","hugo-pw"\r`);
+    type(`AT+SMTPSRV="mail.simmail.test",${rig.servers.smtpPort}\rAT+SMTPAUTH=1,"hugo","hugo-pw"\r`);
     type('AT+SMTPFROM="hugo@simmail.test"\rAT+SMTPRCPT=0,0,"mona@simmail.test"\rAT+SMTPSUB="over the wire"\r');
     assert.is(await until(/(\r\nOK\r\n){5}/), "\r\nOK\r\n".repeat(5));
     type("AT+SMTPBODY=5\r");
@@ -320,7 +308,7 @@ test("over the kit's mock UART on a virtual clock, driven with runWithNetwork", 
     type("AT+SMTPSEND\r");
     assert.is(await until(/\+SMTPSEND: \d+\r\n/), "\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
     assert.ok(clock.now() - start < 100, `virtual time waited for the server instead of racing ahead (${clock.now() - start} ms)`);
-    const [delivered] = await servers.waitForMessages("mona", 1);
+    const [delivered] = await rig.servers.waitForMessages("mona", 1);
     assert.match(delivered.toString("latin1"), /\r\n\r\nhello\r\n$/);
   } finally {
     sim.close();
