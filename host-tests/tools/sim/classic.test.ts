@@ -184,27 +184,30 @@ async function peek(d: SimDriver, user: string): Promise<void> {
   ]);
 }
 
-test("4.3 peek at new email", async () => {
-  await servers.deliver("peek", noteMail(1));
-  await servers.deliver("peek", noteMail(2));
-  const d = modem();
+/** The note's two mails delivered to `user`, 4.3's peek on a modem made with `options`, then `steps` on it. */
+async function afterPeek(user: string, options: SimOptions, steps: (d: SimDriver) => Promise<void>): Promise<void> {
+  await servers.deliver(user, noteMail(1));
+  await servers.deliver(user, noteMail(2));
+  const d = modem(options);
   try {
-    await peek(d, "peek");
-    const stored = await servers.messages("peek");
-    assert.is(await d.command("AT+POP3LIST"), `\r\n+POP3: 1, ${stored[0].length}\r\n+POP3: 2, ${stored[1].length}\r\n\r\nOK\r\n`);
-    assert.is(await d.command("AT+POP3OUT"), "\r\n+POP3: SUCCESS\r\n\r\nOK\r\n");
+    await peek(d, user);
+    await steps(d);
   } finally {
     d.close();
   }
+}
+
+test("4.3 peek at new email", async () => {
+  await afterPeek("peek", {}, async (d) => {
+    const stored = await servers.messages("peek");
+    assert.is(await d.command("AT+POP3LIST"), `\r\n+POP3: 1, ${stored[0].length}\r\n+POP3: 2, ${stored[1].length}\r\n\r\nOK\r\n`);
+    assert.is(await d.command("AT+POP3OUT"), "\r\n+POP3: SUCCESS\r\n\r\nOK\r\n");
+  });
 });
 
 test("4.4 retrieve an email without deleting it; 4.7 read it back from the file system", async () => {
-  await servers.deliver("keep", noteMail(1));
-  await servers.deliver("keep", noteMail(2));
   const clock = new VirtualClock();
-  const d = modem({ scheduler: clock });
-  try {
-    await peek(d, "keep");
+  await afterPeek("keep", { scheduler: clock }, async (d) => {
     assert.is(await d.command("AT+FSLOCA=0"), "\r\nOK\r\n");
     assert.is(await d.command("AT+POP3GET=1"), "\r\nOK\r\n");
     await d.expect("\r\n+POP3: SUCCESS\r\nC:/Email/100202110457/, EMAIL000.TXT\r\n");
@@ -232,17 +235,11 @@ test("4.4 retrieve an email without deleting it; 4.7 read it back from the file 
       ["AT+FSCD=..", "\r\n+FSCD: C:/Email/\r\n\r\nOK\r\n"],
       ["AT+FSCD?", "\r\n+FSCD: C:/Email/\r\n\r\nOK\r\n"],
     ]);
-  } finally {
-    d.close();
-  }
+  });
 });
 
 test("4.5 retrieve an email and delete it", async () => {
-  await servers.deliver("gone", noteMail(1));
-  await servers.deliver("gone", noteMail(2));
-  const d = modem();
-  try {
-    await peek(d, "gone");
+  await afterPeek("gone", {}, async (d) => {
     await run(d, [["AT+FSLOCA=0", "\r\nOK\r\n"], ["AT+POP3GET=1", "\r\nOK\r\n"]]);
     await d.expect("\r\n+POP3: SUCCESS\r\nC:/Email/100202110457/, EMAIL000.TXT\r\n");
     await run(d, [
@@ -253,17 +250,11 @@ test("4.5 retrieve an email and delete it", async () => {
     const left = await servers.messages("gone");
     assert.is(left.length, 1);
     assert.match(left[0].toString("latin1"), /Subject: Second Test Email/);
-  } finally {
-    d.close();
-  }
+  });
 });
 
 test("4.6 abort the POP3 application while AT+POP3GET runs", async () => {
-  await servers.deliver("stop", noteMail(1));
-  await servers.deliver("stop", noteMail(2));
-  const d = modem();
-  try {
-    await peek(d, "stop");
+  await afterPeek("stop", {}, async (d) => {
     d.sim.setFaults({ server: { kind: "slow", delayMs: 200 } });
     assert.is(await d.command("AT+FSLOCA=0"), "\r\nOK\r\n");
     assert.is(await d.command("AT+POP3GET=1"), "\r\nOK\r\n");
@@ -271,9 +262,7 @@ test("4.6 abort the POP3 application while AT+POP3GET runs", async () => {
     await d.quiet(500);
     assert.not.ok(d.sim.fs.exists("C:/Email"), "nothing was saved");
     assert.is(await d.command("AT+POP3NUM"), "\r\nERROR\r\n", "no session any more");
-  } finally {
-    d.close();
-  }
+  });
 });
 
 test("failure URCs: PARAM, NETWORK, AUTH, BAD RCPT, SERVER ERROR; INVALID UN/PWD; FAILURE", async () => {
