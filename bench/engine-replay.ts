@@ -122,7 +122,7 @@ export function engineReplay(lib: CoreLib, scanData = true): (chunks: readonly U
       const n = this.unstuffer.push(buf, offset, length, buf, offset);
       const end = offset + n;
       let lineFeeds = 0;
-      for (let i = offset; i < end; i++) if (buf[i] === 10) lineFeeds++;
+      for (let i = buf.indexOf(10, offset); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) lineFeeds++;
       c.dataLineFeeds += lineFeeds;
       c.deliveredBytes += n;
       if (this.unstuffer.done) this.unstuffer.reset();
