@@ -211,13 +211,14 @@ function instrument(buf: Uint8Array) {
       return Reflect.set(target, prop, value, target);
     },
   });
-  // The encoder loads a group as 32 bits (its three bytes, and one it ignores) and stores four
-  // characters at once through DataViews over the same memory: those count as reads and writes too.
+  // The encoder loads 32 bits at a time (four groups in three loads; a lone group with one byte
+  // it ignores, read again with the next group) and stores four characters at once through
+  // DataViews over the same memory: those count as reads and writes of all four bytes.
   const { getUint32, setUint32 } = DataView.prototype;
   const ours = (view: DataView) => view.buffer === buf.buffer;
   DataView.prototype.getUint32 = function (this: DataView, offset: number, little?: boolean) {
     if (ours(this)) {
-      for (let k = 0; k < 3; k++) {
+      for (let k = 0; k < 4; k++) {
         lastRead[this.byteOffset + offset + k] = clock++;
         reads[this.byteOffset + offset + k]++;
       }
@@ -261,7 +262,7 @@ test("in-place expansion never overwrites a raw byte before reading it (instrume
         }
         assert.not.ok(probe.moved(), "raw bytes placed by rawBytesFor need no move");
         for (let p = rawOffset; p < rawOffset + raw; p++) {
-          assert.is(probe.reads[p], 1, `raw byte ${p} read once`);
+          assert.ok(probe.reads[p] >= 1 && probe.reads[p] <= 2, `raw byte ${p} read once (twice when a lone group's load took it too): ${probe.reads[p]}`);
           assert.ok(probe.lastRead[p] < probe.firstWrite[p], `byte ${p} written before it was read (prefix ${prefix}, capacity ${capacity}, raw ${raw})`);
         }
         // The output equals a separate encoder's output for the same state and input.
