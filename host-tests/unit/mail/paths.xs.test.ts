@@ -13,6 +13,7 @@ import { bundleBench } from "../../../bench/xs.ts";
 import { DEFAULT_WIRE_SETTINGS, TX_REFILL_UNITS, modelRetrieve, modelSend } from "../../../bench/wire.ts";
 import { numberDefault } from "../../../src/app/settings-schema.ts";
 import { DEFAULT_LIMITS } from "../../../src/mail/message.ts";
+import { POP3_READ_BY_BAUD, pop3ReadLength } from "../../../src/modem/limits.ts";
 import { runInXs } from "../../kit/xs/run-xs.ts";
 
 const test = suite("xs/paths");
@@ -58,16 +59,33 @@ test("send and retrieve cost at most their bounds per payload byte, the responde
   }
 });
 
-test("wire model at the default settings: no byte lost on either path (and 1460-byte reads at 921,600 baud would lose some)", () => {
+test("wire model at the default settings: no byte lost on either path, at the payload rate the protocol allows", () => {
   assert.ok(measured.retrieve > 0, "the XS figures were measured");
   const settings = { ...DEFAULT_WIRE_SETTINGS, baud: numberDefault("modemBaud") };
-  const retrieve = modelRetrieve(64 * 1024, DEFAULT_LIMITS.pop3Read, { unitsPerByte: measured.retrieve }, settings);
+  const reqLength = pop3ReadLength(settings.baud, DEFAULT_LIMITS.pop3Read);
+  assert.is(reqLength, DEFAULT_LIMITS.pop3Read, "at the default rate the reads are the modem's longest");
+  const retrieve = modelRetrieve(64 * 1024, reqLength, { unitsPerByte: measured.retrieve }, settings);
   assert.is(retrieve.bytesLost, 0, `retrieve at ${settings.baud} baud loses ${retrieve.bytesLost} bytes`);
   const send = modelSend(64 * 1024, 1360, { unitsPerByte: measured.send, refillUnits: TX_REFILL_UNITS }, settings);
   assert.is(send.bytesLost, 0);
   assert.ok(send.efficiency >= 0.95 && retrieve.efficiency >= 0.95, `efficiency send ${send.efficiency}, retrieve ${retrieve.efficiency}`);
-  // The model can fail: at 921,600 baud the host does not keep up with 1,460-byte reads.
-  assert.ok(modelRetrieve(64 * 1024, DEFAULT_LIMITS.pop3Read, { unitsPerByte: measured.retrieve }, { ...settings, baud: 921_600 }).bytesLost > 0);
+});
+
+test("wire model at every rate modemBaud accepts: the firmware's read length (pop3ReadLength) loses no byte", () => {
+  assert.ok(measured.retrieve > 0, "the XS figures were measured");
+  // The usual UART rates in the setting's range, and each step's last rate and the one after it.
+  const rates = new Set([300, 1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 3_686_400, 4_000_000]);
+  for (const [upTo] of POP3_READ_BY_BAUD) if (Number.isFinite(upTo)) rates.add(upTo).add(upTo + 1);
+  for (const baud of rates) {
+    const settings = { ...DEFAULT_WIRE_SETTINGS, baud };
+    const reqLength = pop3ReadLength(baud, DEFAULT_LIMITS.pop3Read);
+    const retrieve = modelRetrieve(64 * 1024, reqLength, { unitsPerByte: measured.retrieve }, settings);
+    assert.is(retrieve.bytesLost, 0, `retrieve at ${baud} baud in ${reqLength}-byte reads loses ${retrieve.bytesLost} bytes`);
+    const send = modelSend(64 * 1024, 1360, { unitsPerByte: measured.send, refillUnits: TX_REFILL_UNITS }, settings);
+    assert.is(send.bytesLost, 0, `send at ${baud} baud loses ${send.bytesLost} bytes`);
+  }
+  // The model can fail: at 921,600 baud the host does not keep up with the modem's longest reads.
+  assert.ok(modelRetrieve(64 * 1024, DEFAULT_LIMITS.pop3Read, { unitsPerByte: measured.retrieve }, { ...DEFAULT_WIRE_SETTINGS, baud: 921_600 }).bytesLost > 0);
 });
 
 test.run();
