@@ -1,6 +1,7 @@
 // The engine's transmit side: a command line, then the payload the command fills in, into the
 // UART as far as its free space allows. Every write is one of a few fixed power-of-two views
-// of one staging buffer, so nothing is allocated per write.
+// of one staging buffer, or a fixed view of the command's own payload buffer (payloadInPlace),
+// so nothing is allocated per write.
 
 import { STAGING, stagingViews, type AtCommand } from "./command.ts";
 import { SerialWriteError } from "./errors.ts";
@@ -29,8 +30,8 @@ export class Transmitter {
   private readonly staging = new Uint8Array(STAGING);
   /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
   private readonly stagingViews: readonly Uint8Array[];
-  /** The views the staged bytes are in: ours, or the command's payloadViews. */
-  private views: readonly Uint8Array[];
+  /** The staged bytes: one of our views, of the command's payloadViews, or its payloadInPlace. */
+  private stagedView: Uint8Array;
   private writable: number;
   private cmd: AtCommand | null = null;
   private mode: Mode = Mode.Idle;
@@ -49,7 +50,7 @@ export class Transmitter {
     this.events = events;
     this.writable = initialWritable;
     this.stagingViews = stagingViews(this.staging);
-    this.views = this.stagingViews;
+    this.stagedView = this.stagingViews[0];
   }
 
   /** Starts writing `cmd`'s line. */
@@ -113,21 +114,30 @@ export class Transmitter {
           this.fillerLeft -= size;
           this.staged = size;
           this.stagedFiller = true;
+          this.stagedView = this.stagingViews[31 - Math.clz32(size)];
         }
         const cmd = this.cmd;
         if (cmd === null && !this.stagedFiller) break;
         if (this.staged === 0 && cmd !== null) {
-          const left = this.mode === Mode.Line ? cmd.text.length - this.txPos : this.mode === Mode.Payload ? this.payloadLeft : 0;
+          const mode = this.mode;
+          const left = mode === Mode.Payload ? this.payloadLeft : mode === Mode.Line ? cmd.text.length - this.txPos : 0;
           if (left === 0) break;
-          const size = powerOfTwoAtMost(Math.min(left, this.writable, STAGING));
-          if (this.mode === Mode.Line) {
+          const fits = left < this.writable ? left : this.writable;
+          const size = fits < STAGING ? powerOfTwoAtMost(fits) : STAGING;
+          if (mode === Mode.Line) {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
-            this.views = this.stagingViews;
+            this.stagedView = this.stagingViews[31 - Math.clz32(size)];
           } else {
-            this.views = cmd.payloadViews ?? this.stagingViews;
-            cmd.fillPayload(this.views[this.views.length - 1], 0, size);
+            const inPlace = cmd.payloadInPlace(size);
+            if (inPlace !== null) {
+              this.stagedView = inPlace;
+            } else {
+              const views = cmd.payloadViews ?? this.stagingViews;
+              cmd.fillPayload(views[views.length - 1], 0, size);
+              this.stagedView = views[31 - Math.clz32(size)];
+            }
             this.payloadLeft -= size;
             this.events.payloadStaged(size);
           }
@@ -136,7 +146,7 @@ export class Transmitter {
         if (this.staged > this.writable) break;
         let accepted: boolean;
         try {
-          accepted = this.serial.write(this.views[31 - Math.clz32(this.staged)]);
+          accepted = this.serial.write(this.stagedView);
         } catch (error) {
           this.stop();
           this.events.writeFailed(new SerialWriteError(error));
