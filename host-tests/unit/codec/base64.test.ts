@@ -212,8 +212,8 @@ function instrument(buf: Uint8Array) {
     },
   });
   // The encoder loads 32 bits at a time (four groups in three loads; a lone group with one byte
-  // it ignores, read again with the next group) and stores four characters at once through
-  // DataViews over the same memory: those count as reads and writes of all four bytes.
+  // it ignores, read again with the next group) and stores four characters (or a CRLF) at once
+  // through DataViews over the same memory: those count as reads and writes of all their bytes.
   const { getUint32, setUint32 } = DataView.prototype;
   const ours = (view: DataView) => view.buffer === buf.buffer;
   DataView.prototype.getUint32 = function (this: DataView, offset: number, little?: boolean) {
@@ -235,9 +235,22 @@ function instrument(buf: Uint8Array) {
     }
     setUint32.call(this, offset, value, little);
   };
+  // A line's CRLF goes as one 16-bit store.
+  const { setUint16 } = DataView.prototype;
+  DataView.prototype.setUint16 = function (this: DataView, offset: number, value: number, little?: boolean) {
+    if (ours(this)) {
+      for (let k = 0; k < 2; k++) {
+        const i = this.byteOffset + offset + k;
+        if (firstWrite[i] === Number.POSITIVE_INFINITY) firstWrite[i] = clock;
+      }
+      clock++;
+    }
+    setUint16.call(this, offset, value, little);
+  };
   const restore = () => {
     DataView.prototype.getUint32 = getUint32;
     DataView.prototype.setUint32 = setUint32;
+    DataView.prototype.setUint16 = setUint16;
   };
   return { buf: proxy, lastRead, firstWrite, reads, moved: () => moved, restore };
 }
