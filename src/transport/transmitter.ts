@@ -10,6 +10,12 @@ import type { SerialPort } from "./ports.ts";
 /** What a timed-out data phase is paid with: a CR is an empty line should the modem not be counting bytes after all. */
 const FILLER = 0x0d;
 const Mode = { Idle: 0, Line: 1, Payload: 2 } as const;
+/**
+ * Command lines up to this long go out in one write (AT+SMTPFT=1360 and AT+POP3READ=1460 are
+ * 15 and 17 bytes): as power-of-two pieces each would take four or two, each piece a UART
+ * write and its callbacks, per chunk.
+ */
+const LINE_VIEWS = 32;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
 export interface TransmitterEvents {
@@ -28,8 +34,10 @@ export class Transmitter {
   private readonly stats: { bytesOut: number };
   private readonly events: TransmitterEvents;
   private readonly staging = new Uint8Array(STAGING);
-  /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
+  /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these and lineViews. */
   private readonly stagingViews: readonly Uint8Array[];
+  /** Views of `staging` of every length 1 ... LINE_VIEWS: a hot-path command line in one write. */
+  private readonly lineViews: Uint8Array[] = [];
   /** The staged bytes: one of our views, of the command's payloadViews, or its payloadInPlace. */
   private stagedView: Uint8Array;
   private writable: number;
@@ -50,6 +58,7 @@ export class Transmitter {
     this.events = events;
     this.writable = initialWritable;
     this.stagingViews = stagingViews(this.staging);
+    for (let n = 1; n <= LINE_VIEWS; n++) this.lineViews.push(this.staging.subarray(0, n));
     this.stagedView = this.stagingViews[0];
   }
 
@@ -106,6 +115,8 @@ export class Transmitter {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    // One try for the whole pump (XS pays for each one entered): `writing` tells a port's throw from any other.
+    let writing = false;
     try {
       while (this.writable > 0) {
         if (this.staged === 0 && this.fillerLeft > 0) {
@@ -123,12 +134,14 @@ export class Transmitter {
           const left = mode === Mode.Payload ? this.payloadLeft : mode === Mode.Line ? cmd.text.length - this.txPos : 0;
           if (left === 0) break;
           const fits = left < this.writable ? left : this.writable;
-          const size = fits < STAGING ? powerOfTwoAtMost(fits) : STAGING;
+          // A short line that fits goes whole, through a view of its own length.
+          const whole = mode === Mode.Line && fits === left && left <= LINE_VIEWS;
+          const size = whole ? left : fits < STAGING ? powerOfTwoAtMost(fits) : STAGING;
           if (mode === Mode.Line) {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
-            this.stagedView = this.stagingViews[31 - Math.clz32(size)];
+            this.stagedView = whole ? this.lineViews[size - 1] : this.stagingViews[31 - Math.clz32(size)];
           } else {
             const inPlace = cmd.payloadInPlace(size);
             if (inPlace !== null) {
@@ -144,14 +157,9 @@ export class Transmitter {
           this.staged = size;
         }
         if (this.staged > this.writable) break;
-        let accepted: boolean;
-        try {
-          accepted = this.serial.write(this.stagedView);
-        } catch (error) {
-          this.stop();
-          this.events.writeFailed(new SerialWriteError(error));
-          return;
-        }
+        writing = true;
+        const accepted = this.serial.write(this.stagedView);
+        writing = false;
         if (!accepted) {
           // Output full: nothing was sent; try again on the next onWritable.
           this.writable = 0;
@@ -163,6 +171,10 @@ export class Transmitter {
         this.stagedFiller = false;
       }
       this.afterWrite();
+    } catch (error) {
+      if (!writing) throw error;
+      this.stop();
+      this.events.writeFailed(new SerialWriteError(error));
     } finally {
       this.pumping = false;
     }
