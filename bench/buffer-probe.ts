@@ -140,7 +140,7 @@ held.push(new core.Pop3Client(engine, timers));
 // first bring-up from the probe's answer, its mailbox at the first poll: made here as it does.
 group = "AlarmApp (its own engine, SMTP and POP3 clients, command header reader, outbox, inputs)";
 const alarm = new app.AlarmApp(config, platform);
-const mail = core.openMailDialect({ dialect: "sim7000", detected: false, limits: core.DEFAULT_LIMITS, tls: null, answers: {} }, alarm.modem, timers);
+const mail = core.openMailDialect({ dialect: "sim7000", detected: false, limits: core.DEFAULT_LIMITS, tls: null, answers: {} }, alarm.modem, timers, 115_200);
 held.push(alarm, mail, mail.mailbox);
 group = "";
 

@@ -37,6 +37,12 @@ export class BulkLink implements SerialPort, PathLink {
   private readonly toHost = new Uint8Array(8192);
   private head = 0;
   private tail = 0;
+  /**
+   * Bytes up to here may be read: those sent before the current readable callback. An answer
+   * to a command written during a callback comes with the next one (on the device it is a
+   * round trip away), never in the same read loop.
+   */
+  private visible = 0;
   private readonly command = new Uint8Array(256);
   private commandLength = 0;
   private payloadLeft = 0;
@@ -49,6 +55,7 @@ export class BulkLink implements SerialPort, PathLink {
   payloadBytes = 0;
   private readonly deliverReadable = (): void => {
     this.readablePosted = false;
+    this.visible = this.tail;
     if (this.tail > this.head) this.listener!.onReadable(this.tail - this.head);
   };
   private readonly deliverWritable = (): void => {
@@ -61,7 +68,7 @@ export class BulkLink implements SerialPort, PathLink {
   }
 
   read(buffer: Uint8Array): number {
-    let n = this.tail - this.head;
+    let n = this.visible - this.head;
     if (n > buffer.length) n = buffer.length;
     if (n > READ_FIFO) n = READ_FIFO;
     if (n === 0) return 0;
@@ -72,6 +79,12 @@ export class BulkLink implements SerialPort, PathLink {
 
   write(data: Uint8Array): boolean {
     if (data.length > TX_FIFO) return false;
+    // The FIFO's room is reported before the modem's answer to these bytes: on the device a
+    // command line leaves the FIFO in a millisecond or two, the answer comes a round trip later.
+    if (!this.writablePosted) {
+      this.writablePosted = true;
+      Promise.resolve().then(this.deliverWritable);
+    }
     let i = 0;
     while (i < data.length) {
       if (this.payloadLeft > 0) {
@@ -95,10 +108,6 @@ export class BulkLink implements SerialPort, PathLink {
         this.command[this.commandLength++] = byte;
       }
     }
-    if (!this.writablePosted) {
-      this.writablePosted = true;
-      Promise.resolve().then(this.deliverWritable);
-    }
     return true;
   }
 
@@ -110,6 +119,7 @@ export class BulkLink implements SerialPort, PathLink {
     if (this.tail + n <= this.toHost.length) return;
     this.toHost.copyWithin(0, this.head, this.tail);
     this.tail -= this.head;
+    this.visible -= this.head;
     this.head = 0;
     if (this.tail + n > this.toHost.length) throw new Error("responder output overflow: the host stopped reading");
   }

@@ -28,7 +28,7 @@ test("a build for one dialect refuses the other by name", () => {
   const capabilities = { dialect: "classic" } as EmailCapabilities;
   globals.SIMMAIL_BUILD_DIALECT = "sim7000";
   try {
-    assert.throws(() => openMailDialect(capabilities, {} as Modem, { deadline: () => ({ arm() {}, disarm() {}, close() {} }) }),
+    assert.throws(() => openMailDialect(capabilities, {} as Modem, { deadline: () => ({ arm() {}, disarm() {}, close() {} }) }, 115_200),
       (error: unknown) => error instanceof DialectNotBuiltError && /holds the sim7000 mail dialect only, not classic/.test((error as Error).message));
   } finally {
     delete globals.SIMMAIL_BUILD_DIALECT;

@@ -31,7 +31,7 @@ defaults("the LilyGO preset gives its pin map and the app defaults", () => {
   assert.is(app.pop3, null, "remote commands are off until a POP3 server is set");
   assert.equal(app.smtp.to, [{ address: "operator@example.com" }]);
   assert.is(app.smtp.port, 587);
-  assert.equal(app.modem, { dialect: "sim7000", cid: 1, ntpServer: "pool.ntp.org", timezoneQuarters: 0, skipTime: false, bootWindowMs: 20_000 });
+  assert.equal(app.modem, { dialect: "sim7000", cid: 1, ntpServer: "pool.ntp.org", timezoneQuarters: 0, skipTime: false, bootWindowMs: 20_000, baud: 115_200 }, "the serial's speed reaches the app: it sizes the POP3 reads");
   assert.equal(app.sender, {
     maxEventsPerMail: 20, gatherMs: 2000, retryBaseMs: 30_000, retryMaxMs: 1_800_000, jitter: 0.2,
     mailsPerHour: 10, heartbeatIntervalMs: 86_400_000, heartbeatAtMinute: 480, timezoneOffsetMinutes: 0,

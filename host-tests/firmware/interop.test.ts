@@ -132,7 +132,7 @@ test("both dialects through the one interface: the probe picks it; attachments a
     try {
       sim.fs.write("C:/User/log.txt", "10:00 pump on\r\n");
       await drive("sync", modem.sync());
-      const mail = openMailDialect(await drive("probe", probeEmail(engine, dialect)), modem, { deadline: (cb) => sim.scheduler.deadline(cb) });
+      const mail = openMailDialect(await drive("probe", probeEmail(engine, dialect)), modem, { deadline: (cb) => sim.scheduler.deadline(cb) }, 115_200);
       assert.is(mail.name, dialect);
       await drive("bearer", mail.openBearer({ apn: "internet", cid: 1 }));
       if (mail.can.attachments === "modem-file") await drive("cd", runStep(engine, new Step({ request: "AT+FSCD=C:/User", timeoutMs: 5000 })));

@@ -21,7 +21,8 @@ export interface AlarmConfig {
   /** The bring-up settings the modem layer defines (skipTime: the clock is already right, e.g. the simulator's;
    *  bootWindowMs: how long a booting modem may stay silent, modemBootSeconds); the dialect left out, the probe
    *  tells it (`probeEmail`). */
-  modem: { dialect?: Dialect; bootWindowMs?: number } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
+  /** `baud`: the UART's speed (the serial is opened at it): it sizes the POP3 reads. Default 115,200. */
+  modem: { dialect?: Dialect; bootWindowMs?: number; baud?: number } & Pick<BringUpOptions, "apn" | "apnUser" | "apnPassword" | "cid" | "ntpServer" | "timezoneQuarters" | "skipTime">;
   smtp: {
     host: string;
     port?: number;
@@ -76,6 +77,7 @@ export const ALARM_DEFAULTS = {
   maxMailBytes: numberDefault("commandMailMaxBytes"),
   maxBringUpBackoffMs: numberDefault("maxBringUpBackoffMs"),
   bootWindowMs: numberDefault("modemBootSeconds") * 1000,
+  baud: numberDefault("modemBaud"),
 } as const;
 
 /**
@@ -86,6 +88,7 @@ export const ALARM_DEFAULTS = {
  */
 export function checkAlarmConfig(config: AlarmConfig): void {
   checkNumber("AlarmConfig.modem.cid", "pdpContext", config.modem.cid);
+  checkNumber("AlarmConfig.modem.baud", "modemBaud", config.modem.baud);
   checkNumber("AlarmConfig.modem.timezoneQuarters", "timezoneOffsetMinutes", config.modem.timezoneQuarters, 15);
   checkNumber("AlarmConfig.smtp.port", "smtpPort", config.smtp.port);
   checkNumber("AlarmConfig.smtp.timeoutSeconds", "smtpTimeoutSeconds", config.smtp.timeoutSeconds);

@@ -76,7 +76,7 @@ export class AlarmModem {
   async bringUp(): Promise<{ status: ModemStatus; clock: ModemClock | null }> {
     const trace = this.trace;
     const capabilities = await probeEmail(this.engine, this.dialect);
-    const mail = (this.picked ??= openMailDialect(capabilities, this.modem, this.platform.timers));
+    const mail = (this.picked ??= openMailDialect(capabilities, this.modem, this.platform.timers, this.config.baud ?? ALARM_DEFAULTS.baud));
     mail.adopt(capabilities);
     const config = this.config;
     const options: BringUpOptions = {

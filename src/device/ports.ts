@@ -95,7 +95,7 @@ export function openModemSerial(pins: UartPins): { serial: SerialPort; listen(li
       }
     : (buffer: Uint8Array) => (uart.read(buffer) as number | undefined) ?? 0;
   // The ESP32 writes any view; the Linux serial takes an ArrayBuffer only, so each length gets
-  // one buffer of its own, made on first use (the engine writes 1, 2, 4 ... 128 bytes).
+  // one buffer of its own, made on first use (the engine writes 1 ... 32, 64 and 128 bytes).
   const whole: Array<Uint8Array | undefined> = [];
   const write = (data: Uint8Array) => {
     let bytes = data;

@@ -175,6 +175,7 @@ export function readSettings(raw: Raw): DeviceSettings {
     timezoneQuarters: timezoneOffsetMinutes / 15,
     skipTime: values.flag("skipNetworkTime"),
     bootWindowMs: values.number("modemBootSeconds") * 1000,
+    baud: values.number("modemBaud"),
   };
   const apn = values.optional<string>("apn");
   if (apn !== null) {

@@ -78,7 +78,7 @@ export async function connect(o: Options, link: Link): Promise<Connection> {
 /** The modem's dialect, picked by the probe unless --dialect names it (the probe checks that its email commands are there). */
 export async function openDialect(c: Connection): Promise<{ mail: MailDialect; capabilities: EmailCapabilities }> {
   const capabilities = await probeEmail(c.engine, c.dialect ?? undefined);
-  c.mail = openMailDialect(capabilities, c.modem, nodeTimers);
+  c.mail = openMailDialect(capabilities, c.modem, nodeTimers, c.link.baud);
   return { mail: c.mail, capabilities };
 }
 

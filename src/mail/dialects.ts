@@ -5,7 +5,7 @@
 import type { TimerPort } from "../transport/ports.ts";
 import type { Dialect, Modem } from "../modem/modem.ts";
 import type { EmailCapabilities } from "../modem/probe.ts";
-import { DEFAULT_LIMITS, type EmailLimits } from "../modem/limits.ts";
+import { DEFAULT_LIMITS, pop3ReadLength, type EmailLimits } from "../modem/limits.ts";
 import { ClassicMail } from "./classic-dialect.ts";
 import type { BearerOptions, DialectCapabilities, MailDialect } from "./dialect.ts";
 import { MailParameterError, ProbedLimitError } from "./errors.ts";
@@ -19,6 +19,8 @@ class Sim7000Mail implements MailDialect {
   readonly can: DialectCapabilities = { uidl: true, inlineBody: false, attachments: "bytes" };
   private readonly modem: Modem;
   private readonly timers: TimerPort;
+  /** The UART's speed: it sizes the POP3 reads (pop3ReadLength). */
+  private readonly baud: number;
   private readonly smtp: SmtpClient;
   private pop3: Pop3Client | null = null;
   private capabilities: EmailCapabilities;
@@ -27,9 +29,10 @@ class Sim7000Mail implements MailDialect {
   /** A probe after such a refusal read the same limits: they are the firmware's own. */
   private believed = false;
 
-  constructor(modem: Modem, timers: TimerPort, capabilities: EmailCapabilities) {
+  constructor(modem: Modem, timers: TimerPort, capabilities: EmailCapabilities, baud: number) {
     this.modem = modem;
     this.timers = timers;
+    this.baud = baud;
     this.capabilities = capabilities;
     this.smtp = new SmtpClient(modem.engine, capabilities.limits);
     this.adopt(capabilities);
@@ -84,7 +87,8 @@ class Sim7000Mail implements MailDialect {
   /** Made on first use (it holds a timer): a device without a command mailbox never has one. */
   get mailbox(): Pop3Client {
     if (this.pop3 === null) {
-      this.pop3 = new Pop3Client(this.modem.engine, this.timers, this.capabilities.limits);
+      const limits = this.capabilities.limits;
+      this.pop3 = new Pop3Client(this.modem.engine, this.timers, limits, pop3ReadLength(this.baud, limits.pop3Read));
       this.pop3.tls = this.capabilities.tls;
     }
     return this.pop3;
@@ -122,14 +126,14 @@ interface BuildGlobals {
   SIMMAIL_BUILD_DIALECT?: string;
 }
 
-/** The dialect the probe found (`probeEmail` checked that its commands are there). */
-export function openMailDialect(capabilities: EmailCapabilities, modem: Modem, timers: TimerPort): MailDialect {
+/** The dialect the probe found (`probeEmail` checked that its commands are there); `baud`: the UART's speed. */
+export function openMailDialect(capabilities: EmailCapabilities, modem: Modem, timers: TimerPort, baud: number): MailDialect {
   // The global read in the switch itself, once: the define makes it a literal there, which the
   // minifier folds; a variable holding it would not be, and the other dialect would stay in.
   switch ((globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT ?? capabilities.dialect) {
     case "sim7000":
       refuseUnlessFound("sim7000", capabilities.dialect);
-      return new Sim7000Mail(modem, timers, capabilities);
+      return new Sim7000Mail(modem, timers, capabilities, baud);
     case "classic":
       refuseUnlessFound("classic", capabilities.dialect);
       return new ClassicMail(modem);

@@ -57,10 +57,11 @@ export class Pop3Client {
   /** AT+EMAILSSL mode last set (0 is the modem's default after a reset). */
   private sslMode = 0;
 
-  constructor(engine: AtEngine, timers: TimerPort, limits: EmailLimits = DEFAULT_LIMITS) {
+  /** `readLength`: each AT+POP3READ's; the firmware sizes it to the baud rate (pop3ReadLength). */
+  constructor(engine: AtEngine, timers: TimerPort, limits: EmailLimits = DEFAULT_LIMITS, readLength = limits.pop3Read) {
     this.engine = engine;
     this.limits = limits;
-    this.reader = new MultiLineReader(engine, timers, limits.pop3Read);
+    this.reader = new MultiLineReader(engine, timers, readLength);
   }
 
   async login(settings: Pop3Settings): Promise<void> {

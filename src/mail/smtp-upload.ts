@@ -29,6 +29,8 @@ export class TransferCommand extends AtCommand {
   confirmed = 0;
   /** Staging area (STAGING bytes), then the chunk: `chunk` is a view of the part after it. */
   private area: Uint8Array | null = null;
+  /** Views of the chunk's whole STAGING-byte blocks, made once: a full write of one needs no copy. */
+  private blocks: Uint8Array[] = [];
   private chunkPos = 0;
   /** The request's one value (the chunk length), reused: nothing is allocated per chunk. */
   private readonly args: [number] = [0];
@@ -86,7 +88,6 @@ export class TransferCommand extends AtCommand {
     return Verdict.Continue;
   }
 
-  /** Makes the chunk buffer (for an upload): `capacity` bytes behind the staging area. */
   /** Set by the upload: called once the chunk's payload is out (the next chunk is prepared then). */
   payloadSent: (() => void) | null = null;
 
@@ -94,11 +95,22 @@ export class TransferCommand extends AtCommand {
     this.payloadSent?.();
   }
 
+  /** Makes the chunk buffer (for an upload): `capacity` bytes behind the staging area. */
   chunkBuffer(capacity: number): Uint8Array {
     const area = new Uint8Array(STAGING + capacity);
     this.area = area;
     this.payloadViews = stagingViews(area);
+    this.blocks = [];
+    for (let at = STAGING; at + STAGING <= area.length; at += STAGING) this.blocks.push(area.subarray(at, at + STAGING));
     return area.subarray(STAGING);
+  }
+
+  /** A full block at a block boundary goes out from where it is; anything else is staged. */
+  override payloadInPlace(length: number): Uint8Array | null {
+    const position = this.chunkPos;
+    if (length !== STAGING || position % STAGING !== 0 || position / STAGING >= this.blocks.length) return null;
+    this.chunkPos = position + STAGING;
+    return this.blocks[position / STAGING];
   }
 
   /** `out` is a view of the front of `area` (payloadViews): one copyWithin. */

@@ -124,6 +124,14 @@ export class AtCommand implements LineOwner {
   fillPayload(_out: Uint8Array, _offset: number, _length: number): void {}
 
   /**
+   * The next `length` payload bytes as a fixed view of the command's own buffer, written as
+   * they are (no copy), when it has one for them; null: they are staged by fillPayload.
+   */
+  payloadInPlace(_length: number): Uint8Array | null {
+    return null;
+  }
+
+  /**
    * The UART took the last payload byte: the command's reply is some time off (the modem's
    * round trip), time to prepare what comes next. Must not throw.
    */

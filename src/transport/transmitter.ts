@@ -1,6 +1,7 @@
 // The engine's transmit side: a command line, then the payload the command fills in, into the
 // UART as far as its free space allows. Every write is one of a few fixed power-of-two views
-// of one staging buffer, so nothing is allocated per write.
+// of one staging buffer, or a fixed view of the command's own payload buffer (payloadInPlace),
+// so nothing is allocated per write.
 
 import { STAGING, stagingViews, type AtCommand } from "./command.ts";
 import { SerialWriteError } from "./errors.ts";
@@ -9,6 +10,12 @@ import type { SerialPort } from "./ports.ts";
 /** What a timed-out data phase is paid with: a CR is an empty line should the modem not be counting bytes after all. */
 const FILLER = 0x0d;
 const Mode = { Idle: 0, Line: 1, Payload: 2 } as const;
+/**
+ * Command lines up to this long go out in one write (AT+SMTPFT=1360 and AT+POP3READ=1460 are
+ * 15 and 17 bytes): as power-of-two pieces each would take four or two, each piece a UART
+ * write and its callbacks, per chunk.
+ */
+const LINE_VIEWS = 32;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
 export interface TransmitterEvents {
@@ -27,10 +34,12 @@ export class Transmitter {
   private readonly stats: { bytesOut: number };
   private readonly events: TransmitterEvents;
   private readonly staging = new Uint8Array(STAGING);
-  /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these. */
+  /** Views of `staging` of length 1, 2, 4 ... 128, made once: writes use only these and lineViews. */
   private readonly stagingViews: readonly Uint8Array[];
-  /** The views the staged bytes are in: ours, or the command's payloadViews. */
-  private views: readonly Uint8Array[];
+  /** Views of `staging` of every length 1 ... LINE_VIEWS: a hot-path command line in one write. */
+  private readonly lineViews: Uint8Array[] = [];
+  /** The staged bytes: one of our views, of the command's payloadViews, or its payloadInPlace. */
+  private stagedView: Uint8Array;
   private writable: number;
   private cmd: AtCommand | null = null;
   private mode: Mode = Mode.Idle;
@@ -49,7 +58,8 @@ export class Transmitter {
     this.events = events;
     this.writable = initialWritable;
     this.stagingViews = stagingViews(this.staging);
-    this.views = this.stagingViews;
+    for (let n = 1; n <= LINE_VIEWS; n++) this.lineViews.push(this.staging.subarray(0, n));
+    this.stagedView = this.stagingViews[0];
   }
 
   /** Starts writing `cmd`'s line. */
@@ -105,6 +115,8 @@ export class Transmitter {
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
+    // One try for the whole pump (XS pays for each one entered): `writing` tells a port's throw from any other.
+    let writing = false;
     try {
       while (this.writable > 0) {
         if (this.staged === 0 && this.fillerLeft > 0) {
@@ -113,35 +125,41 @@ export class Transmitter {
           this.fillerLeft -= size;
           this.staged = size;
           this.stagedFiller = true;
+          this.stagedView = this.stagingViews[31 - Math.clz32(size)];
         }
         const cmd = this.cmd;
         if (cmd === null && !this.stagedFiller) break;
         if (this.staged === 0 && cmd !== null) {
-          const left = this.mode === Mode.Line ? cmd.text.length - this.txPos : this.mode === Mode.Payload ? this.payloadLeft : 0;
+          const mode = this.mode;
+          const left = mode === Mode.Payload ? this.payloadLeft : mode === Mode.Line ? cmd.text.length - this.txPos : 0;
           if (left === 0) break;
-          const size = powerOfTwoAtMost(Math.min(left, this.writable, STAGING));
-          if (this.mode === Mode.Line) {
+          const fits = left < this.writable ? left : this.writable;
+          // A short line that fits goes whole, through a view of its own length.
+          const whole = mode === Mode.Line && fits === left && left <= LINE_VIEWS;
+          const size = whole ? left : fits < STAGING ? powerOfTwoAtMost(fits) : STAGING;
+          if (mode === Mode.Line) {
             const bytes = cmd.text.bytes;
             for (let i = 0; i < size; i++) this.staging[i] = bytes[this.txPos + i];
             this.txPos += size;
-            this.views = this.stagingViews;
+            this.stagedView = whole ? this.lineViews[size - 1] : this.stagingViews[31 - Math.clz32(size)];
           } else {
-            this.views = cmd.payloadViews ?? this.stagingViews;
-            cmd.fillPayload(this.views[this.views.length - 1], 0, size);
+            const inPlace = cmd.payloadInPlace(size);
+            if (inPlace !== null) {
+              this.stagedView = inPlace;
+            } else {
+              const views = cmd.payloadViews ?? this.stagingViews;
+              cmd.fillPayload(views[views.length - 1], 0, size);
+              this.stagedView = views[31 - Math.clz32(size)];
+            }
             this.payloadLeft -= size;
             this.events.payloadStaged(size);
           }
           this.staged = size;
         }
         if (this.staged > this.writable) break;
-        let accepted: boolean;
-        try {
-          accepted = this.serial.write(this.views[31 - Math.clz32(this.staged)]);
-        } catch (error) {
-          this.stop();
-          this.events.writeFailed(new SerialWriteError(error));
-          return;
-        }
+        writing = true;
+        const accepted = this.serial.write(this.stagedView);
+        writing = false;
         if (!accepted) {
           // Output full: nothing was sent; try again on the next onWritable.
           this.writable = 0;
@@ -153,6 +171,10 @@ export class Transmitter {
         this.stagedFiller = false;
       }
       this.afterWrite();
+    } catch (error) {
+      if (!writing) throw error;
+      this.stop();
+      this.events.writeFailed(new SerialWriteError(error));
     } finally {
       this.pumping = false;
     }

@@ -211,13 +211,14 @@ function instrument(buf: Uint8Array) {
       return Reflect.set(target, prop, value, target);
     },
   });
-  // The encoder loads a group as 32 bits (its three bytes, and one it ignores) and stores four
-  // characters at once through DataViews over the same memory: those count as reads and writes too.
+  // The encoder loads 32 bits at a time (four groups in three loads; a lone group with one byte
+  // it ignores, read again with the next group) and stores four characters (or a CRLF) at once
+  // through DataViews over the same memory: those count as reads and writes of all their bytes.
   const { getUint32, setUint32 } = DataView.prototype;
   const ours = (view: DataView) => view.buffer === buf.buffer;
   DataView.prototype.getUint32 = function (this: DataView, offset: number, little?: boolean) {
     if (ours(this)) {
-      for (let k = 0; k < 3; k++) {
+      for (let k = 0; k < 4; k++) {
         lastRead[this.byteOffset + offset + k] = clock++;
         reads[this.byteOffset + offset + k]++;
       }
@@ -234,9 +235,22 @@ function instrument(buf: Uint8Array) {
     }
     setUint32.call(this, offset, value, little);
   };
+  // A line's CRLF goes as one 16-bit store.
+  const { setUint16 } = DataView.prototype;
+  DataView.prototype.setUint16 = function (this: DataView, offset: number, value: number, little?: boolean) {
+    if (ours(this)) {
+      for (let k = 0; k < 2; k++) {
+        const i = this.byteOffset + offset + k;
+        if (firstWrite[i] === Number.POSITIVE_INFINITY) firstWrite[i] = clock;
+      }
+      clock++;
+    }
+    setUint16.call(this, offset, value, little);
+  };
   const restore = () => {
     DataView.prototype.getUint32 = getUint32;
     DataView.prototype.setUint32 = setUint32;
+    DataView.prototype.setUint16 = setUint16;
   };
   return { buf: proxy, lastRead, firstWrite, reads, moved: () => moved, restore };
 }
@@ -261,7 +275,7 @@ test("in-place expansion never overwrites a raw byte before reading it (instrume
         }
         assert.not.ok(probe.moved(), "raw bytes placed by rawBytesFor need no move");
         for (let p = rawOffset; p < rawOffset + raw; p++) {
-          assert.is(probe.reads[p], 1, `raw byte ${p} read once`);
+          assert.ok(probe.reads[p] >= 1 && probe.reads[p] <= 2, `raw byte ${p} read once (twice when a lone group's load took it too): ${probe.reads[p]}`);
           assert.ok(probe.lastRead[p] < probe.firstWrite[p], `byte ${p} written before it was read (prefix ${prefix}, capacity ${capacity}, raw ${raw})`);
         }
         // The output equals a separate encoder's output for the same state and input.

@@ -460,6 +460,25 @@ basics("response matching is armed only after the command is fully written", asy
   assert.ok(state.done);
 });
 
+basics("a command line of up to 32 bytes goes out in one UART write; a longer one in power-of-two pieces", async () => {
+  for (const [text, writes] of [["AT+SMTPFT=1360", [15]], ["AT+POP3READ=1460", [17]], [`AT+X=${"1".repeat(26)}`, [32]], [`AT+X=${"1".repeat(27)}`, [32, 1]]] as const) {
+    const clock = new VirtualClock();
+    const { serial, engine } = makeEngine(clock);
+    const sizes: number[] = [];
+    const write = serial.write.bind(serial);
+    serial.write = (data: Uint8Array) => {
+      sizes.push(data.length);
+      return write(data);
+    };
+    const state = track(engine.run(cmd(text)));
+    assert.is(serial.sent(), `${text}\r`);
+    assert.equal(sizes, [...writes], text);
+    serial.feed("\r\nOK\r\n");
+    await flush();
+    assert.ok(state.done && state.error === null);
+  }
+});
+
 basics.run();
 
 const wire = suite("engine: mock UART (ESP32-like, 128-byte FIFOs)");
