@@ -15,6 +15,7 @@ import { build } from "esbuild";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { detailTextsPlugin } from "./detail-texts.mjs";
 import { findForbiddenGlobals } from "./forbidden-globals.mjs";
 import { MODDABLE_MODULES, matchesModulePattern } from "./moddable-modules.mjs";
 
@@ -69,6 +70,8 @@ const TARGETS = [
     // One mail dialect, the one mc/config names: the other is left out (src/mail/dialects.ts);
     // the step-table builders have no side effects, so unused tables go too.
     dialect: () => deviceDialect(),
+    // Short messages: every detail("…") left out (build/detail-texts.mjs), for flash.
+    dropDetails: true,
   },
   {
     name: "core for Moddable apps (ESM)",
@@ -122,12 +125,16 @@ function otherDialectGate(dialect) {
   };
 }
 
-/** The module gate, and for a one-dialect build the dialect defined and the other's modules let go. */
+/**
+ * The module gate, the details dropped for a target that asks, and for a one-dialect build the
+ * dialect defined and the other's modules let go.
+ */
 function dialectOptions(target) {
+  const gates = target.dropDetails === true ? [moduleGate(target), detailTextsPlugin()] : [moduleGate(target)];
   const dialect = target.dialect === undefined ? null : target.dialect();
-  if (dialect === null) return { plugins: [moduleGate(target)] };
+  if (dialect === null) return { plugins: gates };
   return {
-    plugins: [moduleGate(target), otherDialectGate(dialect)],
+    plugins: [...gates, otherDialectGate(dialect)],
     define: { "globalThis.SIMMAIL_BUILD_DIALECT": JSON.stringify(dialect) },
     pure: ["steps", "table"],
   };

@@ -1,6 +1,8 @@
 // Typed mail errors carrying the modem's result code and the spec's meaning of it, and a stable
 // `code` that callers decide by (see src/transport/errors.ts).
 
+import { detail } from "../transport/detail.ts";
+
 export type MailErrorCode =
   /** Over a limit the probe read lower than the SIM7000's (ProbedLimitError): probe again. */
   | "probed-limit"
@@ -41,7 +43,7 @@ export const SMTP_CODES: Record<number, string> = {
   63: "SMTP TCP connection error",
   64: "timeout of SMTP server response",
   // Many SIM7000G firmwares take every email command, then answer every send with 65.
-  65: "SMTP server response error; on SIM7000G this usually means the firmware has no email support",
+  65: "SMTP server response error" + detail("; on SIM7000G this usually means the firmware has no email support"),
   66: "not authenticated (the server requires authentication)",
   67: "authentication failed (user name or password may be wrong)",
   68: "bad recipient",
@@ -181,7 +183,7 @@ export class ProbedLimitError extends MailParameterError {
   override readonly name: string = "ProbedLimitError";
   override readonly code: MailErrorCode = "probed-limit";
   constructor(protocol: "smtp" | "pop3", field: string, problem: string, overLimit: number | null) {
-    super(protocol, field, `${problem} (less than a SIM7000 takes: noise may have garbled the probe, which is made again)`, overLimit);
+    super(protocol, field, `${problem}${detail(" (less than a SIM7000 takes: noise may have garbled the probe, which is made again)")}`, overLimit);
   }
 }
 
