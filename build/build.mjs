@@ -10,6 +10,9 @@
 // runs a bundle that is not the current source.
 // `--debug` writes the device app unminified with its source map instead (dist/device/main.js and
 // main.js.map), so that xsbug shows the code; `npm run device -- -d ...` passes it (build/device.mjs).
+// `--measure` also writes the release device bundle's unminified form, with its `// src/...`
+// module markers, to dist/measure/device-main.js (not flashed: bench/footprint.ts compiles it
+// module by module to say where the bytecode goes).
 // `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -20,9 +23,10 @@ import { findForbiddenGlobals } from "./forbidden-globals.mjs";
 import { MODDABLE_MODULES, matchesModulePattern } from "./moddable-modules.mjs";
 
 function optionsFromArguments(args) {
-  const options = { root: resolve(dirname(fileURLToPath(import.meta.url)), ".."), debug: false };
+  const options = { root: resolve(dirname(fileURLToPath(import.meta.url)), ".."), debug: false, measure: false };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--debug") options.debug = true;
+    else if (args[i] === "--measure") options.measure = true;
     else if (args[i] === "--root" && i + 1 < args.length) {
       options.root = resolve(args[++i]);
       if (!existsSync(options.root)) {
@@ -30,14 +34,14 @@ function optionsFromArguments(args) {
         process.exit(2);
       }
     } else {
-      console.error(`usage: node build/build.mjs [--debug] [--root DIR] (got: ${args.join(" ")})`);
+      console.error(`usage: node build/build.mjs [--debug] [--measure] [--root DIR] (got: ${args.join(" ")})`);
       process.exit(2);
     }
   }
   return options;
 }
 
-const { root, debug } = optionsFromArguments(process.argv.slice(2));
+const { root, debug, measure } = optionsFromArguments(process.argv.slice(2));
 
 const TARGETS = [
   {
@@ -58,13 +62,13 @@ const TARGETS = [
     format: "esm",
     // The manifest takes dist/device/main.js: minified for a release, unminified with its map
     // for debugging (--debug). The form not written is only measured.
-    rawFile: debug ? "dist/device/main.js" : null,
+    rawFile: debug ? "dist/device/main.js" : measure ? "dist/measure/device-main.js" : null,
     minifiedFile: debug ? null : "dist/device/main.js",
     // XS (xsc) reads only the first source of a map, and a bundle has many: the map is written
     // beside the bundle for tools, not named by a sourceMappingURL comment.
     mapFile: debug ? "dist/device/main.js.map" : null,
     // Everything this target writes in either form: removed before writing and on failure.
-    outputs: ["dist/device/main.js", "dist/device/main.js.map"],
+    outputs: ["dist/device/main.js", "dist/device/main.js.map", "dist/measure/device-main.js"],
     allowedModules: MODDABLE_MODULES,
     required: false,
     // One mail dialect, the one mc/config names: the other is left out (src/mail/dialects.ts);
