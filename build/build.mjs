@@ -10,9 +10,10 @@
 // runs a bundle that is not the current source.
 // `--debug` writes the device app unminified with its source map instead (dist/device/main.js and
 // main.js.map), so that xsbug shows the code; `npm run device -- -d ...` passes it (build/device.mjs).
-// `--measure` also writes the release device bundle's unminified form, with its `// src/...`
-// module markers, to dist/measure/device-main.js (not flashed: bench/footprint.ts compiles it
-// module by module to say where the bytecode goes).
+// `--measure` also writes the release device bundle with only its syntax minified (dead code
+// folded away as in the release, names, layout and the `// src/...` module markers kept) to
+// dist/measure/device-main.js: not flashed; bench/footprint.ts compiles it module by module
+// to say where the bytecode goes.
 // `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -62,11 +63,13 @@ const TARGETS = [
     format: "esm",
     // The manifest takes dist/device/main.js: minified for a release, unminified with its map
     // for debugging (--debug). The form not written is only measured.
-    rawFile: debug ? "dist/device/main.js" : measure ? "dist/measure/device-main.js" : null,
+    rawFile: debug ? "dist/device/main.js" : null,
     minifiedFile: debug ? null : "dist/device/main.js",
     // XS (xsc) reads only the first source of a map, and a bundle has many: the map is written
     // beside the bundle for tools, not named by a sourceMappingURL comment.
     mapFile: debug ? "dist/device/main.js.map" : null,
+    // --measure: the form bench/footprint.ts cuts into modules.
+    measureFile: measure ? "dist/measure/device-main.js" : null,
     // Everything this target writes in either form: removed before writing and on failure.
     outputs: ["dist/device/main.js", "dist/device/main.js.map", "dist/measure/device-main.js"],
     allowedModules: MODDABLE_MODULES,
@@ -154,7 +157,10 @@ function deviceDialect() {
   return dialect;
 }
 
-/** One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted). */
+/**
+ * One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted).
+ * `minify`: true, false, or "syntax" (folded and pruned as minified, still laid out and marked).
+ */
 async function bundle(target, minify) {
   const outfile = join(root, "dist/.bundle.js");
   const result = await build({
@@ -173,7 +179,7 @@ async function bundle(target, minify) {
         }),
     target: "es2022",
     platform: "neutral",
-    minify,
+    ...(minify === "syntax" ? { minifySyntax: true } : { minify }),
     sourcemap: "external",
     metafile: true,
     write: false,
@@ -231,9 +237,11 @@ for (const target of TARGETS) {
   }
   let raw;
   let minified;
+  let measured = null;
   try {
     raw = await bundle(target, false);
     minified = await bundle(target, true);
+    if (target.measureFile) measured = await bundle(target, "syntax");
   } catch {
     // esbuild has printed the errors with their places.
     console.error(`error: the ${target.name} did not build from ${target.entry}`);
@@ -263,6 +271,7 @@ for (const target of TARGETS) {
   if (target.rawFile !== null) writeAtomically(target.rawFile, raw.code);
   if (target.minifiedFile !== null) writeAtomically(target.minifiedFile, minified.code);
   if (target.mapFile !== null) writeAtomically(target.mapFile, mapBeside(raw.map, target.rawFile));
+  if (measured !== null) writeAtomically(target.measureFile, measured.code);
   sizes.push({
     name: target.name,
     entry: target.entry,
