@@ -203,7 +203,7 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
   out.push(x.measured
     ? `- Bytecode: build/build.mjs's release bundle of the device app (one mail dialect, mc/config's modemDialect; the other's modules left out; every \`detail("…")\` of a message left out, build/detail-texts.mjs), compiled by ${x.xsc} as mcconfig compiles a module for a release build (\`xsc main.js -e -o DIR -r main\`); the .xsb is what goes to flash. ` +
       `Of its ${grouped(x.xsbBytes)} B, ${grouped(x.symbolBytes)} B are the symbol table (property and binding names) and ${grouped(x.codeBytes)} B code, string literals inline. ` +
-      "Where it goes: the same bundle unminified, cut at its module markers, each module minified and compiled alone " +
+      "Where it goes: the same bundle with only its syntax minified (build/build.mjs --measure: pruned as the release, module markers kept), cut at those markers, each module minified and compiled alone " +
       `(together ${grouped(x.modules.reduce((sum, m) => sum + m.xsbBytes, 0))} B: each alone carries its own framing and names), by layer ` +
       `${x.layers.map((l) => `${l.layer} ${grouped(l.xsbBytes)} B`).join(", ")}; the largest modules ${x.modules.slice(0, 10).map((m) => `${m.file} ${grouped(m.xsbBytes)} B`).join(", ")}. ` +
       "The bundle rows above are esbuild's minified output of the entry with both dialects."
