@@ -6,7 +6,6 @@ import { AtError, type AtErrorCode } from "../transport/errors.ts";
 import { ModemError, type ModemErrorCode } from "../modem/errors.ts";
 import { MailError, SmtpError, type MailErrorCode } from "../mail/errors.ts";
 import { OutboxFullError, type OutboxErrorCode } from "./outbox-options.ts";
-import { detail } from "../transport/detail.ts";
 
 /** Ordered: where a poll meets two failures, the later one in this list wins. */
 export const Recovery = {
@@ -103,7 +102,7 @@ export class Failures {
   mailFailed(error: unknown, bearerUp: boolean): number {
     this.noEmailRun = error instanceof SmtpError && error.resultCode === 65 && bearerUp ? this.noEmailRun + 1 : 0;
     if (this.noEmailRun < NO_EMAIL_SENDS) return 0;
-    this.sendingHeld = `${this.noEmailRun} sends in a row were answered +SMTPSEND: 65 with the bearer up${detail(": this firmware likely has no email support")}; sending is held back for ${NO_EMAIL_HOLD_MS / 3_600_000} h at a time`;
+    this.sendingHeld = `${this.noEmailRun} sends in a row were answered +SMTPSEND: 65 with the bearer up: this firmware likely has no email support; sending is held back for ${NO_EMAIL_HOLD_MS / 3_600_000} h at a time`;
     return NO_EMAIL_HOLD_MS;
   }
 

@@ -43,7 +43,7 @@ export const SMTP_CODES: Record<number, string> = {
   63: "SMTP TCP connection error",
   64: "timeout of SMTP server response",
   // Many SIM7000G firmwares take every email command, then answer every send with 65.
-  65: "SMTP server response error" + detail("; on SIM7000G this usually means the firmware has no email support"),
+  65: "SMTP server response error; on SIM7000G this usually means the firmware has no email support",
   66: "not authenticated (the server requires authentication)",
   67: "authentication failed (user name or password may be wrong)",
   68: "bad recipient",
