@@ -3,39 +3,98 @@
 // bench/buffer-probe.ts in a fresh process, so that module-load tables count too).
 
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 import type { BufferGroup, BufferProbeResult } from "./buffer-probe.ts";
 import { locateModdable } from "../host-tests/device/moddable-sdk.ts";
 
 /** The device app as it is flashed: XS bytecode of dist/device/main.js (build/build.mjs's release bundle). */
 export type Bytecode =
-  | { measured: true; xsbBytes: number; minifiedBytes: number; xsc: string }
+  | {
+      measured: true;
+      xsbBytes: number;
+      minifiedBytes: number;
+      xsc: string;
+      /** The .xsb's two parts: the symbol table (property and binding names) and the code (string literals inline). */
+      symbolBytes: number;
+      codeBytes: number;
+      /** Each module of the bundle minified and compiled alone, largest first (each alone also carries a module's few dozen bytes of framing). */
+      modules: Array<{ file: string; xsbBytes: number }>;
+      /** The same by layer (src/transport, src/modem, src/mail, src/app, src/device), largest first. */
+      layers: Array<{ layer: string; xsbBytes: number }>;
+    }
   | { measured: false; reason: string };
 
+/** The chunks of an .xsb (`XS_B` holding `VERS`, `SYMB`, `CODE`), each a 4-byte big-endian size and a 4-letter tag. */
+function xsbSections(file: string): Map<string, number> {
+  const bytes = readFileSync(file);
+  const sections = new Map<string, number>();
+  for (let offset = 8; offset + 8 <= bytes.length;) {
+    const size = bytes.readUInt32BE(offset);
+    if (size < 8) break;
+    sections.set(bytes.toString("latin1", offset + 4, offset + 8), size);
+    offset += size;
+  }
+  return sections;
+}
+
+/** Compiles `source` as mcconfig compiles a module for a release build; its .xsb bytes. */
+function compile(xsc: string, source: string, dir: string, name: string): number {
+  execFileSync(xsc, [source, "-e", "-o", dir, "-r", name], { stdio: "pipe" });
+  return statSync(join(dir, `${name}.xsb`)).size;
+}
+
+/** The unminified release bundle cut at its `// src/...` markers, each piece minified alone and compiled: bytes per module. */
+async function bytecodeByModule(xsc: string, dir: string): Promise<Array<{ file: string; xsbBytes: number }>> {
+  const text = readFileSync(`${root}dist/measure/device-main.js`, "utf8");
+  const modules = new Map<string, number>();
+  for (const piece of text.split(/^(?=\/\/ src\/)/m)) {
+    const file = /^\/\/ (src\/\S+)/.exec(piece)?.[1];
+    if (file === undefined) continue;
+    // The bundle's closing export list names bindings of other pieces.
+    const { code } = await transform(piece.replace(/^export \{[^}]*\};?\s*$/m, ""), { minify: true, format: "esm", target: "es2022", treeShaking: false });
+    writeFileSync(join(dir, "piece.js"), code);
+    modules.set(file, (modules.get(file) ?? 0) + compile(xsc, join(dir, "piece.js"), dir, "piece"));
+  }
+  return [...modules].map(([file, xsbBytes]) => ({ file, xsbBytes })).sort((a, b) => b.xsbBytes - a.xsbBytes);
+}
+
 /**
- * Builds the bundles (build/build.mjs) and compiles the device app with the SDK's xsc as
- * mcconfig does for a release build (`xsc main.js -e -o DIR -r main`); skipped, saying why,
- * when no Moddable SDK is found ($MODDABLE, or ../shared/moddable beside the repo).
+ * Builds the bundles (build/build.mjs --measure) and compiles the device app with the SDK's xsc
+ * as mcconfig does for a release build (`xsc main.js -e -o DIR -r main`), then module by module;
+ * skipped, saying why, when no Moddable SDK is found ($MODDABLE, or ../shared/moddable beside the repo).
  */
-function measureBytecode(): Bytecode {
+async function measureBytecode(): Promise<Bytecode> {
   const sdk = locateModdable();
   if (!sdk.found) return { measured: false, reason: sdk.reason };
   const xsc = join(sdk.bin, "xsc");
   if (!existsSync(xsc)) return { measured: false, reason: `${xsc} does not exist (the SDK's tools are not built)` };
-  execFileSync(process.execPath, ["build/build.mjs"], { cwd: root, stdio: "ignore" });
+  execFileSync(process.execPath, ["build/build.mjs", "--measure"], { cwd: root, stdio: "ignore" });
   const bundle = `${root}dist/device/main.js`;
   if (!existsSync(bundle)) return { measured: false, reason: "build/build.mjs wrote no dist/device/main.js" };
   const dir = mkdtempSync(join(tmpdir(), "simmail-xsb-"));
   try {
-    execFileSync(xsc, [bundle, "-e", "-o", dir, "-r", "main"], { stdio: "pipe" });
-    return { measured: true, xsbBytes: statSync(join(dir, "main.xsb")).size, minifiedBytes: statSync(bundle).size, xsc };
+    const xsbBytes = compile(xsc, bundle, dir, "main");
+    const sections = xsbSections(join(dir, "main.xsb"));
+    const modules = await bytecodeByModule(xsc, dir);
+    const layers = new Map<string, number>();
+    for (const { file, xsbBytes: bytes } of modules) {
+      const layer = file.split("/").slice(0, 2).join("/");
+      layers.set(layer, (layers.get(layer) ?? 0) + bytes);
+    }
+    return {
+      measured: true, xsbBytes, minifiedBytes: statSync(bundle).size, xsc,
+      symbolBytes: sections.get("SYMB") ?? 0, codeBytes: sections.get("CODE") ?? 0, modules,
+      layers: [...layers].map(([layer, bytes]) => ({ layer, xsbBytes: bytes })).sort((a, b) => b.xsbBytes - a.xsbBytes),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    // The measuring form is not a product (build/build.mjs removes it too when run without --measure).
+    rmSync(`${root}dist/measure`, { recursive: true, force: true });
   }
 }
 
@@ -136,5 +195,5 @@ export async function measureFootprint(): Promise<FootprintResult> {
   const duringSend = probe.peaks["during an alarm send"];
   if (duringPoll === undefined || duringSend === undefined) throw new Error("the buffer probe reported no peak for the poll or the send");
   const appPeak = appSteady + Math.max(duringPoll, duringSend);
-  return { bundles, bytecode: measureBytecode(), buffers: { groups, core, appSteady, duringPoll, duringSend, appPeak } };
+  return { bundles, bytecode: await measureBytecode(), buffers: { groups, core, appSteady, duringPoll, duringSend, appPeak } };
 }

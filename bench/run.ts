@@ -209,7 +209,12 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
   }
   const x = footprint.bytecode;
   out.push(x.measured
-    ? `- Bytecode: build/build.mjs's release bundle of the device app (one mail dialect, mc/config's modemDialect; the other's modules left out), compiled by ${x.xsc} as mcconfig compiles a module for a release build (\`xsc main.js -e -o DIR -r main\`); the .xsb is what goes to flash. The bundle rows above are esbuild's minified output of the entry with both dialects, their largest modules listed, which is where the bytecode goes too.`
+    ? `- Bytecode: build/build.mjs's release bundle of the device app (one mail dialect, mc/config's modemDialect; the other's modules left out; every \`detail("…")\` of a message left out, build/detail-texts.mjs), compiled by ${x.xsc} as mcconfig compiles a module for a release build (\`xsc main.js -e -o DIR -r main\`); the .xsb is what goes to flash. ` +
+      `Of its ${grouped(x.xsbBytes)} B, ${grouped(x.symbolBytes)} B are the symbol table (property and binding names) and ${grouped(x.codeBytes)} B code, string literals inline. ` +
+      "Where it goes: the same bundle with only its syntax minified (build/build.mjs --measure: pruned as the release, module markers kept), cut at those markers, each module minified and compiled alone " +
+      `(together ${grouped(x.modules.reduce((sum, m) => sum + m.xsbBytes, 0))} B: each alone carries its own framing and names), by layer ` +
+      `${x.layers.map((l) => `${l.layer} ${grouped(l.xsbBytes)} B`).join(", ")}; the largest modules ${x.modules.slice(0, 10).map((m) => `${m.file} ${grouped(m.xsbBytes)} B`).join(", ")}. ` +
+      "The bundle rows above are esbuild's minified output of the entry with both dialects."
     : `- Bytecode: skipped (${x.reason}).`);
   out.push("- Peak: bench/buffer-probe.ts also runs a command poll's retrieve (a mail into the poll's header reader) and a 64 KiB alarm send through the same clients (bench/paths.ts) and, at every chunk (source read, sink write), adds up the buffers made in src/ since the operation began and still alive (no GC in between, so garbage counts: an upper bound); the peak row is the app between polls plus the larger of the two.");
   out.push("- Buffers are counted by wrapping the typed-array and ArrayBuffer constructors before the modules load and keeping only what is still alive after a GC (bench/buffer-probe.ts). Where they are:");

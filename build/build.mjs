@@ -10,18 +10,24 @@
 // runs a bundle that is not the current source.
 // `--debug` writes the device app unminified with its source map instead (dist/device/main.js and
 // main.js.map), so that xsbug shows the code; `npm run device -- -d ...` passes it (build/device.mjs).
+// `--measure` also writes the release device bundle with only its syntax minified (dead code
+// folded away as in the release, names, layout and the `// src/...` module markers kept) to
+// dist/measure/device-main.js: not flashed; bench/footprint.ts compiles it module by module
+// to say where the bytecode goes.
 // `--root DIR` builds another tree laid out like this repo (the tests use it).
 import { build } from "esbuild";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { detailTextsPlugin } from "./detail-texts.mjs";
 import { findForbiddenGlobals } from "./forbidden-globals.mjs";
 import { MODDABLE_MODULES, matchesModulePattern } from "./moddable-modules.mjs";
 
 function optionsFromArguments(args) {
-  const options = { root: resolve(dirname(fileURLToPath(import.meta.url)), ".."), debug: false };
+  const options = { root: resolve(dirname(fileURLToPath(import.meta.url)), ".."), debug: false, measure: false };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--debug") options.debug = true;
+    else if (args[i] === "--measure") options.measure = true;
     else if (args[i] === "--root" && i + 1 < args.length) {
       options.root = resolve(args[++i]);
       if (!existsSync(options.root)) {
@@ -29,14 +35,14 @@ function optionsFromArguments(args) {
         process.exit(2);
       }
     } else {
-      console.error(`usage: node build/build.mjs [--debug] [--root DIR] (got: ${args.join(" ")})`);
+      console.error(`usage: node build/build.mjs [--debug] [--measure] [--root DIR] (got: ${args.join(" ")})`);
       process.exit(2);
     }
   }
   return options;
 }
 
-const { root, debug } = optionsFromArguments(process.argv.slice(2));
+const { root, debug, measure } = optionsFromArguments(process.argv.slice(2));
 
 const TARGETS = [
   {
@@ -62,13 +68,17 @@ const TARGETS = [
     // XS (xsc) reads only the first source of a map, and a bundle has many: the map is written
     // beside the bundle for tools, not named by a sourceMappingURL comment.
     mapFile: debug ? "dist/device/main.js.map" : null,
+    // --measure: the form bench/footprint.ts cuts into modules.
+    measureFile: measure ? "dist/measure/device-main.js" : null,
     // Everything this target writes in either form: removed before writing and on failure.
-    outputs: ["dist/device/main.js", "dist/device/main.js.map"],
+    outputs: ["dist/device/main.js", "dist/device/main.js.map", "dist/measure/device-main.js"],
     allowedModules: MODDABLE_MODULES,
     required: false,
     // One mail dialect, the one mc/config names: the other is left out (src/mail/dialects.ts);
     // the step-table builders have no side effects, so unused tables go too.
     dialect: () => deviceDialect(),
+    // Short messages: every detail("…") left out (build/detail-texts.mjs), for flash.
+    dropDetails: true,
   },
   {
     name: "core for Moddable apps (ESM)",
@@ -122,12 +132,16 @@ function otherDialectGate(dialect) {
   };
 }
 
-/** The module gate, and for a one-dialect build the dialect defined and the other's modules let go. */
+/**
+ * The module gate, the details dropped for a target that asks, and for a one-dialect build the
+ * dialect defined and the other's modules let go.
+ */
 function dialectOptions(target) {
+  const gates = target.dropDetails === true ? [moduleGate(target), detailTextsPlugin()] : [moduleGate(target)];
   const dialect = target.dialect === undefined ? null : target.dialect();
-  if (dialect === null) return { plugins: [moduleGate(target)] };
+  if (dialect === null) return { plugins: gates };
   return {
-    plugins: [moduleGate(target), otherDialectGate(dialect)],
+    plugins: [...gates, otherDialectGate(dialect)],
     define: { "globalThis.SIMMAIL_BUILD_DIALECT": JSON.stringify(dialect) },
     pure: ["steps", "table"],
   };
@@ -143,7 +157,10 @@ function deviceDialect() {
   return dialect;
 }
 
-/** One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted). */
+/**
+ * One bundle of `target`, in memory: `{ code, map, codec }` (codec: module names, sorted).
+ * `minify`: true, false, or "syntax" (folded and pruned as minified, still laid out and marked).
+ */
 async function bundle(target, minify) {
   const outfile = join(root, "dist/.bundle.js");
   const result = await build({
@@ -162,7 +179,7 @@ async function bundle(target, minify) {
         }),
     target: "es2022",
     platform: "neutral",
-    minify,
+    ...(minify === "syntax" ? { minifySyntax: true } : { minify }),
     sourcemap: "external",
     metafile: true,
     write: false,
@@ -220,9 +237,11 @@ for (const target of TARGETS) {
   }
   let raw;
   let minified;
+  let measured = null;
   try {
     raw = await bundle(target, false);
     minified = await bundle(target, true);
+    if (target.measureFile) measured = await bundle(target, "syntax");
   } catch {
     // esbuild has printed the errors with their places.
     console.error(`error: the ${target.name} did not build from ${target.entry}`);
@@ -252,6 +271,7 @@ for (const target of TARGETS) {
   if (target.rawFile !== null) writeAtomically(target.rawFile, raw.code);
   if (target.minifiedFile !== null) writeAtomically(target.minifiedFile, minified.code);
   if (target.mapFile !== null) writeAtomically(target.mapFile, mapBeside(raw.map, target.rawFile));
+  if (measured !== null) writeAtomically(target.measureFile, measured.code);
   sizes.push({
     name: target.name,
     entry: target.entry,

@@ -20,6 +20,8 @@ test("the device bundle built for sim7000 has none of the classic dialect's comm
   const core = readFileSync(`${root}dist/xs/simmail-core.js`, "utf8");
   assert.ok(device.includes("AT+POP3READ=<length>"), "the SIM7000 reader is there");
   assert.not.ok(device.includes("AT+POP3HDR="), "the classic POP3 client is left out");
+  assert.not.ok(device.includes("AUTH REQUIRED"), "the classic result texts (src/mail/errors.ts) are left out");
+  assert.ok(core.includes("AUTH REQUIRED"));
   assert.ok(core.includes("AT+POP3HDR=") && core.includes("AT+POP3READ=<length>"));
 });
 

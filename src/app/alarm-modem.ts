@@ -10,6 +10,7 @@ import type { MailDialect } from "../mail/dialect.ts";
 import { openMailDialect } from "../mail/dialects.ts";
 import { ALARM_DEFAULTS, type AlarmConfig } from "./alarm-config.ts";
 import type { AlarmPlatform } from "./ports.ts";
+import { detail } from "../transport/detail.ts";
 
 /** Time a restarted or switched-on modem needs to boot (RDY, +CPIN: READY, SMS Ready) before the bring-up. */
 const BOOT_MS = 5_000;
@@ -59,7 +60,7 @@ export class AlarmModem {
 
   /** AT+CFUN=1,1, then the boot's wait: `wait` must not end early (nothing may speak to a booting modem). */
   async restart(wait: (ms: number) => Promise<void>): Promise<void> {
-    this.trace("restarting the modem: it may still hold an unfinished mail or POP3 session");
+    this.trace("restarting the modem" + detail(": it may still hold an unfinished mail or POP3 session"));
     await this.modem.restart();
     await wait(BOOT_MS);
   }

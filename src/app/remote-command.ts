@@ -19,6 +19,7 @@ import { addressProblem } from "../mail/message.ts";
 import { encodeUtf8Into, utf8Length } from "../mail/codec/utf8.ts";
 import { DEFAULT_WINDOW_SECONDS, hex, isHex, isUid, NONCE_DIGITS, type CommandLedger } from "./command-ledger.ts";
 import type { Crypto } from "./ports.ts";
+import { detail } from "../transport/detail.ts";
 
 export { CommandLedger, type CommandLedgerOptions } from "./command-ledger.ts";
 
@@ -102,7 +103,7 @@ export function deviceIdProblem(deviceId: unknown): string | null {
 export function secretFromText(text: string): Uint8Array {
   if (typeof text !== "string") throw new TypeError("remote commands: the secret must be text");
   const bytes = utf8(text);
-  if (bytes.length < 16) throw new RangeError(`remote commands: the secret is ${bytes.length} bytes long; use 16 or more (e.g. 32 random hex digits)`);
+  if (bytes.length < 16) throw new RangeError(`remote commands: the secret is ${bytes.length} bytes long; use 16 or more${detail(" (e.g. 32 random hex digits)")}`);
   return bytes;
 }
 
@@ -150,7 +151,7 @@ export class CommandVerifier {
     if (!(Number.isInteger(window) && window > 0)) throw new RangeError(`CommandVerifier: window ${window} s is not a whole number of seconds above 0`);
     this.windowSeconds = window;
     if (options.ledger.windowSeconds < window) {
-      throw new RangeError(`CommandVerifier: the ledger keeps nonces ${options.ledger.windowSeconds} s, less than the ${window} s window: a token could be replayed once its nonce is dropped`);
+      throw new RangeError(`CommandVerifier: the ledger keeps nonces ${options.ledger.windowSeconds} s, less than the ${window} s window${detail(": a token could be replayed once its nonce is dropped")}`);
     }
     this.crypto = options.crypto;
     this.secret = options.secret;
@@ -205,9 +206,9 @@ export class CommandVerifier {
     if (fromFields > 1) return refused("forged-sender", `the mail has ${fromFields} From fields`);
     if (mail.fromTruncated === true) return refused("forged-sender", "the From field is too long to be read whole");
     if (mailboxes.length > 1) return refused("forged-sender", `the From field names ${mailboxes.length} mailboxes; a command has one sender`);
-    if (mailboxes[0]?.ambiguous === true) return refused("forged-sender", "the From field holds more than one address (mail programs disagree on which is the sender)");
+    if (mailboxes[0]?.ambiguous === true) return refused("forged-sender", "the From field holds more than one address" + detail(" (mail programs disagree on which is the sender)"));
     // A positive class: XS reads the negated /[^\x00-\x7f]/ as matching every string.
-    if (/[\u0080-\uffff]/.test(address)) return refused("forged-sender", `${sender} is not a plain ASCII address (look-alike letters are not folded)`);
+    if (/[\u0080-\uffff]/.test(address)) return refused("forged-sender", `${sender} is not a plain ASCII address${detail(" (look-alike letters are not folded)")}`);
     if (address === "" || !this.allowlist.has(address)) return refused("forged-sender", address === "" ? "the mail has no sender address" : `${sender} is not on the allowlist`);
     if (mail.subjectTruncated === true) return refused("malformed-subject", "the subject is too long to be read whole");
     const parsed = parseSubject(typeof mail.subject === "string" ? mail.subject : "");
@@ -215,7 +216,7 @@ export class CommandVerifier {
     const { command, timestamp, nonce, mac } = parsed;
     if (!(REMOTE_COMMANDS as readonly string[]).includes(command)) return refused("unknown-command", `"${command}" is none of ${REMOTE_COMMANDS.join(", ")}`);
     const expected = this.crypto.hmacSha256(this.secret, utf8(signedText(command, timestamp, nonce, this.deviceId)));
-    if (!constantTimeEqual(expected, mac)) return refused("bad-token", "the token does not verify (wrong secret or device, or an altered subject)");
+    if (!constantTimeEqual(expected, mac)) return refused("bad-token", "the token does not verify" + detail(" (wrong secret or device, or an altered subject)"));
     if (nowSeconds === null) return refuse("clock-unknown", "the device does not know the time yet; keep the mail for later", sender);
     const highest = this.ledger.highestWall;
     if (nowSeconds < highest - CLOCK_SLACK_SECONDS) {
@@ -231,7 +232,7 @@ export class CommandVerifier {
     if (timestamp <= floor) return refused("replayed-token", `tokens signed at or before ${floor} cannot be proven new (the ledger ${this.ledger.lost ? "was lost" : "forgot older ones: it was full, or they aged out"}); sign a new one`);
     const stateChange = command === "ARM" || command === "DISARM";
     if (stateChange && timestamp < this.ledger.lastStateChange) {
-      return refused("out-of-order", `${command} signed at ${timestamp}, before the ${this.ledger.lastStateChange} of the last ARM or DISARM obeyed; sign a new one to change the state again`);
+      return refused("out-of-order", `${command} signed at ${timestamp}, before the ${this.ledger.lastStateChange} of the last ARM or DISARM obeyed${detail("; sign a new one to change the state again")}`);
     }
     this.ledger.record({ uid, nonce, timestamp, nowSeconds, stateChange });
     return { accepted: true, command: command as RemoteCommand, sender, timestamp, nonce };

@@ -11,6 +11,7 @@ import { planSecurity, type SecuritySettings } from "../mail/security.ts";
 import { quotingProblem } from "../transport/tx.ts";
 import { deviceIdProblem, secretFromText } from "./remote-command.ts";
 import { INPUT_FIELDS, setting, type Range, type Setting } from "./settings-schema.ts";
+import { detail } from "../transport/detail.ts";
 
 /** The value `commandSecret` ships with; remote commands refuse to start with it. */
 export const SECRET_PLACEHOLDER = "CHANGE-ME";
@@ -142,7 +143,7 @@ function choice(rule: Setting, value: unknown): string {
 /** A JSON array of texts, or one text with the items separated by commas. */
 function addresses(rule: Setting, value: unknown): string[] {
   const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
-  if (items === null) throw new SettingProblem(`must be a list (an array, or items separated by commas), not ${shown(rule, value)}`);
+  if (items === null) throw new SettingProblem(`must be a list${detail(" (an array, or items separated by commas)")}, not ${shown(rule, value)}`);
   const list = items.map((item, i) => {
     if (typeof item !== "string") throw new SettingProblem(`item ${i + 1} must be text`);
     return item.trim();
@@ -237,7 +238,7 @@ export function securityProblem(protocol: "smtp" | "pop3", settings: SecuritySet
     if (error instanceof InsecureCredentialsError) return error;
     if (!(error instanceof MailParameterError)) throw error;
     const suffix = error.field === "TLS version" ? "TlsVersion" : error.field === "SNI" ? "Sni" : "Security";
-    return { suffix, problem: `${error.message.slice(error.field.length + 2)} (src/mail/security.ts)` };
+    return { suffix, problem: `${error.message.slice(error.field.length + 2)}${detail(" (src/mail/security.ts)")}` };
   }
 }
 

@@ -2,6 +2,7 @@
 // seeded random generator for retry jitter.
 
 import type { ClockPort, RandomPort, WallClock } from "./ports.ts";
+import { detail } from "../transport/detail.ts";
 
 /** Earliest time accepted as real (2020-01-01): anything before is a clock that was never set. */
 export const EARLIEST_VALID_TIME_MS = 1_577_836_800_000;
@@ -21,7 +22,7 @@ export class NetworkWallClock implements WallClock {
   /** Sets the time from a network source (AT+CNTP / AT+CCLK): UTC milliseconds since 1970. */
   set(epochMs: number): void {
     if (!Number.isFinite(epochMs) || epochMs < EARLIEST_VALID_TIME_MS) {
-      throw new RangeError(`NetworkWallClock.set: ${epochMs} is not a plausible UTC time (before 2020 or not a number)`);
+      throw new RangeError(`NetworkWallClock.set: ${epochMs} is not a plausible UTC time${detail(" (before 2020 or not a number)")}`);
     }
     this.offsetMs = epochMs - this.uptime.now();
   }

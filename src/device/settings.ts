@@ -18,6 +18,7 @@ import {
   readValue, SECRET_PLACEHOLDER, securityProblem, SettingProblem, SettingsError, type InputEntry, type SettingValue,
 } from "../app/settings-values.ts";
 import type { DtrOptions, PowerKeyOptions, Pull } from "./io.ts";
+import { detail } from "../transport/detail.ts";
 
 export { SECRET_KEYS, SettingsError };
 
@@ -108,7 +109,7 @@ function transportSecurity(values: Values, prefix: "smtp" | "pop3", credentials:
   const refused = securityProblem(prefix, settings, credentials, dialect === "classic" ? false : undefined);
   if (refused === null) return out;
   if ("suffix" in refused) throw new SettingsError(`${prefix}${refused.suffix}`, refused.problem);
-  throw new SettingsError("requireSecureCredentials", `is true, but ${refused.reason} (${prefix}Security): the ${prefix.toUpperCase()} password would never be sent (src/mail/security.ts)`);
+  throw new SettingsError("requireSecureCredentials", `is true, but ${refused.reason} (${prefix}Security): the ${prefix.toUpperCase()} password would never be sent${detail(" (src/mail/security.ts)")}`);
 }
 
 function inputs(values: Values): { app: AlarmConfig["inputs"]; pins: InputPin[] } {
@@ -135,8 +136,8 @@ function serialLink(values: Values): SerialLink {
   if (port === null) throw new SettingsError("modemUart", "is required (or modemDevice)");
   const receive = values.optional<number>("modemReceive");
   const transmit = values.optional<number>("modemTransmit");
-  if (receive === null) throw new SettingsError("modemReceive", "is required (the GPIO that receives from the modem)");
-  if (transmit === null) throw new SettingsError("modemTransmit", "is required (the GPIO that transmits to the modem)");
+  if (receive === null) throw new SettingsError("modemReceive", "is required" + detail(" (the GPIO that receives from the modem)"));
+  if (transmit === null) throw new SettingsError("modemTransmit", "is required" + detail(" (the GPIO that transmits to the modem)"));
   return { baud, port, receive, transmit };
 }
 
@@ -248,7 +249,7 @@ export function readSettings(raw: Raw): DeviceSettings {
 
   const file = raw.file as { root?: unknown } | undefined;
   const root = typeof file?.root === "string" ? file.root : null;
-  if (root === null || !root.startsWith("/") || !root.endsWith("/")) throw new SettingsError("file.root", "must be the file system root from the file module's manifest (absolute, ending in /)");
+  if (root === null || !root.startsWith("/") || !root.endsWith("/")) throw new SettingsError("file.root", "must be the file system root" + detail(" from the file module's manifest (absolute, ending in /)"));
 
   return {
     app,

@@ -1,6 +1,8 @@
 // Typed mail errors carrying the modem's result code and the spec's meaning of it, and a stable
 // `code` that callers decide by (see src/transport/errors.ts).
 
+import { detail } from "../transport/detail.ts";
+
 export type MailErrorCode =
   /** Over a limit the probe read lower than the SIM7000's (ProbedLimitError): probe again. */
   | "probed-limit"
@@ -79,6 +81,11 @@ export const CLASSIC_RESULTS: ReadonlyMap<string, string> = new Map([
   ["FILE SYSTEM ERROR", "the modem file system failed or is full"],
 ]);
 
+/** Set in a one-dialect device build (build/build.mjs; src/mail/dialects.ts). */
+interface BuildGlobals {
+  SIMMAIL_BUILD_DIALECT?: string;
+}
+
 /** The code of a numeric result (61 ...): the same for SMTP and POP3 but for 66-69. */
 const RESULT_CODES: Record<number, MailErrorCode> = { 61: "network", 62: "dns", 63: "connection", 64: "server-timeout", 65: "server" };
 const SMTP_RESULT_CODES: Record<number, MailErrorCode> = { 66: "auth", 67: "auth", 68: "recipient" };
@@ -118,8 +125,10 @@ class ModemResultError extends MailError {
   readonly meaning: string;
   /** `known`: the part of a result text its meaning is looked up by. */
   constructor(protocol: "smtp" | "pop3", codes: Record<number, string>, resultCode: number, result: string, known: string, detail: string) {
-    const meaning = result !== "" ? CLASSIC_RESULTS.get(known) ?? "unknown result" : codes[resultCode] ?? "unknown code";
-    const code = result !== "" ? CLASSIC_RESULT_CODES.get(known)
+    // Only the classic dialect passes a result text: a SIM7000 device build leaves its tables out.
+    const classic = (globalThis as BuildGlobals).SIMMAIL_BUILD_DIALECT !== "sim7000" && result !== "";
+    const meaning = classic ? CLASSIC_RESULTS.get(known) ?? "unknown result" : codes[resultCode] ?? "unknown code";
+    const code = classic ? CLASSIC_RESULT_CODES.get(known)
       : RESULT_CODES[resultCode] ?? (protocol === "smtp" ? SMTP_RESULT_CODES : POP3_RESULT_CODES)[resultCode];
     super(protocol, code ?? "server", `${protocol.toUpperCase()} failed: ${result !== "" ? result : resultCode} ${meaning}${detail ? ` (${detail})` : ""}`);
     this.resultCode = resultCode;
@@ -181,7 +190,7 @@ export class ProbedLimitError extends MailParameterError {
   override readonly name: string = "ProbedLimitError";
   override readonly code: MailErrorCode = "probed-limit";
   constructor(protocol: "smtp" | "pop3", field: string, problem: string, overLimit: number | null) {
-    super(protocol, field, `${problem} (less than a SIM7000 takes: noise may have garbled the probe, which is made again)`, overLimit);
+    super(protocol, field, `${problem}${detail(" (less than a SIM7000 takes: noise may have garbled the probe, which is made again)")}`, overLimit);
   }
 }
 

@@ -9,6 +9,7 @@ import { quotingProblem } from "../transport/tx.ts";
 import { runStep, steps } from "../transport/step.ts";
 import type { TlsCapabilities } from "../modem/probe.ts";
 import { InsecureCredentialsError, MailParameterError } from "./errors.ts";
+import { detail } from "../transport/detail.ts";
 
 const TLS = steps({
   version: { request: 'AT+CSSLCFG="sslversion",<SSL context>,<TLS version>', timeoutMs: 5000 },
@@ -44,7 +45,7 @@ const MODE: Record<Security, number> = { none: 0, tls: 1, starttls: 2 };
 export const SECURITY_MODES = Object.keys(MODE) as Security[];
 
 /** Detail of code 63 on a TLS session: the spec has no TLS code, so a failed handshake lands there. */
-export const TLS_HINT = "or the TLS handshake failed: certificate not trusted, name (SNI) not in it, or no common TLS version";
+export const TLS_HINT = "or the TLS handshake failed" + detail(": certificate not trusted, name (SNI) not in it, or no common TLS version");
 const SNI_MAX_LENGTH = 64;
 
 /** The AT+EMAILSSL / AT+CSSLCFG commands one session needs, worked out before any is written. */

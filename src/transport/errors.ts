@@ -1,6 +1,8 @@
 // Typed errors of the transport layer. Each says what happened in words a user can act on, and
 // has a stable `code` that callers decide by (the app's recovery table: src/app/recovery.ts).
 
+import { detail } from "./detail.ts";
+
 export type AtErrorCode =
   | "timeout"
   /** The modem refused an ordinary command (a setting, a query). */
@@ -102,8 +104,8 @@ export function refusalText(reply: string): string {
 export type ModemResetKind = "reset" | "sim-not-ready" | "power-down" | "under-voltage";
 
 const RESET_WORDS: Record<ModemResetKind, string> = {
-  reset: "the modem restarted (RDY): its settings and any transfer in progress are lost",
-  "sim-not-ready": "the modem restarted (+CPIN: NOT READY): its settings and any transfer in progress are lost",
+  reset: "the modem restarted (RDY)" + detail(": its settings and any transfer in progress are lost"),
+  "sim-not-ready": "the modem restarted (+CPIN: NOT READY)" + detail(": its settings and any transfer in progress are lost"),
   "power-down": "the modem powered down (NORMAL POWER DOWN)",
   "under-voltage": "the modem powered down for low supply voltage (UNDER-VOLTAGE POWER DOWN)",
 };

@@ -3,6 +3,7 @@
 
 import type { Line } from "./bytes.ts";
 import { AtParameterError } from "./errors.ts";
+import { detail } from "./detail.ts";
 
 const QUOTE = 34;
 const CR = 13;
@@ -137,7 +138,7 @@ export function checkQuotable(value: string, field: string): void {
   if (typeof value !== "string") throw new AtParameterError(field, "must be text");
   const problem = quotingProblem(value);
   if (problem === null) return;
-  throw new AtParameterError(field, problem === "must be plain ASCII" ? `${problem} (non-ASCII text is sent hex-encoded by the mail layer)` : problem);
+  throw new AtParameterError(field, problem === "must be plain ASCII" ? `${problem}${detail(" (non-ASCII text is sent hex-encoded by the mail layer)")}` : problem);
 }
 
 /** Equal bytes, or the same ASCII letter in either case. */

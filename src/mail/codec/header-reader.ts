@@ -7,6 +7,7 @@ import { parseAddress, parseAddressList, type ParsedAddress } from "./address.ts
 import { parseContentType, type ContentType } from "./content-type.ts";
 import { decodeHeaderValue } from "./rfc2047.ts";
 import { decodeUtf8, isValidUtf8 } from "./utf8.ts";
+import { detail } from "../../transport/detail.ts";
 
 export const DEFAULT_HEADER_FIELDS: readonly string[] = [
   "From", "To", "Cc", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding",
@@ -82,7 +83,7 @@ export class HeaderReader {
     let longest = 0;
     for (const field of fields) {
       if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) {
-        throw new RangeError(`HeaderReader: "${field}" is not a header field name (printable ASCII, no colon or space)`);
+        throw new RangeError(`HeaderReader: "${field}" is not a header field name${detail(" (printable ASCII, no colon or space)")}`);
       }
       if (field.length > longest) longest = field.length;
     }
