@@ -58,7 +58,7 @@ class DotlineScanner {
   private state = 1;
 
   /** Index just after the dotline's LF in `chunk`, or -1 if it is not in this chunk. */
-  scan(chunk: Buffer): number {
+  scan(chunk: Uint8Array): number {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
       switch (this.state) {
@@ -82,7 +82,7 @@ class DotlineScanner {
 
 export interface StreamHandlers {
   status(status: StatusLine): void;
-  data(bytes: Buffer): void;
+  data(bytes: Uint8Array): void;
   end(): void;
 }
 
@@ -157,7 +157,7 @@ export class Pop3Session {
       }
       stream.data(chunk.subarray(0, end));
       this.stream = null;
-      this.connection.stopRaw(Buffer.from(chunk.subarray(end)));
+      this.connection.stopRaw(chunk.slice(end));
       stream.end();
     }, this.account.timeoutMs);
     return status;

@@ -2,6 +2,7 @@
 // (`SmtpFailureKind`) so each dialect can turn it into its own result code or URC.
 
 import { NetError, SESSION_CODES, type Connection, type SecureTransport, type ServerAccount, type SimNetwork } from "./network.ts";
+import { base64Text, latin1Bytes } from "./bytes.ts";
 
 export type SmtpFailureKind =
   | "bearer" // no network for the session
@@ -124,7 +125,7 @@ export class SmtpSession {
   }
 
   private async authenticate(credentials: { user: string; password: string }, mechanisms: string[]): Promise<void> {
-    const b64 = (text: string) => Buffer.from(text, "latin1").toString("base64");
+    const b64 = (text: string) => base64Text(latin1Bytes(text));
     let reply: Reply;
     if (mechanisms.includes("LOGIN")) {
       reply = await this.command("AUTH LOGIN");
@@ -141,7 +142,7 @@ export class SmtpSession {
   }
 
   /** Message bytes after DATA; dot-stuffed on the way. Resolves when the OS took them. */
-  async write(bytes: Buffer): Promise<void> {
+  async write(bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
     const out: number[] = [];
     for (const b of bytes) {
@@ -151,7 +152,7 @@ export class SmtpSession {
     }
     this.lastTwo = [bytes.length > 1 ? bytes[bytes.length - 2] : this.lastTwo[1], bytes[bytes.length - 1]];
     try {
-      await this.connection.write(Buffer.from(out));
+      await this.connection.write(Uint8Array.from(out));
     } catch (error) {
       throw fromNet(error);
     }

@@ -1,0 +1,94 @@
+// The simulator's byte helpers: plain Uint8Array work, so the modem runs under XS as under
+// Node (no Buffer, no TextEncoder). Its own code, not the core's codecs: the simulator is the
+// independent party the firmware's encoders are checked against.
+
+const EMPTY = new Uint8Array(0);
+/** Characters per String.fromCharCode call: well under any engine's argument limit. */
+const DECODE_SLICE = 4096;
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** Latin-1 bytes of `text` (each UTF-16 unit's low byte). */
+export function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** `bytes[start, end)` as Latin-1 text. */
+export function latin1Text(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let text = "";
+  for (let at = start; at < end; at += DECODE_SLICE) {
+    text += String.fromCharCode.apply(null, bytes.subarray(at, Math.min(end, at + DECODE_SLICE)) as unknown as number[]);
+  }
+  return text;
+}
+
+/** UTF-8 bytes of `text` (a lone surrogate becomes U+FFFD, as TextEncoder does). */
+export function utf8Bytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code < 0x80) out.push(code);
+    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 63));
+    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+  }
+  return Uint8Array.from(out);
+}
+
+/** One array holding `parts` in order. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return parts[0];
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Standard base64 (RFC 4648, padded), no line breaks. */
+export function base64Text(bytes: Uint8Array): string {
+  let text = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + BASE64[(n >> 6) & 63] + BASE64[n & 63];
+  }
+  const left = bytes.length - i;
+  if (left === 1) {
+    const n = bytes[i] << 16;
+    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + "==";
+  } else if (left === 2) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
+    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + BASE64[(n >> 6) & 63] + "=";
+  }
+  return text;
+}
+
+/** Bytes of an even-length hex text, or null when it is not one. */
+export function hexBytes(text: string): Uint8Array | null {
+  if (text.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(text)) return null;
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
+  return out;
+}
+
+/** Lower-case hex of `bytes`. */
+export function hexText(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) text += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+  return text;
+}
