@@ -3,9 +3,10 @@
 // independent party the firmware's encoders are checked against.
 
 const EMPTY = new Uint8Array(0);
-/** Characters per String.fromCharCode call: well under any engine's argument limit. */
-const DECODE_SLICE = 4096;
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Characters per String.fromCharCode call: its arguments go on the stack (XS: a few hundred slots on the device). */
+const DECODE_SLICE = 64;
+const BASE64 = latin1Bytes("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+const PAD = 0x3d; // "="
 
 /** Latin-1 bytes of `text` (each UTF-16 unit's low byte). */
 export function latin1Bytes(text: string): Uint8Array {
@@ -59,23 +60,32 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Standard base64 (RFC 4648, padded), no line breaks. */
-export function base64Text(bytes: Uint8Array): string {
-  let text = "";
+/** Standard base64 (RFC 4648, padded) as its ASCII bytes, no line breaks. */
+export function base64Bytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let at = 0;
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + BASE64[(n >> 6) & 63] + BASE64[n & 63];
+    out[at++] = BASE64[n >> 18];
+    out[at++] = BASE64[(n >> 12) & 63];
+    out[at++] = BASE64[(n >> 6) & 63];
+    out[at++] = BASE64[n & 63];
   }
   const left = bytes.length - i;
-  if (left === 1) {
-    const n = bytes[i] << 16;
-    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + "==";
-  } else if (left === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63] + BASE64[(n >> 6) & 63] + "=";
+  if (left > 0) {
+    const n = (bytes[i] << 16) | (left === 2 ? bytes[i + 1] << 8 : 0);
+    out[at++] = BASE64[n >> 18];
+    out[at++] = BASE64[(n >> 12) & 63];
+    out[at++] = left === 2 ? BASE64[(n >> 6) & 63] : PAD;
+    out[at] = PAD;
   }
-  return text;
+  return out;
+}
+
+/** Standard base64 (RFC 4648, padded), no line breaks. */
+export function base64Text(bytes: Uint8Array): string {
+  return latin1Text(base64Bytes(bytes));
 }
 
 /** Bytes of an even-length hex text, or null when it is not one. */
@@ -84,11 +94,4 @@ export function hexBytes(text: string): Uint8Array | null {
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
   return out;
-}
-
-/** Lower-case hex of `bytes`. */
-export function hexText(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i++) text += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-  return text;
 }

@@ -5,9 +5,10 @@
 import { utf8Bytes } from "./bytes.ts";
 
 export class FileSystemError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "FileSystemError";
   constructor(message: string) {
     super(message);
-    this.name = "FileSystemError";
   }
 }
 

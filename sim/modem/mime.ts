@@ -3,7 +3,7 @@
 // in as the host sends it. Strings are Latin-1 "binary strings" (one char per byte) as they
 // came from the AT command line.
 
-import { base64Text, concatBytes, latin1Bytes, latin1Text } from "./bytes.ts";
+import { base64Bytes, base64Text, concatBytes, latin1Bytes, latin1Text } from "./bytes.ts";
 
 export interface Mailbox {
   address: string;
@@ -36,6 +36,8 @@ export interface MailDraft {
 }
 
 const CRLF = "\r\n";
+/** Characters per base64 line (RFC 2045). */
+const LINE = 76;
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -202,9 +204,10 @@ export function messageEnd(draft: MailDraft): Uint8Array {
 
 /** Thrown by a streaming encoder for a chunk it cannot take (the modem answers ERROR). */
 export class AttachmentDataError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "AttachmentDataError";
   constructor(message: string) {
     super(message);
-    this.name = "AttachmentDataError";
   }
 }
 
@@ -223,27 +226,34 @@ export class Base64Encoder implements AttachmentEncoder {
     const data = concatBytes([this.carry, chunk]);
     const whole = data.length - (data.length % 3);
     this.carry = data.slice(whole);
-    return this.fold(base64Text(data.subarray(0, whole)));
+    return this.fold(base64Bytes(data.subarray(0, whole)));
   }
 
   finish(): Uint8Array {
-    const tail = this.fold(base64Text(this.carry));
+    const tail = this.fold(base64Bytes(this.carry));
     this.carry = new Uint8Array(0);
     const end = this.lineFill > 0 ? CRLF : "";
     this.lineFill = 0;
     return concatBytes([tail, latin1Bytes(end)]);
   }
 
-  protected fold(text: string): Uint8Array {
-    let out = "";
-    for (const c of text) {
-      out += c;
-      if (++this.lineFill === 76) {
-        out += CRLF;
-        this.lineFill = 0;
-      }
+  /** Base64 characters into 76-character lines ending in CRLF; the last line goes on in the next call. */
+  protected fold(chars: Uint8Array): Uint8Array {
+    const room = LINE - this.lineFill;
+    const breaks = chars.length < room ? 0 : 1 + Math.floor((chars.length - room) / LINE);
+    const out = new Uint8Array(chars.length + 2 * breaks);
+    let from = 0;
+    let at = 0;
+    for (let take = room; chars.length - from >= take; take = LINE) {
+      out.set(chars.subarray(from, from + take), at);
+      at += take;
+      from += take;
+      out[at++] = 13;
+      out[at++] = 10;
     }
-    return latin1Bytes(out);
+    out.set(chars.subarray(from), at);
+    this.lineFill = (breaks > 0 ? 0 : this.lineFill) + chars.length - from;
+    return out;
   }
 }
 
@@ -254,17 +264,13 @@ export class Base64Encoder implements AttachmentEncoder {
  */
 export class Base64Passthrough extends Base64Encoder {
   override push(chunk: Uint8Array): Uint8Array {
-    let text = "";
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b === 13 || b === 10) continue;
-      const c = String.fromCharCode(b);
-      if (!/[A-Za-z0-9+/=]/.test(c)) {
-        throw new AttachmentDataError(`byte 0x${b.toString(16).padStart(2, "0")} at offset ${i} is not base64 text (the modem expects the host to base64-encode binary attachments)`);
-      }
-      text += c;
+    const text = latin1Text(chunk);
+    const bad = /[^A-Za-z0-9+/=\r\n]/.exec(text);
+    if (bad !== null) {
+      const b = chunk[bad.index];
+      throw new AttachmentDataError(`byte 0x${b.toString(16).padStart(2, "0")} at offset ${bad.index} is not base64 text (the modem expects the host to base64-encode binary attachments)`);
     }
-    return this.fold(text);
+    return this.fold(latin1Bytes(text.replace(/[\r\n]/g, "")));
   }
 }
 

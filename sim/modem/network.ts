@@ -106,11 +106,12 @@ export interface ServerAccount {
 }
 
 export class NetError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "NetError";
   readonly failure: NetFailure;
   constructor(failure: NetFailure, message: string) {
     super(message);
     this.failure = failure;
-    this.name = "NetError";
   }
 }
 

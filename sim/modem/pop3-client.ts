@@ -17,11 +17,12 @@ export type Pop3FailureKind =
   | "bad-password"; // PASS answered -ERR
 
 export class Pop3Failure extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "Pop3Failure";
   readonly kind: Pop3FailureKind;
   constructor(kind: Pop3FailureKind, message: string) {
     super(message);
     this.kind = kind;
-    this.name = "Pop3Failure";
   }
 }
 
