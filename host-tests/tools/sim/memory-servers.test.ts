@@ -13,6 +13,7 @@ import { Pop3Session, Pop3Failure } from "../../../sim/modem/pop3-client.ts";
 import { SimModem } from "../../../sim/modem/modem.ts";
 import { base64Text, concatBytes, hexBytes, latin1Bytes, latin1Text, utf8Bytes } from "../../../sim/modem/bytes.ts";
 import { MemoryMailService } from "../../../sim/servers/memory.ts";
+import { Base64Encoder, Base64Passthrough, base64Lines } from "../../../sim/modem/mime.ts";
 
 const test = suite("sim: in-memory mail servers, byte helpers, platform port");
 
@@ -51,6 +52,19 @@ test("SMTP: AUTH, envelope and a dot-stuffed message arrive as sent; a wrong pas
   assert.is((refused as SmtpFailure).kind, "auth-failed");
   assert.is((refused as SmtpFailure).name, "SmtpFailure");
   assert.is(mail.delivered.length, 1);
+});
+
+test("SMTP: dot-stuffing holds across write boundaries (a dot that starts a chunk after a LF)", async () => {
+  const { mail, network, run, smtp } = rig();
+  const message = ".a\r\n..b\r\nc.\r\n.\r\nend\r\n";
+  for (let cut = 0; cut <= message.length; cut++) {
+    const session = await run(SmtpSession.open(network, smtp()));
+    await run(session.begin("alarm@example.net", ["ops@example.net"]));
+    await run(session.write(latin1Bytes(message.slice(0, cut))));
+    await run(session.write(latin1Bytes(message.slice(cut))));
+    await run(session.end());
+    assert.is(mail.delivered.pop()?.message, message, `cut at ${cut}`);
+  }
 });
 
 test("POP3: STAT, UIDL, TOP and RETR of the mailbox; DELE marks, only QUIT removes; a bad login is refused", async () => {
@@ -99,6 +113,23 @@ test("byte helpers equal Buffer's Latin-1, UTF-8, base64 and hex", () => {
   assert.equal([...hexBytes("00fFa5")!], [0, 255, 165]);
   assert.is(hexBytes("abc"), null, "odd length");
   assert.is(hexBytes("zz"), null, "not hex");
+});
+
+test("attachment encoders fold into 76-character lines however the chunks fall", () => {
+  const raw = Uint8Array.from({ length: 500 }, (_, i) => (i * 31) & 255);
+  const expected = latin1Text(base64Lines(raw));
+  const encoded = latin1Bytes(Buffer.from(raw).toString("base64").replace(/(.{50})/g, "$1\r\n"));
+  for (const size of [1, 2, 3, 57, 76, 77, 1360]) {
+    const encoder = new Base64Encoder();
+    const passthrough = new Base64Passthrough();
+    let fromRaw = "";
+    let fromText = "";
+    for (let at = 0; at < raw.length; at += size) fromRaw += latin1Text(encoder.push(raw.subarray(at, at + size)));
+    for (let at = 0; at < encoded.length; at += size) fromText += latin1Text(passthrough.push(encoded.subarray(at, at + size)));
+    assert.is(fromRaw + latin1Text(encoder.finish()), expected, `raw bytes in chunks of ${size}`);
+    assert.is(fromText + latin1Text(passthrough.finish()), expected, `host base64 in chunks of ${size}`);
+  }
+  assert.throws(() => new Base64Passthrough().push(latin1Bytes("QUJD\r\n*")), /byte 0x2a at offset 6 is not base64 text/);
 });
 
 test("SimModem's platform: without a MIME parser the classic dialect is refused at construction", () => {
