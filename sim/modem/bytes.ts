@@ -2,7 +2,6 @@
 // Node (no Buffer, no TextEncoder). Its own code, not the core's codecs: the simulator is the
 // independent party the firmware's encoders are checked against.
 
-const EMPTY = new Uint8Array(0);
 /** Characters per String.fromCharCode call: its arguments go on the stack (XS: a few hundred slots on the device). */
 const DECODE_SLICE = 64;
 const BASE64 = latin1Bytes("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
@@ -45,10 +44,8 @@ export function utf8Bytes(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** One array holding `parts` in order. */
+/** A new array holding `parts` in order. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0];
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);

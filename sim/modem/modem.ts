@@ -258,10 +258,6 @@ export function okResponse(...info: string[]): string {
 
 export const ERROR_RESPONSE = `${CRLF}ERROR${CRLF}`;
 
-export function latin1(text: string): Uint8Array {
-  return latin1Bytes(text);
-}
-
 /** A string in AT output: `"text"`. */
 export function quoted(text: string): string {
   return `"${text}"`;
@@ -317,7 +313,7 @@ export class ModemPort {
   /** Bytes in the middle of a command's response (e.g. `DOWNLOAD`), the command goes on. */
   write(text: string | Uint8Array): void {
     const field = this.modem.field;
-    if (this.alive) this.modem.emit(typeof text === "string" ? latin1(field === null ? text : field.prompt(text)) : text);
+    if (this.alive) this.modem.emit(typeof text === "string" ? latin1Bytes(field === null ? text : field.prompt(text)) : text);
   }
 
   urc(text: string): void {
@@ -687,10 +683,10 @@ export class SimModem {
   /** Prints the power-down text and goes silent until `powerOn()`. */
   powerDown(kind: "normal" | "under-voltage" | "under-voltage-warning" | "urgent" = "normal"): void {
     if (!this.on) return;
-    if (kind === "normal") this.emit(latin1(`${CRLF}NORMAL POWER DOWN${CRLF}`));
-    if (kind === "under-voltage") this.emit(latin1(`${CRLF}UNDER-VOLTAGE POWER DOWN${CRLF}`));
+    if (kind === "normal") this.emit(latin1Bytes(`${CRLF}NORMAL POWER DOWN${CRLF}`));
+    if (kind === "under-voltage") this.emit(latin1Bytes(`${CRLF}UNDER-VOLTAGE POWER DOWN${CRLF}`));
     // SIMCom's spelling, with free text after it on some firmwares.
-    if (kind === "under-voltage-warning") this.emit(latin1(`${CRLF}UNDER-VOLTAGE WARNNING POWER DOWN, VBAT 3.28V${CRLF}`));
+    if (kind === "under-voltage-warning") this.emit(latin1Bytes(`${CRLF}UNDER-VOLTAGE WARNNING POWER DOWN, VBAT 3.28V${CRLF}`));
     this.switchOff();
   }
 
@@ -871,7 +867,7 @@ export class SimModem {
   emitUrc(text: string): void {
     if (!this.on) return;
     this.options.trace(`urc ${text.split(CRLF)[0]}`);
-    const bytes = latin1(`${CRLF}${text}${CRLF}`);
+    const bytes = latin1Bytes(`${CRLF}${text}${CRLF}`);
     this.emit(bytes);
     if (this.faults.duplicateUrcs) this.emit(bytes);
     const trigger = this.dueTrigger("urc", text);
@@ -882,7 +878,7 @@ export class SimModem {
   finishCommand(text: string): void {
     this.executing = false;
     this.dataPhase = null;
-    this.emit(latin1(this.field === null ? text : this.field.reply(this.commandText, text, this.replyCarries())));
+    this.emit(latin1Bytes(this.field === null ? text : this.field.reply(this.commandText, text, this.replyCarries())));
     this.pump();
   }
 
