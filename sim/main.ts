@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { PortInUseError, startMailServers, type MailServers } from "./servers/index.ts";
 import { SimModem, type Dialect, type SimOptions } from "./modem/modem.ts";
+import { NodeSimModem } from "./modem/node-modem.ts";
 import type { FieldProfile } from "./modem/field.ts";
 import { FIELD_SESSIONS } from "./modem/abandoned-sessions.ts";
 import { PtyBridge } from "./pty.ts";
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     fail(`--field-json: ${(error as Error).message}`);
   }
   try {
-    sim = new SimModem({
+    sim = new NodeSimModem({
       field,
       dialect,
       hosts,

@@ -2,7 +2,8 @@
 // manifest has them, the Moddable ones replaced by the stand-ins of moddable-runtime.ts (lin
 // serial and timer as the SDK implements them, the fake flash, `mc/config` from manifest.json
 // for lin), loaded as an ES module beside the stand-in modules and run under XS with the built-ins
-// frozen. The SIM7000 at the far end of the device path is XsSim7000.
+// frozen. The SIM7000 at the far end of the device path is the simulator's (sim/modem, in the
+// same XS machine), its mail servers in memory (kit/xs/xs-modem.ts).
 //
 // The stack is the manifest's creation.stack plus 256 (alarmRigStack): xsnap needs more stack
 // than the Moddable runtime to load the same module (798 slots for this app module, measured by
@@ -20,13 +21,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { simpleParser } from "mailparser";
+import type { DeliveredMail } from "../../sim/servers/memory.ts";
 import { alarmRigStack, runInXs, type XsStep } from "../kit/xs/run-xs.ts";
 import { mcConfig } from "./mc-config.ts";
 import { buildFirmwareWithStandIns, type FirmwareModules } from "./moddable-stand-ins.ts";
 
 const test = suite("the firmware on the lin stand-ins under XS (frozen built-ins)");
 const WALL_AT_ZERO = Date.UTC(2026, 11, 1, 8, 30);
-/** The shipped lin settings, with a bearer to open (XsSim7000 starts with it closed). */
+/** The shipped lin settings, with a bearer to open (the simulator starts with it closed). */
 const CONFIG = mcConfig("lin", { apn: "internet", gatherMs: 0 });
 const PINS = String(CONFIG.pinsDirectory);
 
@@ -40,7 +43,7 @@ test.before(async () => {
     "src/device/main.ts",
     CONFIG,
     // Evaluated first: the device path exists and trace() is kept before the app module loads.
-    ['export { modemEnd, traces } from "./host-tests/device/lin-firmware-setup.ts";', 'export { XsSim7000 } from "./host-tests/kit/xs/xs-sim7000.ts";'].join("\n"),
+    ['export { modemEnd, traces } from "./host-tests/device/lin-firmware-setup.ts";', 'export { createXsModem } from "./host-tests/kit/xs/xs-modem.ts";'].join("\n"),
   );
 });
 
@@ -71,15 +74,18 @@ const loadSteps = (): XsStep[] => [
 const START: XsStep = {
   name: "start",
   code: `
-    const { runtime, traces, modemEnd, XsSim7000 } = lin;
-    globalThis.modem = new XsSim7000(modemEnd, ${WALL_AT_ZERO});
-    // Deaf while it starts: the first sync ATs time out and are sent again from the deadline's
-    // own callback; network time then takes longer than the sync timeout (500 ms).
-    modem.deafUntilMs = 1200;
-    modem.timeSyncMs = 1500;
+    const { runtime, traces, modemEnd, createXsModem } = lin;
+    // Autobauding while it starts: the first sync ATs go unanswered and are sent again from the
+    // deadline's own callback; network time then takes longer than the sync timeout (500 ms).
+    globalThis.modem = createXsModem(modemEnd, modemEnd.scheduler, {
+      wallAtZero: ${WALL_AT_ZERO},
+      smtp: { host: ${JSON.stringify(CONFIG.smtpHost)}, port: ${Number(CONFIG.smtpPort)}, user: "", password: "" },
+      sim: { autobaud: true, autobaudSyncs: 2, ntpDelayMs: 1500 },
+    });
+    modem.sim.powerOn();
     app.default();
     runtime.runUntil(() => traces.some((line) => line.startsWith("simmail: modem ready: ")), 300_000).then((ready) => {
-      report({ ready, at: runtime.clock.now(), unknown: modem.unknown, serials: runtime.serial.open, timedOut: traces.filter((line) => line.includes("no answer")), strays: runtime.timers.strays, tail: ready ? [] : traces.slice(-20) });
+      report({ ready, at: runtime.clock.now(), refused: modem.refused, serials: runtime.serial.open, timedOut: traces.filter((line) => line.includes("no answer")), strays: runtime.timers.strays, tail: ready ? [] : traces.slice(-20) });
     });
   `,
 };
@@ -89,9 +95,8 @@ const ALARM: XsStep = {
   code: `
     const { runtime, traces } = lin;
     runtime.flash.put(${JSON.stringify(`${PINS}32`)}, "0\\n");
-    runtime.runUntil(() => modem.sent.length > 0, 120_000).then((sent) => {
-      const mail = modem.sent[0];
-      report(sent ? { strays: runtime.timers.strays, subject: mail.subject, recipients: mail.recipients, body: mail.body, fileName: mail.fileName, log: mail.attachment } : { tail: traces.slice(-20) });
+    runtime.runUntil(() => modem.mail.delivered.length > 0, 120_000).then((sent) => {
+      report(sent ? { strays: runtime.timers.strays, mail: modem.mail.delivered[0] } : { tail: traces.slice(-20) });
     });
   `,
 };
@@ -106,17 +111,21 @@ test("started by its default export, it brings the modem up and mails an input's
   const [start, alarm] = steps.slice(2).map((step) => step.reports[0] as Record<string, unknown>);
   assert.equal(start.tail, [], "the modem came up");
   assert.ok(start.ready);
-  assert.equal(start.unknown, [], "every command was one the SIM7000 knows");
+  assert.equal(start.refused, [], "no command was refused");
   assert.is(start.serials, 1);
   assert.equal(start.timedOut, [], "once the modem answered, no command timed out (network time takes 1.5 s)");
   assert.is(start.strays, 0, "every lin timer source belongs to its timer");
   assert.is(alarm.tail, undefined, "an alarm mail was sent");
-  assert.match(String(alarm.subject), /^Unnamed site: Input 1: ALARM$/);
   assert.is(alarm.strays, 0);
-  assert.match(String(alarm.body), /Input 1: ALARM/);
-  assert.match(String(alarm.fileName), /\.txt$/);
-  // The host encodes the attachment (base64 lines in the AT+SMTPFT data).
-  const log = Buffer.from(String(alarm.log), "base64").toString("latin1");
+  // The mail as the SMTP server received it, parsed here.
+  const delivered = alarm.mail as DeliveredMail;
+  assert.equal(delivered.recipients, [String(CONFIG.mailTo)]);
+  const mail = await simpleParser(Buffer.from(delivered.message, "latin1"));
+  assert.match(String(mail.subject), /^Unnamed site: Input 1: ALARM$/);
+  assert.match(String(mail.text), /Input 1: ALARM/);
+  assert.is(mail.attachments.length, 1);
+  assert.match(String(mail.attachments[0].filename), /\.txt$/);
+  const log = mail.attachments[0].content.toString("latin1");
   assert.match(log, /ALARM {2}Input 1=0 {2}Input 1: ALARM/, "the day's log is attached");
   assert.match(log, /Input 2: normal \(at start\)/, "the whole day's log");
 });

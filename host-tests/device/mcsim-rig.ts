@@ -13,6 +13,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, re
 import { join } from "node:path";
 import type { MailServers } from "../../sim/servers/index.ts";
 import { SimModem } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 import { PtyBridge } from "../../sim/pty.ts";
 import { REPO, sdkEnv } from "./moddable-sdk.ts";
 
@@ -280,7 +281,7 @@ export async function startPtyModem(path: string, servers: MailServers, options:
       log?.end();
     },
   };
-  modem.sim = new SimModem({
+  modem.sim = new NodeSimModem({
     dialect: "sim7000",
     ...(options.baud !== undefined ? { baud: options.baud } : {}),
     hosts: { [MAIL_HOST]: servers.host },

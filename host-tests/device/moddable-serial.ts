@@ -78,7 +78,7 @@ class IoWatch {
 /**
  * The far end of a device path: what the firmware writes arrives in `onData` (or `received`
  * while nobody listens) and `write` sends bytes to it. The shape of the kit's ModemSerial that
- * XsSim7000 uses (onData, write, scheduler).
+ * the simulator attaches to (onData, write, scheduler: SimModem.attach).
  */
 export class FarEnd {
   /** Receives the firmware's bytes, in order, as the far end reads them. */

@@ -7,14 +7,14 @@ import * as assert from "uvu/assert";
 import { AtEngine, Modem, ModemResetError } from "../../src/index.ts";
 import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../../sim/scheduler.ts";
-import { SimModem } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 
 const test = suite("sim: power-on with RDY during the first sync");
 
 function setup() {
   const clock = new VirtualClock();
   const { host, modem: modemSide } = createUartPair({ scheduler: clock, baud: 115200 });
-  const sim = new SimModem({ scheduler: clock });
+  const sim = new NodeSimModem({ scheduler: clock });
   sim.attach(modemSide);
   const engine = new AtEngine({ serial: host, timers: clock, syncTimeoutMs: 500 });
   host.attach(engine);

@@ -4,6 +4,7 @@ import { createUartPair } from "./mock-uart.ts";
 import { VirtualClock } from "../../sim/scheduler.ts";
 import type { MailServers } from "../../sim/servers/index.ts";
 import { SimModem } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 import { runWithNetwork } from "./virtual-time.ts";
 import { MockFlash } from "./mock-flash.ts";
 import { mockPlatform } from "./mock-platform.ts";
@@ -61,7 +62,7 @@ export function alarmConfig(servers: MailServers, user: string): AlarmConfig {
 export function setupAlarm(servers: MailServers, user: string, options: AlarmSetupOptions = {}) {
   const clock = new VirtualClock(1_000);
   const { host, modem, transcript } = createUartPair({ scheduler: clock, baud: 921_600, record: options.record ?? false });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
+  const sim = new NodeSimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, clock: { startMs: Date.now() }, ...options.sim });
   sim.attach(modem);
   sim.powerOn({ quiet: options.boot !== true });
   const flash = options.storage?.flash ?? new MockFlash();

@@ -30,17 +30,7 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+export { concatBytes } from "../../sim/modem/bytes.ts";
 
 /**
  * Bytes as readable text: printable ASCII as is, `\r` `\n` `\t` `\\`, anything else `\xNN`.

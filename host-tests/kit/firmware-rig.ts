@@ -4,7 +4,8 @@
 
 import { createUartPair, type UartOptions } from "./mock-uart.ts";
 import { VirtualClock } from "../../sim/scheduler.ts";
-import { SimModem, type SimOptions } from "../../sim/modem/modem.ts";
+import type { SimOptions } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 import { runWithNetwork } from "./virtual-time.ts";
 import { AtEngine } from "../../src/index.ts";
 
@@ -20,7 +21,7 @@ export interface FirmwareRigOptions {
 export function firmwareRig(options: FirmwareRigOptions = {}) {
   const clock = new VirtualClock();
   const uart = createUartPair({ scheduler: clock, baud: 921_600, ...options.uart });
-  const sim = new SimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, ...options.sim });
+  const sim = new NodeSimModem({ hosts: { "mail.simmail.test": "127.0.0.1" }, ...options.sim });
   sim.attach(uart.modem);
   sim.powerOn({ quiet: true });
   const engine = new AtEngine({ serial: uart.host, timers: clock, ...(options.lineCapacity !== undefined ? { lineCapacity: options.lineCapacity } : {}) });

@@ -4,6 +4,7 @@
 
 import { escapeBytes } from "./bytes.ts";
 import { SimModem, type SimOptions } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 
 export class SimDriver {
   readonly sim: SimModem;
@@ -13,7 +14,7 @@ export class SimDriver {
 
   /** Creates the modem and powers it on quietly (no boot lines) unless `boot` is true. */
   constructor(options: SimOptions = {}, boot = false) {
-    this.sim = new SimModem({ ...options, send: (bytes) => this.arrive(bytes) });
+    this.sim = new NodeSimModem({ ...options, send: (bytes) => this.arrive(bytes) });
     this.sim.powerOn({ quiet: !boot });
   }
 

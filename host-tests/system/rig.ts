@@ -13,6 +13,7 @@ import { createUartPair } from "../kit/mock-uart.ts";
 import { VirtualClock } from "../../sim/scheduler.ts";
 import type { MailServers, MailUser } from "../../sim/servers/index.ts";
 import { SimModem } from "../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../sim/modem/node-modem.ts";
 import { runWithNetwork } from "../kit/virtual-time.ts";
 import { MockFlash, PowerCut } from "../kit/mock-flash.ts";
 import { AlarmApp, type AlarmConfig } from "../../src/app/alarm.ts";
@@ -127,7 +128,7 @@ export class SoakRig {
     this.options = options;
     const { host, modem } = createUartPair({ scheduler: this.clock, baud: 921_600 });
     this.host = host;
-    this.sim = new SimModem({
+    this.sim = new NodeSimModem({
       hosts: { [MAIL_HOST]: "127.0.0.1" }, clock: { startMs: MODEM_EPOCH_MS }, timeoutScale: 0.01,
       ...(options.field === true ? { field: { seed: options.seed } } : {}),
       ...(options.simTrace ? { trace: options.simTrace } : {}),

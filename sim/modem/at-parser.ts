@@ -28,9 +28,10 @@ export interface AtCommand {
 }
 
 export class AtSyntaxError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "AtSyntaxError";
   constructor(message: string) {
     super(message);
-    this.name = "AtSyntaxError";
   }
 }
 
@@ -117,9 +118,10 @@ export function parseParams(text: string): AtParam[] {
 
 /** Thrown by the accessors below: the command is answered with ERROR. */
 export class AtParamError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "AtParamError";
   constructor(message: string) {
     super(message);
-    this.name = "AtParamError";
   }
 }
 

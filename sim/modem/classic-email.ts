@@ -2,7 +2,6 @@
 // `+POP3: <result>` lines, the body inline, attachments and received mail in the modem's file
 // system (AT+FSCD, AT+FSLS, AT+FSLOCA), each backed by a real SMTP or POP3 session.
 
-import { simpleParser } from "mailparser";
 import { AtParamError, type AtCommand, type Params } from "./at-parser.ts";
 import { FileSystemError, SimFileSystem } from "./file-system.ts";
 import { base64Lines, messageEnd, messageStart, nextAttachment, type MailDraft } from "./mime.ts";
@@ -10,6 +9,7 @@ import { okResponse, quoted, type EmailDialect, type ModemPort } from "./modem.t
 import { Pop3Failure, Pop3Session, type Pop3FailureKind } from "./pop3-client.ts";
 import { SmtpFailure, SmtpSession, type SmtpFailureKind } from "./smtp-client.ts";
 import { Pop3Settings, SmtpSettings, type Pop3SettingLimits, type SmtpSettingLimits } from "./email-settings.ts";
+import { concatBytes, latin1Bytes, latin1Text, utf8Bytes } from "./bytes.ts";
 
 const CRLF = "\r\n";
 /** A `+SMTP:`/`+POP3:` result that reports a failure (not a success, not numbers). */
@@ -53,19 +53,19 @@ function pad(n: number): string {
 }
 
 /** Dot-stuffing undone: a POP3 answer (ending in its dotline) back to the message bytes. */
-function unstuff(answer: Buffer): Buffer {
-  const lines = answer.toString("latin1").split(CRLF);
+function unstuff(answer: Uint8Array): Uint8Array {
+  const lines = latin1Text(answer).split(CRLF);
   const out: string[] = [];
   for (const line of lines) {
     if (line === ".") break;
     out.push(line.startsWith(".") ? line.slice(1) : line);
   }
-  return Buffer.from(out.join(CRLF), "latin1");
+  return latin1Bytes(out.join(CRLF));
 }
 
 /** The header fields of a message, each with its continuation lines, by lower-case name. */
-function headerFields(message: Buffer): Map<string, string> {
-  const text = message.toString("latin1");
+function headerFields(message: Uint8Array): Map<string, string> {
+  const text = latin1Text(message);
   const end = text.search(/\r?\n\r?\n/);
   const head = end < 0 ? text : text.slice(0, end);
   const fields = new Map<string, string>();
@@ -93,8 +93,18 @@ interface SendJob {
   done: boolean;
 }
 
+/** What POP3GET keeps of a mail: its text and its attachments. */
+export interface ParsedMessage {
+  text: string;
+  attachments: ReadonlyArray<{ filename: string | undefined; content: Uint8Array }>;
+}
+
+/** A MIME parser, given at the edge (mailparser under Node: sim/modem/node-modem.ts). */
+export type MessageParser = (message: Uint8Array) => Promise<ParsedMessage>;
+
 export class ClassicEmail implements EmailDialect {
   private readonly port: ModemPort;
+  private readonly parse: MessageParser;
 
   private readonly smtp = new SmtpSettings(() => CLASSIC_LIMITS, "type");
   private readonly pop3 = new Pop3Settings(() => CLASSIC_LIMITS);
@@ -116,8 +126,9 @@ export class ClassicEmail implements EmailDialect {
   /** Path of the mail text the last POP3GET saved (AT+POP3READ prints it). */
   private lastSaved: string | null = null;
 
-  constructor(port: ModemPort) {
+  constructor(port: ModemPort, parse: MessageParser) {
     this.port = port;
+    this.parse = parse;
   }
 
   get networkBusy(): boolean {
@@ -260,8 +271,8 @@ export class ClassicEmail implements EmailDialect {
       from: this.smtp.sender,
       to: this.smtp.ordered(0),
       cc: this.smtp.ordered(1),
-      subject: Buffer.from(this.subject, "latin1"),
-      body: Buffer.from(this.body, "latin1"),
+      subject: latin1Bytes(this.subject),
+      body: latin1Bytes(this.body),
       charset: null,
       date: clock,
       messageId: `<${stamp}.${number}.${this.port.imei}@${domain}>`,
@@ -271,14 +282,14 @@ export class ClassicEmail implements EmailDialect {
   }
 
   /** The whole message, attachments read from the file system now. */
-  private message(): Buffer | null {
+  private message(): Uint8Array | null {
     const fs = this.port.fs;
     const files = [...this.files.entries()].sort((a, b) => a[0] - b[0]).map(([, path]) => path);
     let total = 0;
-    const contents: Array<{ name: string; data: Buffer }> = [];
+    const contents: Array<{ name: string; data: Uint8Array }> = [];
     for (const path of files) {
       if (!fs.exists(path)) return null;
-      const data = Buffer.from(fs.read(path));
+      const data = fs.read(path).slice();
       total += data.length;
       contents.push({ name: path.slice(path.lastIndexOf("/") + 1), data });
     }
@@ -290,7 +301,7 @@ export class ClassicEmail implements EmailDialect {
       parts.push(base64Lines(file.data));
     });
     parts.push(messageEnd(draft));
-    return Buffer.concat(parts);
+    return concatBytes(parts);
   }
 
   private smtpSend(command: AtCommand): boolean {
@@ -472,7 +483,7 @@ export class ClassicEmail implements EmailDialect {
           this.ok("+POP3: SERVER ERROR");
           return;
         }
-        const lines = unstuff(answer).toString("latin1").split(CRLF).filter((l) => l.trim() !== "");
+        const lines = latin1Text(unstuff(answer)).split(CRLF).filter((l) => l.trim() !== "");
         this.ok(...lines.map((line) => {
           const [n, size] = line.trim().split(/\s+/);
           return `+POP3: ${n}, ${size}`;
@@ -493,11 +504,11 @@ export class ClassicEmail implements EmailDialect {
   }
 
   /** A whole multi-line answer, or null when the server answered -ERR. */
-  private async collect(session: Pop3Session, verb: string): Promise<Buffer | null> {
-    const parts: Buffer[] = [];
+  private async collect(session: Pop3Session, verb: string): Promise<Uint8Array | null> {
+    const parts: Uint8Array[] = [];
     let finish: () => void = () => {};
     const ended = new Promise<void>((resolve) => (finish = resolve));
-    const status = await session.multi(verb, { status: () => {}, data: (bytes) => parts.push(Buffer.from(bytes)), end: () => finish() });
+    const status = await session.multi(verb, { status: () => {}, data: (bytes) => parts.push(bytes.slice()), end: () => finish() });
     if (!status.ok) return null;
     // A session that fails while the answer streams in rejects the wait.
     const failed = new Promise<never>((_, reject) => {
@@ -508,7 +519,7 @@ export class ClassicEmail implements EmailDialect {
     } finally {
       this.watchIdle(session);
     }
-    return Buffer.concat(parts);
+    return concatBytes(parts);
   }
 
   /** A session the server drops between commands is simply gone. */
@@ -568,15 +579,15 @@ export class ClassicEmail implements EmailDialect {
    * Saves a retrieved mail in `<drive>/Email/<yyMMddhhmmss>/`: EMAILnnn.TXT with Date, From,
    * To and Subject, a blank line and the text; each attachment under its own name.
    */
-  private async save(message: Buffer): Promise<string> {
+  private async save(message: Uint8Array): Promise<string> {
     const fs = this.port.fs;
-    const parsed = await simpleParser(message);
+    const parsed = await this.parse(message);
     const fields = headerFields(message);
     const head = ["date", "from", "to", "subject"].map((name) => fields.get(name)).filter((line): line is string => line !== undefined);
-    const text = (parsed.text ?? "").replace(/\r?\n/g, CRLF);
-    const content = Buffer.concat([
-      Buffer.from(head.join(CRLF) + CRLF + CRLF, "latin1"),
-      Buffer.from(text.endsWith(CRLF) || text === "" ? text : text + CRLF, "utf8"),
+    const text = parsed.text.replace(/\r?\n/g, CRLF);
+    const content = concatBytes([
+      latin1Bytes(head.join(CRLF) + CRLF + CRLF),
+      utf8Bytes(text.endsWith(CRLF) || text === "" ? text : text + CRLF),
     ]);
     const { epochMs, timezoneQuarters } = this.port.clock();
     const local = new Date(epochMs + timezoneQuarters * 15 * 60_000);
@@ -617,7 +628,7 @@ export class ClassicEmail implements EmailDialect {
       path = fs.resolve(params.string(1, 128, "path", 1), `${drive}/Email`);
       if (fs.isDirectory(path) || !fs.exists(path)) throw new AtParamError(`+POP3READ: no file ${path}`);
     } else return false;
-    this.port.reply(`${CRLF}${Buffer.from(fs.read(path)).toString("latin1")}${CRLF}OK${CRLF}`);
+    this.port.reply(`${CRLF}${latin1Text(fs.read(path))}${CRLF}OK${CRLF}`);
     return true;
   }
 

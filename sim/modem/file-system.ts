@@ -2,10 +2,13 @@
 // is inserted, "D:". Paths look like "C:/Email/100202110457/EMAIL000.TXT"; names are
 // case-sensitive; directories list in creation order. Survives modem resets (it is flash).
 
+import { utf8Bytes } from "./bytes.ts";
+
 export class FileSystemError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "FileSystemError";
   constructor(message: string) {
     super(message);
-    this.name = "FileSystemError";
   }
 }
 
@@ -111,7 +114,7 @@ export class SimFileSystem {
     const absolute = this.resolve(path);
     const slash = absolute.lastIndexOf("/");
     if (slash < 0) throw new FileSystemError(`${absolute} is a drive, not a file`);
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    const bytes = typeof data === "string" ? utf8Bytes(data) : data;
     const name = absolute.slice(slash + 1);
     const dir = this.directory(absolute.slice(0, slash), true);
     if (dir.dirs.has(name)) throw new FileSystemError(`${absolute} is a directory`);

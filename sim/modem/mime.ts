@@ -3,6 +3,8 @@
 // in as the host sends it. Strings are Latin-1 "binary strings" (one char per byte) as they
 // came from the AT command line.
 
+import { base64Bytes, base64Text, concatBytes, latin1Bytes, latin1Text } from "./bytes.ts";
+
 export interface Mailbox {
   address: string;
   name: string;
@@ -19,8 +21,8 @@ export interface MailDraft {
   from: Mailbox;
   to: Mailbox[];
   cc: Mailbox[];
-  subject: Buffer;
-  body: Buffer;
+  subject: Uint8Array;
+  body: Uint8Array;
   /**
    * Charset label of subject, body and names. null: ASCII mode, where bytes are passed on as
    * the host gave them (a modem that takes "ASCII" at its word).
@@ -34,6 +36,8 @@ export interface MailDraft {
 }
 
 const CRLF = "\r\n";
+/** Characters per base64 line (RFC 2045). */
+const LINE = 76;
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -50,7 +54,7 @@ export function formatDate(epochMs: number, timezoneQuarters: number): string {
     + `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())} ${sign}${pad(Math.floor(offset / 60))}${pad(offset % 60)}`;
 }
 
-function isPrintableAscii(bytes: Buffer): boolean {
+function isPrintableAscii(bytes: Uint8Array): boolean {
   for (const b of bytes) if ((b < 0x20 && b !== 0x09) || b > 0x7e) return false;
   return true;
 }
@@ -59,7 +63,7 @@ function isPrintableAscii(bytes: Buffer): boolean {
  * RFC 2047 "B" encoded words of at most 75 characters, folded onto continuation lines. UTF-8
  * text is never split inside a character.
  */
-export function encodeWords(bytes: Buffer, charset: string): string {
+export function encodeWords(bytes: Uint8Array, charset: string): string {
   const overhead = `=?${charset}?B??=`.length;
   const perWord = Math.max(3, Math.floor((75 - overhead) / 4) * 3);
   const utf8 = /^utf-?8$/i.test(charset);
@@ -68,7 +72,7 @@ export function encodeWords(bytes: Buffer, charset: string): string {
   while (start < bytes.length) {
     let end = Math.min(bytes.length, start + perWord);
     if (utf8) while (end < bytes.length && end > start + 1 && (bytes[end] & 0xc0) === 0x80) end--;
-    words.push(`=?${charset}?B?${bytes.subarray(start, end).toString("base64")}?=`);
+    words.push(`=?${charset}?B?${base64Text(bytes.subarray(start, end))}?=`);
     start = end;
   }
   return words.join(`${CRLF} `);
@@ -79,7 +83,7 @@ const ENCODED_WORDS = /^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(\s+=\?[^?\s]+\?[bBqQ]\?[^
 /** A display name as a header phrase: encoded words pass, others are quoted or encoded. */
 function phrase(name: string, charset: string | null): string {
   if (ENCODED_WORDS.test(name)) return name;
-  const bytes = Buffer.from(name, "latin1");
+  const bytes = latin1Bytes(name);
   if (charset !== null && !isPrintableAscii(bytes)) return encodeWords(bytes, charset);
   return `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
@@ -110,13 +114,13 @@ function addressHeader(field: string, list: Mailbox[], charset: string | null): 
   return out + CRLF;
 }
 
-function subjectHeader(subject: Buffer, charset: string | null): string {
-  if (charset === null || isPrintableAscii(subject)) return `Subject: ${subject.toString("latin1")}${CRLF}`;
+function subjectHeader(subject: Uint8Array, charset: string | null): string {
+  if (charset === null || isPrintableAscii(subject)) return `Subject: ${latin1Text(subject)}${CRLF}`;
   return `Subject: ${encodeWords(subject, charset)}${CRLF}`;
 }
 
 /** Bare CR and bare LF become CRLF (SMTP carries CRLF lines only). */
-export function normalizeLineEnds(bytes: Buffer): Buffer {
+export function normalizeLineEnds(bytes: Uint8Array): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
@@ -126,15 +130,15 @@ export function normalizeLineEnds(bytes: Buffer): Buffer {
     } else if (b === 10) out.push(13, 10);
     else out.push(b);
   }
-  return Buffer.from(out);
+  return Uint8Array.from(out);
 }
 
 /** Base64 of `bytes` in 76-character lines, each ending in CRLF. */
-export function base64Lines(bytes: Buffer): Buffer {
-  const text = bytes.toString("base64");
+export function base64Lines(bytes: Uint8Array): Uint8Array {
+  const text = base64Text(bytes);
   let out = "";
   for (let i = 0; i < text.length; i += 76) out += text.slice(i, i + 76) + CRLF;
-  return Buffer.from(out, "latin1");
+  return latin1Bytes(out);
 }
 
 function textPartHeaders(draft: MailDraft): string {
@@ -142,13 +146,13 @@ function textPartHeaders(draft: MailDraft): string {
   return `Content-Type: text/plain; charset=${draft.charset}${CRLF}Content-Transfer-Encoding: base64${CRLF}`;
 }
 
-function textPartBody(draft: MailDraft): Buffer {
+function textPartBody(draft: MailDraft): Uint8Array {
   return draft.charset === null ? normalizeLineEnds(draft.body) : base64Lines(draft.body);
 }
 
 /** `name="x"`, or RFC 2231 / RFC 2047 forms for names that are not plain ASCII. */
 function fileNameParams(fileName: string): { name: string; filename: string } {
-  const bytes = Buffer.from(fileName, "latin1");
+  const bytes = latin1Bytes(fileName);
   if (isPrintableAscii(bytes) && !/["\\]/.test(fileName)) return { name: `name="${fileName}"`, filename: `filename="${fileName}"` };
   const percent = [...bytes].map((b) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
   return { name: `name="${encodeWords(bytes, "UTF-8").replace(/\r\n /g, " ")}"`, filename: `filename*=UTF-8''${percent}` };
@@ -177,71 +181,79 @@ export function headerBlock(draft: MailDraft): string {
  * Everything up to the first attachment's data: the whole message when there is no
  * attachment, else headers, the text part and the first attachment part's headers.
  */
-export function messageStart(draft: MailDraft): Buffer {
-  const head = Buffer.from(headerBlock(draft), "latin1");
-  if (draft.attachments.length === 0) return Buffer.concat([head, textPartBody(draft)]);
-  return Buffer.concat([
+export function messageStart(draft: MailDraft): Uint8Array {
+  const head = latin1Bytes(headerBlock(draft));
+  if (draft.attachments.length === 0) return concatBytes([head, textPartBody(draft)]);
+  return concatBytes([
     head,
-    Buffer.from(`This is a multi-part message in MIME format.${CRLF}${CRLF}--${draft.boundary}${CRLF}${textPartHeaders(draft)}${CRLF}`, "latin1"),
+    latin1Bytes(`This is a multi-part message in MIME format.${CRLF}${CRLF}--${draft.boundary}${CRLF}${textPartHeaders(draft)}${CRLF}`),
     textPartBody(draft),
-    Buffer.from(`${CRLF}--${draft.boundary}${CRLF}${attachmentHeaders(draft.attachments[0])}`, "latin1"),
+    latin1Bytes(`${CRLF}--${draft.boundary}${CRLF}${attachmentHeaders(draft.attachments[0])}`),
   ]);
 }
 
 /** Between two attachments' data (the previous data must have ended with CRLF). */
-export function nextAttachment(draft: MailDraft, index: number): Buffer {
-  return Buffer.from(`--${draft.boundary}${CRLF}${attachmentHeaders(draft.attachments[index])}`, "latin1");
+export function nextAttachment(draft: MailDraft, index: number): Uint8Array {
+  return latin1Bytes(`--${draft.boundary}${CRLF}${attachmentHeaders(draft.attachments[index])}`);
 }
 
 /** After the last attachment's data (which ends with CRLF). */
-export function messageEnd(draft: MailDraft): Buffer {
-  return Buffer.from(draft.attachments.length === 0 ? "" : `--${draft.boundary}--${CRLF}`, "latin1");
+export function messageEnd(draft: MailDraft): Uint8Array {
+  return latin1Bytes(draft.attachments.length === 0 ? "" : `--${draft.boundary}--${CRLF}`);
 }
 
 /** Thrown by a streaming encoder for a chunk it cannot take (the modem answers ERROR). */
 export class AttachmentDataError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "AttachmentDataError";
   constructor(message: string) {
     super(message);
-    this.name = "AttachmentDataError";
   }
 }
 
 /** Turns attachment chunks as the host sends them into message lines; `finish` ends with CRLF. */
 export interface AttachmentEncoder {
-  push(chunk: Buffer): Buffer;
-  finish(): Buffer;
+  push(chunk: Uint8Array): Uint8Array;
+  finish(): Uint8Array;
 }
 
 /** Raw bytes in, base64 lines out (the modem does the encoding). */
 export class Base64Encoder implements AttachmentEncoder {
-  private carry = Buffer.alloc(0);
+  private carry = new Uint8Array(0);
   private lineFill = 0;
 
-  push(chunk: Buffer): Buffer {
-    const data = Buffer.concat([this.carry, chunk]);
+  push(chunk: Uint8Array): Uint8Array {
+    const data = concatBytes([this.carry, chunk]);
     const whole = data.length - (data.length % 3);
-    this.carry = Buffer.from(data.subarray(whole));
-    return this.fold(data.subarray(0, whole).toString("base64"));
+    this.carry = data.slice(whole);
+    return this.fold(base64Bytes(data.subarray(0, whole)));
   }
 
-  finish(): Buffer {
-    const tail = this.fold(this.carry.toString("base64"));
-    this.carry = Buffer.alloc(0);
+  finish(): Uint8Array {
+    const tail = this.fold(base64Bytes(this.carry));
+    this.carry = new Uint8Array(0);
     const end = this.lineFill > 0 ? CRLF : "";
     this.lineFill = 0;
-    return Buffer.concat([tail, Buffer.from(end, "latin1")]);
+    return concatBytes([tail, latin1Bytes(end)]);
   }
 
-  protected fold(text: string): Buffer {
-    let out = "";
-    for (const c of text) {
-      out += c;
-      if (++this.lineFill === 76) {
-        out += CRLF;
-        this.lineFill = 0;
-      }
+  /** Base64 characters into 76-character lines ending in CRLF; the last line goes on in the next call. */
+  protected fold(chars: Uint8Array): Uint8Array {
+    const room = LINE - this.lineFill;
+    const breaks = chars.length < room ? 0 : 1 + Math.floor((chars.length - room) / LINE);
+    const out = new Uint8Array(chars.length + 2 * breaks);
+    let from = 0;
+    let at = 0;
+    for (let take = room; chars.length - from >= take; take = LINE) {
+      out.set(chars.subarray(from, from + take), at);
+      at += take;
+      from += take;
+      out[at++] = 13;
+      out[at++] = 10;
     }
-    return Buffer.from(out, "latin1");
+    out.set(chars.subarray(from), at);
+    this.lineFill = (breaks > 0 ? 0 : this.lineFill) + chars.length - from;
+    return out;
   }
 }
 
@@ -251,18 +263,14 @@ export class Base64Encoder implements AttachmentEncoder {
  * refused.
  */
 export class Base64Passthrough extends Base64Encoder {
-  override push(chunk: Buffer): Buffer {
-    let text = "";
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b === 13 || b === 10) continue;
-      const c = String.fromCharCode(b);
-      if (!/[A-Za-z0-9+/=]/.test(c)) {
-        throw new AttachmentDataError(`byte 0x${b.toString(16).padStart(2, "0")} at offset ${i} is not base64 text (the modem expects the host to base64-encode binary attachments)`);
-      }
-      text += c;
+  override push(chunk: Uint8Array): Uint8Array {
+    const text = latin1Text(chunk);
+    const bad = /[^A-Za-z0-9+/=\r\n]/.exec(text);
+    if (bad !== null) {
+      const b = chunk[bad.index];
+      throw new AttachmentDataError(`byte 0x${b.toString(16).padStart(2, "0")} at offset ${bad.index} is not base64 text (the modem expects the host to base64-encode binary attachments)`);
     }
-    return this.fold(text);
+    return this.fold(latin1Bytes(text.replace(/[\r\n]/g, "")));
   }
 }
 
@@ -273,7 +281,7 @@ export class Base64Passthrough extends Base64Encoder {
 export class SevenBitText implements AttachmentEncoder {
   private pendingCr = false;
 
-  push(chunk: Buffer): Buffer {
+  push(chunk: Uint8Array): Uint8Array {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
       if (b === 0 || b > 0x7f) {
@@ -291,12 +299,12 @@ export class SevenBitText implements AttachmentEncoder {
       else if (b === 10) out.push(13, 10);
       else out.push(b);
     }
-    return Buffer.from(out);
+    return Uint8Array.from(out);
   }
 
-  finish(): Buffer {
+  finish(): Uint8Array {
     const end = this.pendingCr ? CRLF + CRLF : CRLF;
     this.pendingCr = false;
-    return Buffer.from(end, "latin1");
+    return latin1Bytes(end);
   }
 }

@@ -8,12 +8,13 @@ import { RealClock, type Scheduler, type TimerHandle } from "../scheduler.ts";
 import { seededRandom } from "../random.ts";
 import { AtParamError, AtSyntaxError, locateCommand, Params, parseCommand, type AtCommand } from "./at-parser.ts";
 import { SPEC_SESSIONS, type AbandonedSessionTimes } from "./abandoned-sessions.ts";
-import { ClassicEmail } from "./classic-email.ts";
+import { ClassicEmail, type MessageParser } from "./classic-email.ts";
 import { SimFileSystem, type FileSystemOptions } from "./file-system.ts";
-import { SimNetwork, type ServerFault } from "./network.ts";
+import { SimNetwork, type Connector, type ServerFault } from "./network.ts";
 import { Sim7000Email } from "./sim7000-email.ts";
 import { FieldBehaviour, fieldOptions, fieldProfile, type FieldProfile } from "./field.ts";
 import { DEFAULT_LIMITS as MODEM_LIMITS, type EmailLimits } from "../../src/modem/limits.ts";
+import { concatBytes, latin1Bytes, latin1Text } from "./bytes.ts";
 
 export type Dialect = "sim7000" | "classic";
 
@@ -228,6 +229,14 @@ export interface SimOptions {
   field?: boolean | Partial<FieldProfile>;
 }
 
+/** What the simulator needs of the platform it runs on (node-modem.ts gives Node's). */
+export interface SimPlatform {
+  /** Where the network's bytes go: real sockets under Node, in-memory servers under XS. */
+  connector: Connector;
+  /** The classic dialect's MIME parser (for POP3GET); null where only the SIM7000 dialect runs. */
+  parseMessage: MessageParser | null;
+}
+
 const DEFAULT_BOOT: BootLine[] = [
   { delayMs: 0, text: "RDY" },
   { delayMs: 400, text: "+CFUN: 1" },
@@ -248,10 +257,6 @@ export function okResponse(...info: string[]): string {
 }
 
 export const ERROR_RESPONSE = `${CRLF}ERROR${CRLF}`;
-
-export function latin1(text: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(text, "latin1"));
-}
 
 /** A string in AT output: `"text"`. */
 export function quoted(text: string): string {
@@ -308,7 +313,7 @@ export class ModemPort {
   /** Bytes in the middle of a command's response (e.g. `DOWNLOAD`), the command goes on. */
   write(text: string | Uint8Array): void {
     const field = this.modem.field;
-    if (this.alive) this.modem.emit(typeof text === "string" ? latin1(field === null ? text : field.prompt(text)) : text);
+    if (this.alive) this.modem.emit(typeof text === "string" ? latin1Bytes(field === null ? text : field.prompt(text)) : text);
   }
 
   urc(text: string): void {
@@ -316,7 +321,7 @@ export class ModemPort {
   }
 
   /** The next `length` bytes from the host are data for `done` (no echo). */
-  expectData(length: number, done: (data: Buffer) => void): void {
+  expectData(length: number, done: (data: Uint8Array) => void): void {
     if (this.alive) this.modem.startDataPhase(length, done);
   }
 
@@ -517,7 +522,7 @@ export class SimModem {
   private afterReset = false;
   private executing = false;
   private pumping = false;
-  private dataPhase: { remaining: number; parts: Buffer[]; done: (data: Buffer) => void } | null = null;
+  private dataPhase: { remaining: number; parts: Uint8Array[]; done: (data: Uint8Array) => void } | null = null;
   private echoBuffer: number[] = [];
   /** With the lateEcho fault: the last command's echo, sent before the next command's output. */
   private heldEcho: number[] = [];
@@ -533,8 +538,9 @@ export class SimModem {
   /** The command line being executed (for the field profile's replies). */
   private commandText = "";
   private noise: { random: () => number; seed: number } | null = null;
+  private readonly parseMessage: MessageParser | null;
 
-  constructor(given: SimOptions = {}) {
+  constructor(given: SimOptions, platform: SimPlatform) {
     const profile = given.field === undefined || given.field === false ? null : fieldProfile(given.field === true ? {} : given.field);
     const fromField = profile === null ? null : fieldOptions(profile);
     const options: SimOptions = fromField === null ? given : {
@@ -553,11 +559,13 @@ export class SimModem {
     });
     const modem = this;
     this.dialect = this.options.dialect;
+    if (this.dialect === "classic" && platform.parseMessage === null) throw new RangeError('dialect "classic" needs a MIME parser (SimPlatform.parseMessage), which this platform lacks');
+    this.parseMessage = platform.parseMessage;
     this.sink = options.send ?? null;
     this.schedulerGiven = options.scheduler !== undefined;
     this.scheduler = options.scheduler ?? new RealClock();
     this.fs = new SimFileSystem(options.fileSystem);
-    this.network = new SimNetwork({ hosts: options.hosts ?? {}, clock: options.networkClock, timeoutScale: options.timeoutScale, trace: this.options.trace });
+    this.network = new SimNetwork({ connector: platform.connector, hosts: options.hosts ?? {}, clock: options.networkClock, timeoutScale: options.timeoutScale, trace: this.options.trace });
     this.networkState = { attached: true, pdnActive: true, rssi: 27, ber: 99, operator: "460 01", accessTechnology: 9, ...options.network };
     this.faults = {
       triggers: [],
@@ -675,10 +683,10 @@ export class SimModem {
   /** Prints the power-down text and goes silent until `powerOn()`. */
   powerDown(kind: "normal" | "under-voltage" | "under-voltage-warning" | "urgent" = "normal"): void {
     if (!this.on) return;
-    if (kind === "normal") this.emit(latin1(`${CRLF}NORMAL POWER DOWN${CRLF}`));
-    if (kind === "under-voltage") this.emit(latin1(`${CRLF}UNDER-VOLTAGE POWER DOWN${CRLF}`));
+    if (kind === "normal") this.emit(latin1Bytes(`${CRLF}NORMAL POWER DOWN${CRLF}`));
+    if (kind === "under-voltage") this.emit(latin1Bytes(`${CRLF}UNDER-VOLTAGE POWER DOWN${CRLF}`));
     // SIMCom's spelling, with free text after it on some firmwares.
-    if (kind === "under-voltage-warning") this.emit(latin1(`${CRLF}UNDER-VOLTAGE WARNNING POWER DOWN, VBAT 3.28V${CRLF}`));
+    if (kind === "under-voltage-warning") this.emit(latin1Bytes(`${CRLF}UNDER-VOLTAGE WARNNING POWER DOWN, VBAT 3.28V${CRLF}`));
     this.switchOff();
   }
 
@@ -704,7 +712,7 @@ export class SimModem {
       ntpCid: 1,
     };
     const port = new ModemPort(this, this.epoch);
-    this.email = this.dialect === "classic" ? new ClassicEmail(port) : new Sim7000Email(port);
+    this.email = this.dialect === "classic" ? new ClassicEmail(port, this.parseMessage!) : new Sim7000Email(port);
     if (quiet) {
       if (this.field !== null) this.state.autobaudLocked = true; // long up: it found the rate long ago
       return;
@@ -859,7 +867,7 @@ export class SimModem {
   emitUrc(text: string): void {
     if (!this.on) return;
     this.options.trace(`urc ${text.split(CRLF)[0]}`);
-    const bytes = latin1(`${CRLF}${text}${CRLF}`);
+    const bytes = latin1Bytes(`${CRLF}${text}${CRLF}`);
     this.emit(bytes);
     if (this.faults.duplicateUrcs) this.emit(bytes);
     const trigger = this.dueTrigger("urc", text);
@@ -870,7 +878,7 @@ export class SimModem {
   finishCommand(text: string): void {
     this.executing = false;
     this.dataPhase = null;
-    this.emit(latin1(this.field === null ? text : this.field.reply(this.commandText, text, this.replyCarries())));
+    this.emit(latin1Bytes(this.field === null ? text : this.field.reply(this.commandText, text, this.replyCarries())));
     this.pump();
   }
 
@@ -881,7 +889,7 @@ export class SimModem {
     return /^AT\+POP3READ/i.test(this.commandText) ? "data" : "nothing";
   }
 
-  startDataPhase(length: number, done: (data: Buffer) => void): void {
+  startDataPhase(length: number, done: (data: Uint8Array) => void): void {
     this.dataPhase = { remaining: length, parts: [], done };
     this.pump();
   }
@@ -904,14 +912,14 @@ export class SimModem {
         const phase = this.dataPhase;
         if (phase !== null && phase.remaining === 0) {
           this.dataPhase = null;
-          phase.done(Buffer.concat(phase.parts));
+          phase.done(concatBytes(phase.parts));
           continue;
         }
         if (this.inputQueue.length === 0 || (phase === null && this.executing)) break;
         const chunk = this.inputQueue[0];
         if (phase !== null) {
           const take = Math.min(phase.remaining, chunk.length - this.inputOffset);
-          phase.parts.push(Buffer.from(chunk.subarray(this.inputOffset, this.inputOffset + take)));
+          phase.parts.push(chunk.slice(this.inputOffset, this.inputOffset + take));
           phase.remaining -= take;
           this.advanceInput(take);
           continue;
@@ -963,7 +971,7 @@ export class SimModem {
       const overflow = this.lineOverflow;
       this.lineBytes = [];
       this.lineOverflow = false;
-      this.commandLine(Buffer.from(line).toString("latin1"), overflow);
+      this.commandLine(latin1Text(Uint8Array.from(line)), overflow);
       return;
     }
     if (b === 0x08) {

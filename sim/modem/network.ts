@@ -1,11 +1,11 @@
 // The simulated modem's view of the internet: deterministic name resolution (a fixed table,
-// never real DNS), real TCP connections to the configured servers (optionally TLS, implicit or
-// upgraded in the middle of a session), server response timeouts on a real clock, and the
-// server faults (refused, silent, slow, hanging up).
+// never real DNS), connections to the configured servers (optionally TLS, implicit or upgraded
+// in the middle of a session) read as lines or raw streams, server response timeouts on the
+// network clock, and the server faults (refused, silent, slow, hanging up). The bytes travel
+// over a `Connector`: real sockets under Node (node-sockets.ts), in-memory servers under XS.
 
-import { isIP, isIPv4, Socket } from "node:net";
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureVersion, type TLSSocket } from "node:tls";
 import { RealClock, type Scheduler, type TimerHandle } from "../scheduler.ts";
+import { concatBytes, latin1Bytes, latin1Text } from "./bytes.ts";
 
 /** How a server misbehaves; applies to connections opened while it is set. */
 export type ServerFault =
@@ -39,7 +39,54 @@ export interface TlsParams {
   /** The SNI name sent and checked against the certificate; "" = the server name as configured. */
   servername: string;
   /** Protocol bounds; null = a protocol the simulator cannot speak (SSL 3.0): the handshake fails. */
-  versions: { min: SecureVersion; max: SecureVersion } | null;
+  versions: { min: TlsVersion; max: TlsVersion } | null;
+}
+
+export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** One byte stream to a server: a TCP socket, TLS over one, or an in-memory pipe. */
+export interface ByteStream {
+  /** Each chunk that arrives; the stream hands over the chunk (it is not reused). */
+  onData: ((chunk: Uint8Array) => void) | null;
+  /** Once, when the stream has closed for any reason. */
+  onClose: (() => void) | null;
+  /** `done` once the bytes are on their way (null) or cannot be (the error). */
+  write(bytes: Uint8Array, done?: (error: Error | null) => void): void;
+  /** Flow control: no `onData` while paused. */
+  pause(): void;
+  resume(): void;
+  /** Polite end: what was written still goes out, then the stream closes. */
+  end(): void;
+  destroy(): void;
+}
+
+/** A stream being set up: usable once `ready` resolves; destroying it gives up. */
+export interface PendingStream<T = void> {
+  stream: ByteStream;
+  /** Rejects with the reason (a refused port, a failed handshake, a bad certificate). */
+  ready: Promise<T>;
+}
+
+/** How the TLS client on a stream checks its server. */
+export interface TlsClientParams {
+  /** Trusted CA certificates (PEM); only these count. */
+  ca: string[];
+  /** The name sent as SNI (when it is not an IP literal) and checked against the certificate. */
+  name: string;
+  versions: { min: TlsVersion; max: TlsVersion };
+}
+
+/** Where the simulated network's bytes really go. */
+export interface Connector {
+  open(address: string, port: number): PendingStream;
+  /** A TLS client over `plain` (which nothing else reads from now on); `ready` gives the protocol, e.g. "TLSv1.3". */
+  secure(plain: ByteStream, params: TlsClientParams): PendingStream<string>;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function isIPv4(text: string): boolean {
+  return IPV4.test(text);
 }
 
 /** AT+EMAILSSL 1 (TLS from the first byte) or 2 (STARTTLS / STLS), with the TLS client settings. */
@@ -59,15 +106,17 @@ export interface ServerAccount {
 }
 
 export class NetError extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "NetError";
   readonly failure: NetFailure;
   constructor(failure: NetFailure, message: string) {
     super(message);
     this.failure = failure;
-    this.name = "NetError";
   }
 }
 
 export interface NetworkOptions {
+  connector: Connector;
   /** Name → IPv4 address. IPv4 literals need no entry; other names fail (DNS error). */
   hosts: Record<string, string>;
   /** Clock of server timeouts and slow-server delays. Default: real time. */
@@ -108,9 +157,11 @@ export class SimNetwork {
   fault: ServerFault | null = null;
   timeoutScale: number;
   private readonly connections = new Set<Connection>();
+  private readonly connector: Connector;
   private readonly trace: (text: string) => void;
 
   constructor(options: NetworkOptions) {
+    this.connector = options.connector;
     this.hosts = { ...options.hosts };
     this.clock = options.clock ?? new RealClock();
     this.timeoutScale = options.timeoutScale ?? 1;
@@ -143,11 +194,12 @@ export class SimNetwork {
     this.activity.begin();
     try {
       if (fault?.kind === "refuse") throw new NetError("connect", `connection to ${address}:${port} refused (fault: refuse)`);
-      const plain = await this.openSocket(address, port, timeoutMs);
-      const socket = tls === undefined ? plain : await this.handshake(plain, host, tls, timeoutMs);
-      const connection = new Connection(this, socket, fault, `${host}:${port}`);
+      const plain = await this.settle(this.connector.open(address, port), timeoutMs,
+        () => new NetError("connect", `no TCP answer from ${address}:${port} within ${timeoutMs} ms`),
+        (error) => new NetError("connect", `TCP connection to ${address}:${port} failed: ${error.message}`));
+      const stream = tls === undefined ? plain : await this.handshake(plain, host, tls, timeoutMs);
+      const connection = new Connection(this, stream, fault, `${host}:${port}`);
       this.connections.add(connection);
-      socket.once("close", () => this.connections.delete(connection));
       this.trace(`connected to ${host} (${address}):${port}`);
       return connection;
     } finally {
@@ -155,66 +207,62 @@ export class SimNetwork {
     }
   }
 
-  private openSocket(address: string, port: number, timeoutMs: number): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = new Socket();
+  /** The stream of `pending` once ready; on a failure or no answer in `timeoutMs` it is destroyed and the error thrown. */
+  private settle<T>(pending: PendingStream<T>, timeoutMs: number, late: () => NetError, failed: (error: Error) => NetError): Promise<ByteStream> {
+    return this.settleWith(pending, timeoutMs, late, failed).then(() => pending.stream);
+  }
+
+  private settleWith<T>(pending: PendingStream<T>, timeoutMs: number, late: () => NetError, failed: (error: Error) => NetError): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
       const timer = this.clock.setTimer(() => {
-        socket.destroy();
-        reject(new NetError("connect", `no TCP answer from ${address}:${port} within ${timeoutMs} ms`));
+        settled = true;
+        pending.stream.destroy();
+        reject(late());
       }, timeoutMs);
-      socket.once("error", (error) => {
+      pending.ready.then((value) => {
+        if (settled) return;
         this.clock.clearTimer(timer);
-        reject(new NetError("connect", `TCP connection to ${address}:${port} failed: ${error.message}`));
-      });
-      socket.connect(port, address, () => {
+        resolve(value);
+      }, (error: Error) => {
+        if (settled) return;
         this.clock.clearTimer(timer);
-        socket.removeAllListeners("error");
-        resolve(socket);
+        pending.stream.destroy();
+        reject(failed(error));
       });
     });
   }
 
-  /** A TLS client handshake over `socket`, the certificate checked against `tls.ca` and the SNI name. */
-  handshake(socket: Socket, host: string, tls: TlsParams, timeoutMs: number): Promise<TLSSocket> {
+  /** A TLS client handshake over `plain`, the certificate checked against `tls.ca` and the SNI name. */
+  async handshake(plain: ByteStream, host: string, tls: TlsParams, timeoutMs: number): Promise<ByteStream> {
     const name = tls.servername !== "" ? tls.servername : host;
     if (tls.versions === null) {
-      socket.destroy();
-      return Promise.reject(new NetError("tls", `TLS handshake with ${host} failed: SSL 3.0 is not offered by the server`));
+      plain.destroy();
+      throw new NetError("tls", `TLS handshake with ${host} failed: SSL 3.0 is not offered by the server`);
     }
-    const versions = tls.versions;
     this.activity.begin();
-    return new Promise<TLSSocket>((resolve, reject) => {
-      const secure = tlsConnect({
-        socket,
-        // An array, even an empty one, replaces Node's root store: only the modem's CAs count.
-        ca: tls.ca,
-        minVersion: versions.min,
-        maxVersion: versions.max,
-        servername: isIP(name) === 0 ? name : undefined,
-        checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
-      });
-      const timer = this.clock.setTimer(() => {
-        secure.destroy();
-        reject(new NetError("tls", `TLS handshake with ${host} did not finish within ${timeoutMs} ms`));
-      }, timeoutMs);
-      secure.once("secureConnect", () => {
-        this.clock.clearTimer(timer);
-        secure.removeAllListeners("error");
-        this.trace(`TLS ${secure.getProtocol()} with ${host}, certificate verified for "${name}"`);
-        resolve(secure);
-      });
-      secure.once("error", (error) => {
-        this.clock.clearTimer(timer);
-        secure.destroy();
-        reject(new NetError("tls", `TLS handshake with ${host} failed: ${error.message}`));
-      });
-    }).finally(() => this.activity.end());
+    try {
+      const pending = this.connector.secure(plain, { ca: tls.ca, name, versions: tls.versions });
+      const protocol = await this.settleWith(pending, timeoutMs,
+        () => new NetError("tls", `TLS handshake with ${host} did not finish within ${timeoutMs} ms`),
+        (error) => new NetError("tls", `TLS handshake with ${host} failed: ${error.message}`));
+      this.trace(`TLS ${protocol} with ${host}, certificate verified for "${name}"`);
+      return pending.stream;
+    } finally {
+      this.activity.end();
+    }
+  }
+
+  /** A connection that ended leaves the set (closeAll has nothing to do for it). */
+  forget(connection: Connection): void {
+    this.connections.delete(connection);
   }
 
   /** Drops every open connection at once (modem reset, power down). */
   closeAll(): void {
-    for (const connection of this.connections) connection.destroy();
+    const open = [...this.connections];
     this.connections.clear();
+    for (const connection of open) connection.destroy();
   }
 
   traceLine(text: string): void {
@@ -256,42 +304,44 @@ interface Waiter {
 }
 
 /**
- * One TCP connection read as lines (SMTP, POP3 status) or as a raw stream (POP3 multi-line
+ * One connection read as lines (SMTP, POP3 status) or as a raw stream (POP3 multi-line
  * answers). Server faults are applied to what arrives.
  */
 export class Connection {
   readonly label: string;
   private readonly network: SimNetwork;
-  /** A TLS socket after `startTls()`. */
-  private socket: Socket;
+  /** A TLS stream after `startTls()`. */
+  private stream: ByteStream;
   private readonly fault: ServerFault | null;
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Uint8Array = new Uint8Array(0);
   private linesSeen = 0;
   private ended: NetError | null = null;
   private waiter: Waiter | null = null;
   /** Raw mode: arriving bytes go here instead of the line buffer. */
-  private rawSink: ((bytes: Buffer) => void) | null = null;
+  private rawSink: ((bytes: Uint8Array) => void) | null = null;
   private paused = false;
   private streaming = false;
   /** Raw mode: the server must send something at least this often (while not paused). */
   private rawTimeoutMs = 0;
   private cancelRawTimer: (() => void) | null = null;
 
-  constructor(network: SimNetwork, socket: Socket, fault: ServerFault | null, label: string) {
+  constructor(network: SimNetwork, stream: ByteStream, fault: ServerFault | null, label: string) {
     this.network = network;
-    this.socket = socket;
+    this.stream = stream;
     this.fault = fault;
     this.label = label;
-    this.listen(socket);
+    this.listen(stream);
   }
 
-  private readonly onData = (chunk: Buffer) => this.arrive(chunk);
-  private readonly onSocketClose = () => this.fail(new NetError("closed", `${this.label} closed the connection`));
+  private readonly onData = (chunk: Uint8Array) => this.arrive(chunk);
+  private readonly onStreamClose = () => {
+    this.network.forget(this);
+    this.fail(new NetError("closed", `${this.label} closed the connection`));
+  };
 
-  private listen(socket: Socket): void {
-    socket.on("data", this.onData);
-    socket.on("error", () => {});
-    socket.on("close", this.onSocketClose);
+  private listen(stream: ByteStream): void {
+    stream.onData = this.onData;
+    stream.onClose = this.onStreamClose;
   }
 
   /**
@@ -300,24 +350,25 @@ export class Connection {
    */
   async startTls(host: string, tls: TlsParams, timeoutMs: number): Promise<void> {
     if (this.ended) throw this.ended;
-    const plain = this.socket;
-    // The TLS socket reads the plain one from now on (SimNetwork's own close listener stays).
-    plain.off("data", this.onData);
-    plain.off("close", this.onSocketClose);
+    const plain = this.stream;
+    // The TLS client reads the plain stream from now on.
+    plain.onData = null;
+    plain.onClose = null;
     try {
-      this.socket = await this.network.handshake(plain, host, tls, timeoutMs);
+      this.stream = await this.network.handshake(plain, host, tls, timeoutMs);
     } catch (error) {
+      this.network.forget(this);
       this.fail(error as NetError);
       throw error;
     }
-    this.listen(this.socket);
+    this.listen(this.stream);
   }
 
   get closed(): boolean {
     return this.ended !== null;
   }
 
-  private arrive(chunk: Buffer): void {
+  private arrive(chunk: Uint8Array): void {
     const fault = this.fault;
     if (fault?.kind === "slow") {
       this.network.activity.begin();
@@ -330,14 +381,14 @@ export class Connection {
     this.deliver(chunk);
   }
 
-  private deliver(chunk: Buffer): void {
+  private deliver(chunk: Uint8Array): void {
     if (this.ended) return;
     const fault = this.fault;
     if (fault?.kind === "silent" || fault?.kind === "hangup") {
       chunk = this.limitLines(chunk, fault.afterLines ?? 0);
       if (chunk.length === 0) {
         if (fault.kind === "hangup") {
-          this.socket.destroy();
+          this.stream.destroy();
           this.fail(new NetError("closed", `${this.label} hung up (fault: hangup)`));
         }
         return;
@@ -348,12 +399,12 @@ export class Connection {
       this.armRawTimer();
       return;
     }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.buffer = this.buffer.length === 0 ? chunk : concatBytes([this.buffer, chunk]);
     this.wake();
   }
 
   /** Passes only the part of `chunk` within the first `limit` lines of the whole session. */
-  private limitLines(chunk: Buffer, limit: number): Buffer {
+  private limitLines(chunk: Uint8Array, limit: number): Uint8Array {
     let end = 0;
     while (end < chunk.length && this.linesSeen < limit) {
       const newline = chunk.indexOf(10, end);
@@ -412,7 +463,7 @@ export class Connection {
     for (;;) {
       const newline = this.buffer.indexOf(10);
       if (newline >= 0) {
-        const line = this.buffer.subarray(0, newline).toString("latin1").replace(/\r$/, "");
+        const line = latin1Text(this.buffer, 0, newline > 0 && this.buffer[newline - 1] === 13 ? newline - 1 : newline);
         this.buffer = this.buffer.subarray(newline + 1);
         this.network.traceLine(`${this.label} < ${line}`);
         return line;
@@ -421,14 +472,14 @@ export class Connection {
     }
   }
 
-  /** Sends bytes; resolves once the OS took them. `shown` is what the trace prints instead. */
-  write(data: Buffer | string, shown?: string): Promise<void> {
+  /** Sends bytes; resolves once the stream took them. `shown` is what the trace prints instead. */
+  write(data: Uint8Array | string, shown?: string): Promise<void> {
     if (this.ended) return Promise.reject(this.ended);
-    const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
-    this.network.traceLine(`${this.label} > ${shown ?? (bytes.length < 200 ? bytes.toString("latin1").replace(/\r\n$/, "") : `(${bytes.length} bytes)`)}`);
+    const bytes = typeof data === "string" ? latin1Bytes(data) : data;
+    this.network.traceLine(`${this.label} > ${shown ?? (bytes.length < 200 ? latin1Text(bytes).replace(/\r\n$/, "") : `(${bytes.length} bytes)`)}`);
     this.network.activity.begin();
     return new Promise((resolve, reject) => {
-      this.socket.write(bytes, (error) => {
+      this.stream.write(bytes, (error) => {
         this.network.activity.end();
         if (error) reject(new NetError("closed", `writing to ${this.label} failed: ${error.message}`));
         else resolve();
@@ -441,24 +492,24 @@ export class Connection {
    * server must keep sending (gaps up to `timeoutMs`, pauses aside) or the connection fails
    * with "timeout".
    */
-  startRaw(sink: (bytes: Buffer) => void, timeoutMs: number): void {
+  startRaw(sink: (bytes: Uint8Array) => void, timeoutMs: number): void {
     this.rawSink = sink;
     this.streaming = true;
     this.rawTimeoutMs = timeoutMs;
     if (this.buffer.length > 0) {
       const pending = this.buffer;
-      this.buffer = Buffer.alloc(0);
+      this.buffer = new Uint8Array(0);
       sink(pending);
     }
     this.armRawTimer();
   }
 
   /** Back to line mode; `rest` (bytes after the raw part) is read first. */
-  stopRaw(rest: Buffer): void {
+  stopRaw(rest: Uint8Array): void {
     this.rawSink = null;
     this.streaming = false;
     this.resume();
-    if (rest.length > 0) this.buffer = Buffer.concat([rest, this.buffer]);
+    if (rest.length > 0) this.buffer = concatBytes([rest, this.buffer]);
   }
 
   /** (Re)starts the raw-mode silence timer, or stops it when it does not apply. */
@@ -468,7 +519,7 @@ export class Connection {
     if (!this.streaming || this.paused || this.ended) return;
     this.cancelRawTimer = this.timer(() => {
       this.cancelRawTimer = null;
-      this.socket.destroy();
+      this.stream.destroy();
       this.fail(new NetError("timeout", `${this.label} stopped sending for ${this.rawTimeoutMs} ms in the middle of an answer`));
     }, this.rawTimeoutMs);
   }
@@ -477,14 +528,14 @@ export class Connection {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.socket.pause();
+    this.stream.pause();
     this.armRawTimer();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.socket.resume();
+    this.stream.resume();
     this.armRawTimer();
   }
 
@@ -506,19 +557,19 @@ export class Connection {
     this.rawSink = null;
     this.streaming = false;
     this.armRawTimer();
+    this.network.forget(this);
     this.fail(new NetError("closed", `${this.label}: connection closed by the modem`));
-    this.socket.destroy();
+    this.stream.destroy();
   }
 
-  /** Polite end: sends `text` (e.g. QUIT) and closes after a short grace period. */
+  /** Polite end: sends `text` (e.g. QUIT) and closes (the stream gives the server a grace period). */
   close(text?: string): void {
     this.onClose = null;
     this.streaming = false;
     this.armRawTimer();
-    if (text !== undefined && !this.ended) this.socket.write(text);
-    this.socket.end();
-    const socket = this.socket;
-    setTimeout(() => socket.destroy(), 1000).unref();
+    this.network.forget(this);
+    if (text !== undefined && !this.ended) this.stream.write(latin1Bytes(text));
+    this.stream.end();
     this.ended ??= new NetError("closed", `${this.label}: connection closed by the modem`);
   }
 }

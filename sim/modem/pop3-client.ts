@@ -17,11 +17,12 @@ export type Pop3FailureKind =
   | "bad-password"; // PASS answered -ERR
 
 export class Pop3Failure extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "Pop3Failure";
   readonly kind: Pop3FailureKind;
   constructor(kind: Pop3FailureKind, message: string) {
     super(message);
     this.kind = kind;
-    this.name = "Pop3Failure";
   }
 }
 
@@ -58,7 +59,7 @@ class DotlineScanner {
   private state = 1;
 
   /** Index just after the dotline's LF in `chunk`, or -1 if it is not in this chunk. */
-  scan(chunk: Buffer): number {
+  scan(chunk: Uint8Array): number {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
       switch (this.state) {
@@ -82,7 +83,7 @@ class DotlineScanner {
 
 export interface StreamHandlers {
   status(status: StatusLine): void;
-  data(bytes: Buffer): void;
+  data(bytes: Uint8Array): void;
   end(): void;
 }
 
@@ -157,7 +158,7 @@ export class Pop3Session {
       }
       stream.data(chunk.subarray(0, end));
       this.stream = null;
-      this.connection.stopRaw(Buffer.from(chunk.subarray(end)));
+      this.connection.stopRaw(chunk.slice(end));
       stream.end();
     }, this.account.timeoutMs);
     return status;

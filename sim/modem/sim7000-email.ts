@@ -14,6 +14,7 @@ import { SMTP_CODES, SmtpFailure, SmtpSession } from "./smtp-client.ts";
 import { Pop3Settings, SmtpSettings } from "./email-settings.ts";
 import type { TimerHandle } from "../scheduler.ts";
 import { AbandonWatch } from "./abandoned-sessions.ts";
+import { concatBytes, hexBytes, latin1Bytes, latin1Text } from "./bytes.ts";
 
 /** AT+CSSLCFG contexts 0-5 (SIM7080); AT+EMAILSSL names the one email uses. */
 const SSL_CONTEXTS = 6;
@@ -39,11 +40,6 @@ const CRLF = "\r\n";
 /** "ASCII" (or "US-ASCII") means text as is; any other charset means hex text. */
 export function isAsciiCharset(charset: string): boolean {
   return /^(us-)?ascii$/i.test(charset);
-}
-
-function decodeHex(text: string): Buffer | null {
-  if (text.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(text)) return null;
-  return Buffer.from(text, "hex");
 }
 
 function smtpCode(error: unknown): number {
@@ -72,11 +68,11 @@ interface SendJob {
 
 /** The multi-line answer of AT+POP3CMD as AT+POP3READ hands it out. */
 class ReadBuffer {
-  private readonly parts: Buffer[] = [];
+  private readonly parts: Uint8Array[] = [];
   /** Bytes the host can read now. */
   visible = 0;
   /** Bytes received but held back by the trickle option. */
-  private readonly held: Buffer[] = [];
+  private readonly held: Uint8Array[] = [];
   heldBytes = 0;
   serverDone = false;
   /** The last read came back short: announce new data with `+POP3READ: 3,<n>`. */
@@ -96,13 +92,13 @@ class ReadBuffer {
     return this.serverDone && this.heldBytes === 0 && this.visible === 0;
   }
 
-  show(bytes: Buffer): void {
+  show(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.parts.push(bytes);
     this.visible += bytes.length;
   }
 
-  hold(bytes: Buffer): void {
+  hold(bytes: Uint8Array): void {
     this.held.push(bytes);
     this.heldBytes += bytes.length;
   }
@@ -113,7 +109,7 @@ class ReadBuffer {
     while (moved < max && this.held.length > 0) {
       const head = this.held[0];
       const take = Math.min(head.length, max - moved);
-      this.show(Buffer.from(head.subarray(0, take)));
+      this.show(head.slice(0, take));
       if (take === head.length) this.held.shift();
       else this.held[0] = head.subarray(take);
       this.heldBytes -= take;
@@ -122,8 +118,8 @@ class ReadBuffer {
     return moved;
   }
 
-  take(max: number): Buffer {
-    const out: Buffer[] = [];
+  take(max: number): Uint8Array {
+    const out: Uint8Array[] = [];
     let taken = 0;
     while (taken < max && this.parts.length > 0) {
       const head = this.parts[0];
@@ -134,7 +130,7 @@ class ReadBuffer {
       taken += n;
     }
     this.visible -= taken;
-    return Buffer.concat(out);
+    return concatBytes(out);
   }
 }
 
@@ -147,7 +143,7 @@ export class Sim7000Email implements EmailDialect {
   private readonly smtp = new SmtpSettings(() => this.limits, "rcptType");
   private readonly pop3 = new Pop3Settings(() => this.limits);
   private subject = "";
-  private body: Buffer = Buffer.alloc(0);
+  private body: Uint8Array = new Uint8Array(0);
   private file = { type: 0, name: "", encoding: 0 };
   private charset = "ASCII";
   // AT+EMAILSSL (0 clear text, 1 TLS from the first byte, 2 STARTTLS/STLS) and its context.
@@ -326,7 +322,7 @@ export class Sim7000Email implements EmailDialect {
     if (command.form !== "write") return false;
     params.expectCount(1, 1);
     const subject = params.string(0, this.limits.subject, "subject");
-    if (!isAsciiCharset(this.charset) && decodeHex(subject) === null) {
+    if (!isAsciiCharset(this.charset) && hexBytes(subject) === null) {
       throw new AtParamError(`+SMTPSUB: with charset ${this.charset} the subject must be hex text`);
     }
     this.subject = subject;
@@ -340,7 +336,7 @@ export class Sim7000Email implements EmailDialect {
     const length = params.int(0, 0, this.limits.body, "length");
     this.port.write(`${CRLF}DOWNLOAD${CRLF}`);
     this.port.expectData(length, (data) => {
-      if (!isAsciiCharset(this.charset) && decodeHex(data.toString("latin1")) === null) {
+      if (!isAsciiCharset(this.charset) && hexBytes(latin1Text(data)) === null) {
         this.port.trace(`+SMTPBODY: with charset ${this.charset} the body must be hex text`);
         this.port.reply(ERROR_RESPONSE);
         return;
@@ -386,8 +382,8 @@ export class Sim7000Email implements EmailDialect {
   /** The message as the modem will build it, or null when a setting is missing or invalid. */
   private draft(): MailDraft | null {
     const ascii = isAsciiCharset(this.charset);
-    const subject = ascii ? Buffer.from(this.subject, "latin1") : decodeHex(this.subject);
-    const body = ascii ? this.body : decodeHex(this.body.toString("latin1"));
+    const subject = ascii ? latin1Bytes(this.subject) : hexBytes(this.subject);
+    const body = ascii ? this.body : hexBytes(latin1Text(this.body));
     if (subject === null || body === null) return null;
     const clock = this.port.clock();
     const number = ++this.mailCounter;
@@ -507,7 +503,7 @@ export class Sim7000Email implements EmailDialect {
       this.port.track((async () => {
         try {
           session.onDropped = null;
-          await session.write(Buffer.concat([job.encoder!.finish(), messageEnd(job.draft)]));
+          await session.write(concatBytes([job.encoder!.finish(), messageEnd(job.draft)]));
           await session.end();
           this.finishSend(job, 1);
         } catch (error) {
@@ -520,7 +516,7 @@ export class Sim7000Email implements EmailDialect {
     const confirmed = limit === null ? requested : Math.min(requested, limit);
     this.port.write(`${CRLF}+SMTPFT: 2,${confirmed}${CRLF}`);
     this.port.expectData(confirmed, (data) => {
-      let encoded: Buffer;
+      let encoded: Uint8Array;
       try {
         encoded = job.encoder!.push(data);
       } catch (error) {
@@ -705,10 +701,10 @@ export class Sim7000Email implements EmailDialect {
       const status = await session.multi(verb, {
         status: (line) => {
           this.reading = buffer;
-          if (this.port.options.pop3.statusLine) buffer.show(Buffer.from(`${line.line}${CRLF}`, "latin1"));
+          if (this.port.options.pop3.statusLine) buffer.show(latin1Bytes(`${line.line}${CRLF}`));
           this.startReadTimers(buffer);
         },
-        data: (bytes) => this.arrived(buffer, Buffer.from(bytes)),
+        data: (bytes) => this.arrived(buffer, bytes.slice()),
         end: () => {
           buffer.serverDone = true;
           this.announceIfWaiting(buffer);
@@ -719,7 +715,7 @@ export class Sim7000Email implements EmailDialect {
     return true;
   }
 
-  private arrived(buffer: ReadBuffer, bytes: Buffer): void {
+  private arrived(buffer: ReadBuffer, bytes: Uint8Array): void {
     if (this.reading !== buffer) return;
     if (this.port.options.pop3.trickle !== null) buffer.hold(bytes);
     else this.show(buffer, bytes);
@@ -727,7 +723,7 @@ export class Sim7000Email implements EmailDialect {
     this.announceIfWaiting(buffer);
   }
 
-  private show(buffer: ReadBuffer, bytes: Buffer): void {
+  private show(buffer: ReadBuffer, bytes: Uint8Array): void {
     if (buffer.visible === 0) buffer.idleSince = this.now();
     buffer.show(bytes);
   }
@@ -801,7 +797,7 @@ export class Sim7000Email implements EmailDialect {
     buffer.readSinceTick = true;
     const complete = buffer.complete;
     const extra = this.port.options.pop3.readExtraCrlf ? CRLF : "";
-    this.port.reply(`${CRLF}+POP3READ: ${complete ? 2 : 1},${data.length}${CRLF}${data.toString("latin1")}${extra}${CRLF}OK${CRLF}`);
+    this.port.reply(`${CRLF}+POP3READ: ${complete ? 2 : 1},${data.length}${CRLF}${latin1Text(data)}${extra}${CRLF}OK${CRLF}`);
     if (complete) {
       this.stopReading();
       return true;

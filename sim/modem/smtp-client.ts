@@ -2,6 +2,7 @@
 // (`SmtpFailureKind`) so each dialect can turn it into its own result code or URC.
 
 import { NetError, SESSION_CODES, type Connection, type SecureTransport, type ServerAccount, type SimNetwork } from "./network.ts";
+import { base64Text, concatBytes, latin1Bytes } from "./bytes.ts";
 
 export type SmtpFailureKind =
   | "bearer" // no network for the session
@@ -16,6 +17,8 @@ export type SmtpFailureKind =
   | "bad-recipient";
 
 export class SmtpFailure extends Error {
+  // A field, not an assignment: under frozen built-ins (XS, SES) Error.prototype.name is read-only.
+  override readonly name: string = "SmtpFailure";
   readonly kind: SmtpFailureKind;
   /** The refused address for "bad-recipient". */
   readonly recipient: string;
@@ -23,7 +26,6 @@ export class SmtpFailure extends Error {
     super(message);
     this.kind = kind;
     this.recipient = recipient;
-    this.name = "SmtpFailure";
   }
 }
 
@@ -124,7 +126,7 @@ export class SmtpSession {
   }
 
   private async authenticate(credentials: { user: string; password: string }, mechanisms: string[]): Promise<void> {
-    const b64 = (text: string) => Buffer.from(text, "latin1").toString("base64");
+    const b64 = (text: string) => base64Text(latin1Bytes(text));
     let reply: Reply;
     if (mechanisms.includes("LOGIN")) {
       reply = await this.command("AUTH LOGIN");
@@ -141,17 +143,24 @@ export class SmtpSession {
   }
 
   /** Message bytes after DATA; dot-stuffed on the way. Resolves when the OS took them. */
-  async write(bytes: Buffer): Promise<void> {
+  async write(bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return;
-    const out: number[] = [];
-    for (const b of bytes) {
-      if (this.atLineStart && b === 46) out.push(46);
-      out.push(b);
-      this.atLineStart = b === 10;
+    // Line starts found with indexOf: a dot there is doubled, everything else passes in slices.
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    let start = this.atLineStart ? 0 : afterNewline(bytes, 0);
+    while (start >= 0 && start < bytes.length) {
+      if (bytes[start] === 46) {
+        parts.push(bytes.subarray(from, start), STUFFED_DOT);
+        from = start;
+      }
+      start = afterNewline(bytes, start);
     }
+    parts.push(bytes.subarray(from));
+    this.atLineStart = bytes[bytes.length - 1] === 10;
     this.lastTwo = [bytes.length > 1 ? bytes[bytes.length - 2] : this.lastTwo[1], bytes[bytes.length - 1]];
     try {
-      await this.connection.write(Buffer.from(out));
+      await this.connection.write(concatBytes(parts));
     } catch (error) {
       throw fromNet(error);
     }
@@ -191,6 +200,14 @@ export class SmtpSession {
       if (match[2] !== "-") return { code: Number(match[1]), lines };
     }
   }
+}
+
+const STUFFED_DOT = Uint8Array.of(46);
+
+/** The index after the next LF at or after `from`, or -1. */
+function afterNewline(bytes: Uint8Array, from: number): number {
+  const newline = bytes.indexOf(10, from);
+  return newline < 0 ? -1 : newline + 1;
 }
 
 function describe(reply: Reply): string {

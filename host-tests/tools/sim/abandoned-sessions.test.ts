@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { startMailServers, type MailServers } from "../../../sim/servers/index.ts";
 import { FIELD_SESSIONS, SPEC_SESSIONS } from "../../../sim/modem/abandoned-sessions.ts";
-import { SimModem } from "../../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../../sim/modem/node-modem.ts";
 import { SimDriver } from "../../kit/sim-driver.ts";
 import type { SimOptions } from "../../../sim/modem/modem.ts";
 
@@ -126,8 +126,8 @@ test("a data phase left open (DOWNLOAD lost to noise): the modem takes every byt
 });
 
 test("the field profile holds abandoned sessions as field modems do; the spec's modem waits for ever", () => {
-  const field = new SimModem({ field: true });
-  const spec = new SimModem({});
+  const field = new NodeSimModem({ field: true });
+  const spec = new NodeSimModem({});
   try {
     assert.equal(field.options.abandonedSessions, FIELD_SESSIONS);
     assert.equal(spec.options.abandonedSessions, SPEC_SESSIONS);

@@ -7,6 +7,7 @@ import { VirtualClock } from "../../../sim/scheduler.ts";
 import { AtSyntaxError, locateCommand, parseCommand, parseParams } from "../../../sim/modem/at-parser.ts";
 import { SimDriver } from "../../kit/sim-driver.ts";
 import { SimModem, formatModemClock, parseModemClock } from "../../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../../sim/modem/node-modem.ts";
 
 const test = suite("sim: AT front end and bring-up");
 
@@ -14,7 +15,7 @@ const test = suite("sim: AT front end and bring-up");
 function virtualModem(options: ConstructorParameters<typeof SimModem>[0] = {}) {
   const clock = new VirtualClock();
   let output = "";
-  const sim = new SimModem({ scheduler: clock, ...options, send: (bytes) => (output += Buffer.from(bytes).toString("latin1")) });
+  const sim = new NodeSimModem({ scheduler: clock, ...options, send: (bytes) => (output += Buffer.from(bytes).toString("latin1")) });
   return {
     clock,
     sim,

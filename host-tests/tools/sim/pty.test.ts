@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SerialPort } from "serialport";
-import { SimModem } from "../../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../../sim/modem/node-modem.ts";
 import { PtyBridge } from "../../../sim/pty.ts";
 
 const test = suite("sim: pty");
@@ -52,7 +52,7 @@ function closePort(port: SerialPort): Promise<void> {
 test("a program opens the pty with serialport, sends AT and reads OK", async () => {
   const path = join(dir, "modem");
   const pty = await PtyBridge.open(path);
-  const sim = new SimModem({ echo: false });
+  const sim = new NodeSimModem({ echo: false });
   pty.connect(sim);
   sim.powerOn({ quiet: true });
   const { port, waitFor } = await openPort(path);
@@ -74,7 +74,7 @@ test("a program opens the pty with serialport, sends AT and reads OK", async () 
 test("with a baud rate the pty paces the modem's output", async () => {
   const path = join(dir, "slow-modem");
   const pty = await PtyBridge.open(path, { baud: 9600 });
-  const sim = new SimModem({ echo: false });
+  const sim = new NodeSimModem({ echo: false });
   pty.connect(sim);
   sim.powerOn({ quiet: true });
   const { port, waitFor } = await openPort(path);

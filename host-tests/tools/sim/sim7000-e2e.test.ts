@@ -7,7 +7,7 @@ import { simpleParser, type AddressObject } from "mailparser";
 import { createUartPair } from "../../kit/mock-uart.ts";
 import { VirtualClock } from "../../../sim/scheduler.ts";
 import { SimDriver } from "../../kit/sim-driver.ts";
-import { SimModem } from "../../../sim/modem/modem.ts";
+import { NodeSimModem } from "../../../sim/modem/node-modem.ts";
 import { dotStuff, seededBytes, suiteMailServers } from "../../kit/sim-support.ts";
 import { runWithNetwork } from "../../kit/virtual-time.ts";
 
@@ -261,7 +261,7 @@ test("data that is not there yet: +POP3READ: 1,0, then +POP3READ: 3,<n> when it 
 test("over the kit's mock UART on a virtual clock, driven with runWithNetwork", async () => {
   const clock = new VirtualClock();
   const { host, modem: modemSide } = createUartPair({ scheduler: clock, baud: 115200, fragment: { min: 1, max: 17, seed: 5 } });
-  const sim = new SimModem({ echo: false, hosts: { "mail.simmail.test": "127.0.0.1" } });
+  const sim = new NodeSimModem({ echo: false, hosts: { "mail.simmail.test": "127.0.0.1" } });
   sim.attach(modemSide);
   assert.is(sim.scheduler, clock, "the simulator adopts the UART's scheduler");
   sim.powerOn({ quiet: true });
