@@ -391,7 +391,9 @@ export function writeVariantManifest(dir: string, options: VariantOptions): stri
     if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, absolute(item)]));
     return value;
   };
-  const variant = absolute(manifest) as { creation: Creation; include: string[]; modules: Record<string, unknown>; platforms: Record<string, Record<string, unknown>> };
+  const variant = absolute(manifest) as {
+    creation: Creation; include: string[]; modules: Record<string, unknown>; preload: string[]; platforms: Record<string, Record<string, unknown>>;
+  };
   variant.creation = options.creation;
   for (const platform of Object.values(variant.platforms)) delete platform.creation;
   mkdirSync(dir, { recursive: true });
@@ -401,6 +403,8 @@ export function writeVariantManifest(dir: string, options: VariantOptions): stri
     const app = variant.modules["*"];
     variant.modules["*"] = entry.replace(/\.js$/, "");
     variant.modules["simmail-app"] = app;
+    // The app stays preloaded under its new name; the entry is not (it starts timers).
+    variant.preload = variant.preload.map((name) => (name === "main" ? "simmail-app" : name));
     variant.include.push("$(MODDABLE)/modules/base/instrumentation/manifest.json", "$(MODDABLE)/modules/base/debug/manifest.json");
   }
   const path = join(dir, "manifest.json");
@@ -416,6 +420,20 @@ export function builtCreation(outDir: string): string {
   const match = /gxPreparation = \{[^]*?\{ (\d+), (\d+), (\d+), (\d+), (\d+),/.exec(readFileSync(source, "utf8"));
   if (match === null) throw new Error(`cannot find the creation in ${source}`);
   return match.slice(1).join(",");
+}
+
+/**
+ * Whether the build preloaded the JavaScript module `name`: in the generated mc.xs.c its script
+ * record then holds no bytecode (NULL code, its objects are in the ROM heap instead), where a
+ * module loaded at run time keeps its `gxCode<n>` array.
+ */
+export function isPreloaded(outDir: string, name: string): boolean {
+  const source = walk(outDir).find((path) => path.endsWith("/mc.xs.c"));
+  if (source === undefined) throw new Error(`no mc.xs.c under ${outDir}`);
+  // gxScripts: { callback, symbols, symbolsSize, code, codeSize, hosts, hostsSize, path, version }.
+  const record = /^\t\{ \w+, \w+, \d+, (NULL|\(txS1\*\)gxCode\d+), \d+, \w+, \d+, "([^"]+)"/gm;
+  for (const [, code, path] of readFileSync(source, "utf8").matchAll(record)) if (path === name) return code === "NULL";
+  throw new Error(`no script record of the module ${name} in ${source}`);
 }
 
 /** Files under `dir` changed since `sinceMs` (the SDK must stay untouched by a build). */

@@ -24,7 +24,7 @@ import * as assert from "uvu/assert";
 import { secretFromText, signCommandSubject } from "../../src/app/remote-command.ts";
 import { nodeCrypto } from "../../src/host/crypto.ts";
 import { mailUsers, startMailServers, type MailServers } from "../../sim/servers/index.ts";
-import { buildForLin, changedSince, Mcsim, setPin, simulatorConfig, startDisplay, startPtyModem, type Display, type PtyModem } from "./mcsim-rig.ts";
+import { buildForLin, changedSince, isPreloaded, Mcsim, setPin, simulatorConfig, startDisplay, startPtyModem, type Display, type PtyModem } from "./mcsim-rig.ts";
 import { locateModdable, missingHostPackages } from "./moddable-sdk.ts";
 
 const sdk = locateModdable();
@@ -85,6 +85,9 @@ if (!sdk.found) {
       outDir: join(scratch, "build"),
       config: simulatorConfig({ modemDevice: modem.pty.path, pinsDirectory: pins, storageDirectory, servers, deviceUser: "alarm", operatorUser: "ops", commandSecret: secret }),
     });
+    // The app bundle ("main") must preload (its objects in flash, docs/DEVICE.md, Memory): a
+    // bundle that cannot (a generator or RegExp kept at load, a throw in its body) fails the build.
+    assert.ok(isPreloaded(join(scratch, "build"), "main"), "the app module main is preloaded");
     const written = changedSince(sdk.path, buildStarted);
     assert.equal(written, [], `the build wrote nothing in the SDK (${sdk.path})`);
     display = await startDisplay();

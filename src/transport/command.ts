@@ -48,6 +48,9 @@ export function stagingViews(buffer: Uint8Array): Uint8Array[] {
   return views;
 }
 
+/** The default `onEnd`: a command nobody waits on beyond its promise. */
+function ignoreEnd(_error: Error | null): void {}
+
 export class AtCommand implements LineOwner {
   /** The command line, built before submitting. */
   readonly text: CommandBuffer;
@@ -137,6 +140,10 @@ export class AtCommand implements LineOwner {
    */
   onPayloadSent(): void {}
 
-  /** The command ended (error null on success). Called once per submission. */
-  onEnd(_error: Error | null): void {}
+  /**
+   * The command ended (error null on success). Called once per submission. A field, not a
+   * method, because owners set it on their instance: in a preloaded firmware the class's
+   * prototype is frozen in flash, and assigning over a frozen inherited method throws.
+   */
+  onEnd: (error: Error | null) => void = ignoreEnd;
 }

@@ -107,10 +107,10 @@ class FuzzCommand extends AtCommand {
     out.set(this.payload.subarray(this.payloadGiven, this.payloadGiven + length), offset);
     this.payloadGiven += length;
   }
-  override onEnd(error: Error | null): void {
+  override onEnd = (error: Error | null): void => {
     this.ends++;
     this.endError = error;
-  }
+  };
 }
 
 /** A URC handler of the kind the modem layer installs (+APP PDP: DEACTIVE, +POP3READ: 3,...). */
