@@ -130,4 +130,37 @@ test("started by its default export, it brings the modem up and mails an input's
   assert.match(log, /Input 2: normal \(at start\)/, "the whole day's log");
 });
 
+test("a setting out of range: its default export says so in a trace line before it throws", async () => {
+  const badScratch = mkdtempSync(join(tmpdir(), "simmail-lin-firmware-bad-"));
+  try {
+    const bad = await buildFirmwareWithStandIns(
+      badScratch,
+      "src/device/main.ts",
+      { ...CONFIG, modemBootSeconds: 500 },
+      'export { modemEnd, traces } from "./host-tests/device/lin-firmware-setup.ts";',
+    );
+    const { steps } = await runInXs({
+      scripts: [],
+      stack: alarmRigStack(),
+      steps: [
+        { name: "runtime", code: `import(${JSON.stringify(bad.runtime)}).then((ns) => { globalThis.lin = ns; })` },
+        {
+          name: "start",
+          code: `import(${JSON.stringify(bad.app)}).then((ns) => {
+            let thrown = "";
+            try { ns.default(); } catch (error) { thrown = error.message; }
+            report({ thrown, traces: lin.traces.slice(), serialsOpened: lin.runtime.serial.opened.length });
+          })`,
+        },
+      ],
+    });
+    const { thrown, traces, serialsOpened } = steps[1].reports[0] as { thrown: string; traces: string[]; serialsOpened: number };
+    assert.match(thrown, /modemBootSeconds/);
+    assert.equal(traces, [`simmail: cannot start: ${thrown}`], "the reason, in one trace line, before the throw");
+    assert.is(serialsOpened, 0, "nothing was opened");
+  } finally {
+    rmSync(badScratch, { recursive: true, force: true });
+  }
+});
+
 test.run();

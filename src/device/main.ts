@@ -13,6 +13,16 @@ import { describeSettings, readSettings } from "./settings.ts";
 const log = (text: string) => trace(`simmail: ${text}\n`);
 
 export default function main(): void {
+  try {
+    start();
+  } catch (error) {
+    // A release build's abort shows no message: say what stopped the start-up first.
+    log(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  }
+}
+
+function start(): void {
   const settings = readSettings(config as Record<string, unknown>);
   for (const line of describeSettings(settings)) log(line);
   const platform = createDevicePlatform(settings, log);
