@@ -4,14 +4,15 @@
 // asked or offers a smaller chunk next.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { BufferSource, BulkLink, patternBytes, type PathLink, type PathScript } from "../../../bench/paths.ts";
+import { BufferSource, patternBytes } from "../../../bench/paths.ts";
+import { ScriptedLink, type ModemEnd, type ModemScript } from "../../../bench/scripted-link.ts";
 import { noTimers } from "../../../bench/engine-replay.ts";
 import { AtEngine, SmtpClient } from "../../../src/index.ts";
 
 const test = suite("mail/upload-ahead");
 
 /** The modem side: each chunk confirmed (maybe in part), its answer posted a turn later. */
-class AheadScript implements PathScript {
+class AheadScript implements ModemScript {
   readonly payloadText: string[] = [];
   /** Source position when each chunk's answer goes out. */
   readonly positionsAtAnswer: number[] = [];
@@ -23,7 +24,7 @@ class AheadScript implements PathScript {
   }
   private chunk = 0;
   private afterPayload = "";
-  command(text: string, link: PathLink): void {
+  command(text: string, link: ModemEnd): void {
     if (text.startsWith("AT+SMTPBODY=")) {
       link.send("\r\nDOWNLOAD\r\n");
       this.afterPayload = "\r\nOK\r\n";
@@ -49,7 +50,7 @@ class AheadScript implements PathScript {
     if (this.afterPayload !== "AHEAD") return; // the body after DOWNLOAD
     for (let i = start; i < end; i++) this.payloadText.push(String.fromCharCode(bytes[i]));
   }
-  payloadDone(link: PathLink): void {
+  payloadDone(link: ModemEnd): void {
     if (this.afterPayload !== "AHEAD") {
       link.send(this.afterPayload);
       return;
@@ -71,7 +72,7 @@ async function upload(size: number, offers: number[], confirmShort: boolean) {
   const inner = new BufferSource(bytes);
   const source = { size, read: (out: Uint8Array, offset: number, max: number) => { const n = inner.read(out, offset, max); position += n; return n; }, rewind: () => { inner.rewind(); position = 0; } };
   const script = new AheadScript({ position: () => position }, offers, confirmShort);
-  const link = new BulkLink(script);
+  const link = new ScriptedLink(script);
   const engine = new AtEngine({ serial: link, timers: noTimers, syncOnStart: false });
   link.listener = engine;
   await new SmtpClient(engine).send({ server: { host: "smtp.example.net", port: 587, user: "u", password: "p" } }, {
