@@ -12,29 +12,34 @@ import type { ByteSource } from "../src/mail/message.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
 import { CR, READ_FIFO, ScriptedLink, TX_FIFO, type ModemEnd, type ModemScript } from "./scripted-link.ts";
 
-/** Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop. */
+/**
+ * Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop.
+ * A test scripts another modem by overriding what it offers, confirms and answers per chunk.
+ */
 export class SendScript implements ModemScript {
   chunks = 0;
   /** The chunk the modem offers (+SMTPFT: 1,<max>): 1360 on the SIM7000. */
   max = 1360;
-  private afterPayload = "";
+  /** Whether the payload under way is an attachment chunk (not the body after DOWNLOAD). */
+  protected chunkUnderWay = false;
 
   command(text: string, link: ModemEnd): void {
     if (text.startsWith("AT+SMTPBODY=")) {
       link.send("\r\nDOWNLOAD\r\n");
-      this.afterPayload = "\r\nOK\r\n";
+      this.chunkUnderWay = false;
       link.expectPayload(Number(text.slice(12)));
     } else if (text === "AT+SMTPSEND") {
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.max}\r\n`);
+      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
     } else if (text.startsWith("AT+SMTPFT=")) {
-      const n = Number(text.slice(10));
-      if (n === 0) {
+      const asked = Number(text.slice(10));
+      if (asked === 0) {
         link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
         return;
       }
       this.chunks++;
+      const n = this.confirmed(asked);
       link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.afterPayload = `\r\nOK\r\n\r\n+SMTPFT: 1,${this.max}\r\n`;
+      this.chunkUnderWay = true;
       link.expectPayload(n);
     } else {
       link.send("\r\nOK\r\n");
@@ -42,7 +47,23 @@ export class SendScript implements ModemScript {
   }
 
   payloadDone(link: ModemEnd): void {
-    link.send(this.afterPayload);
+    if (this.chunkUnderWay) this.chunkDone(link);
+    else link.send("\r\nOK\r\n");
+  }
+
+  /** The chunk size of the next `+SMTPFT: 1,<max>`. */
+  protected offer(): number {
+    return this.max;
+  }
+
+  /** How many of the `asked` bytes the modem takes (`+SMTPFT: 2,<n>`). */
+  protected confirmed(asked: number): number {
+    return asked;
+  }
+
+  /** The answer once a chunk's payload is in: OK and the next offer. */
+  protected chunkDone(link: ModemEnd): void {
+    link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
   }
 }
 

@@ -1,48 +1,13 @@
 // Scripted SIM7000 responders for the hot loops, in plain JS with no platform API (they also
-// run under XS): the modem side of an attachment upload (AT+SMTPFT) and of a retrieval
-// (AT+POP3READ), connected to the engine through the bench's serial link (bench/scripted-link.ts).
+// run under XS): the modem side of an attachment upload (AT+SMTPFT, bench/paths.ts SendScript)
+// and of a retrieval (AT+POP3READ), connected to the engine through the bench's serial link
+// (bench/scripted-link.ts).
 
 import type { MailSink } from "../src/mail/pop3.ts";
 import type { ByteSource } from "../src/mail/message.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
+import { SendScript } from "./paths.ts";
 import { ScriptedLink, type ModemEnd, type ModemScript } from "./scripted-link.ts";
-
-/** Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop. */
-class SmtpScript implements ModemScript {
-  chunks = 0;
-  payloadBytes = 0;
-  private afterPayload = "";
-
-  command(text: string, link: ModemEnd): void {
-    if (text.startsWith("AT+SMTPBODY=")) {
-      link.send("\r\nDOWNLOAD\r\n");
-      this.awaitPayload(link, Number(text.slice(12)), "\r\nOK\r\n");
-    } else if (text === "AT+SMTPSEND") {
-      link.send("\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
-    } else if (text.startsWith("AT+SMTPFT=")) {
-      const n = Number(text.slice(10));
-      if (n === 0) {
-        link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-        return;
-      }
-      this.chunks++;
-      this.payloadBytes += n;
-      link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.awaitPayload(link, n, "\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
-    } else {
-      link.send("\r\nOK\r\n");
-    }
-  }
-
-  private awaitPayload(link: ModemEnd, n: number, then: string): void {
-    this.afterPayload = then;
-    link.expectPayload(n);
-  }
-
-  payloadDone(link: ModemEnd): void {
-    link.send(this.afterPayload);
-  }
-}
 
 /** Four mail lines of 75 bytes with CRLF; the third starts with a dot, so it is stuffed. */
 const MAIL_LINES = [
@@ -128,7 +93,7 @@ export interface LoopBench {
 
 /** One engine, SMTP client and POP3 client, reused for every run (as on the device). */
 export function createLoopBench(lib: CoreLib): LoopBench {
-  const smtpScript = new SmtpScript();
+  const smtpScript = new SendScript();
   const smtpLink = new ScriptedLink(smtpScript);
   const smtpEngine = new lib.AtEngine({ serial: smtpLink, timers: noTimers, syncOnStart: false });
   smtpLink.listener = smtpEngine;

@@ -4,65 +4,43 @@
 // asked or offers a smaller chunk next.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { BufferSource, patternBytes } from "../../../bench/paths.ts";
-import { ScriptedLink, type ModemEnd, type ModemScript } from "../../../bench/scripted-link.ts";
+import { BufferSource, SendScript, patternBytes } from "../../../bench/paths.ts";
+import { ScriptedLink, type ModemEnd } from "../../../bench/scripted-link.ts";
 import { noTimers } from "../../../bench/engine-replay.ts";
 import { AtEngine, SmtpClient } from "../../../src/index.ts";
 
 const test = suite("mail/upload-ahead");
 
 /** The modem side: each chunk confirmed (maybe in part), its answer posted a turn later. */
-class AheadScript implements ModemScript {
+class AheadScript extends SendScript {
   readonly payloadText: string[] = [];
   /** Source position when each chunk's answer goes out. */
   readonly positionsAtAnswer: number[] = [];
   readonly offers: number[];
   readonly confirmShort: boolean;
   constructor(private readonly source: { position(): number }, offers: number[], confirmShort: boolean) {
+    super();
     this.offers = offers;
     this.confirmShort = confirmShort;
   }
   private chunk = 0;
-  private afterPayload = "";
-  command(text: string, link: ModemEnd): void {
-    if (text.startsWith("AT+SMTPBODY=")) {
-      link.send("\r\nDOWNLOAD\r\n");
-      this.afterPayload = "\r\nOK\r\n";
-      link.expectPayload(Number(text.slice(12)));
-    } else if (text === "AT+SMTPSEND") {
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
-    } else if (text.startsWith("AT+SMTPFT=")) {
-      const asked = Number(text.slice(10));
-      if (asked === 0) {
-        link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-        return;
-      }
-      // Every other chunk confirmed 100 bytes short: the rest must come in the next one.
-      const n = this.confirmShort && this.chunk++ % 2 === 0 && asked > 100 ? asked - 100 : asked;
-      link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.afterPayload = "AHEAD";
-      link.expectPayload(n);
-    } else {
-      link.send("\r\nOK\r\n");
-    }
-  }
   payload(bytes: Uint8Array, start: number, end: number): void {
-    if (this.afterPayload !== "AHEAD") return; // the body after DOWNLOAD
+    if (!this.chunkUnderWay) return; // the body after DOWNLOAD
     for (let i = start; i < end; i++) this.payloadText.push(String.fromCharCode(bytes[i]));
   }
-  payloadDone(link: ModemEnd): void {
-    if (this.afterPayload !== "AHEAD") {
-      link.send(this.afterPayload);
-      return;
-    }
+  protected override offer(): number {
+    return this.offers.length > 1 ? this.offers.shift()! : this.offers[0];
+  }
+  protected override confirmed(asked: number): number {
+    // Every other chunk confirmed 100 bytes short: the rest must come in the next one.
+    return this.confirmShort && this.chunk++ % 2 === 0 && asked > 100 ? asked - 100 : asked;
+  }
+  protected override chunkDone(link: ModemEnd): void {
     // The answer is a round trip away: whatever the host does right after the payload runs first.
     Promise.resolve().then(() => {
       this.positionsAtAnswer.push(this.source.position());
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
+      super.chunkDone(link);
     });
-  }
-  private offer(): number {
-    return this.offers.length > 1 ? this.offers.shift()! : this.offers[0];
   }
 }
 
