@@ -10,7 +10,7 @@
 
 import type { ByteSource } from "../src/mail/message.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
-import { CR, READ_FIFO, ScriptedLink, TX_FIFO, type ModemEnd, type ModemScript } from "./scripted-link.ts";
+import { CR, READ_FIFO, ScriptedLink, TX_FIFO, scriptedEngine, type ModemEnd, type ModemScript } from "./scripted-link.ts";
 
 /**
  * Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop.
@@ -212,16 +212,12 @@ export interface PathBench {
 /** One engine and client pair per path, reused for every run (as on the device). */
 export function createPathBench(lib: CoreLib): PathBench {
   const sendScript = new SendScript();
-  const sendLink = new ScriptedLink(sendScript);
-  const sendEngine = new lib.AtEngine({ serial: sendLink, timers: noTimers, syncOnStart: false });
-  sendLink.listener = sendEngine;
-  const smtp = new lib.SmtpClient(sendEngine);
+  const send = scriptedEngine(lib, sendScript);
+  const smtp = new lib.SmtpClient(send.engine);
 
   const retrieveScript = new RetrieveScript();
-  const retrieveLink = new ScriptedLink(retrieveScript);
-  const retrieveEngine = new lib.AtEngine({ serial: retrieveLink, timers: noTimers, syncOnStart: false });
-  retrieveLink.listener = retrieveEngine;
-  const pop3 = new lib.Pop3Client(retrieveEngine, noTimers);
+  const retrieve = scriptedEngine(lib, retrieveScript);
+  const pop3 = new lib.Pop3Client(retrieve.engine, noTimers);
   // The command poll's sink (src/app/command-poll.ts).
   const headers = new lib.HeaderReader({ fields: ["From", "Subject"] });
   const sink = {
@@ -241,7 +237,7 @@ export function createPathBench(lib: CoreLib): PathBench {
     sample: null,
     async send(attachment) {
       sendScript.chunks = 0;
-      bench.sendLog = sendLink.log = [];
+      bench.sendLog = send.link.log = [];
       await smtp.send(settings, {
         from: { address: "alarm@example.net" },
         to: [{ address: "ops@example.net" }],
@@ -253,7 +249,7 @@ export function createPathBench(lib: CoreLib): PathBench {
     },
     async retrieve(answer) {
       retrieveScript.load(answer);
-      bench.retrieveLog = retrieveLink.log = [];
+      bench.retrieveLog = retrieve.link.log = [];
       headers.reset();
       const delivered = await pop3.retrieve(1, sink);
       headers.end();

@@ -7,7 +7,7 @@ import type { MailSink } from "../src/mail/pop3.ts";
 import type { ByteSource } from "../src/mail/message.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
 import { SendScript } from "./paths.ts";
-import { ScriptedLink, type ModemEnd, type ModemScript } from "./scripted-link.ts";
+import { scriptedEngine, type ModemEnd, type ModemScript } from "./scripted-link.ts";
 
 /** Four mail lines of 75 bytes with CRLF; the third starts with a dot, so it is stuffed. */
 const MAIL_LINES = [
@@ -94,18 +94,13 @@ export interface LoopBench {
 /** One engine, SMTP client and POP3 client, reused for every run (as on the device). */
 export function createLoopBench(lib: CoreLib): LoopBench {
   const smtpScript = new SendScript();
-  const smtpLink = new ScriptedLink(smtpScript);
-  const smtpEngine = new lib.AtEngine({ serial: smtpLink, timers: noTimers, syncOnStart: false });
-  smtpLink.listener = smtpEngine;
-  const smtp = new lib.SmtpClient(smtpEngine);
+  const smtp = new lib.SmtpClient(scriptedEngine(lib, smtpScript).engine);
 
   const pop3Script = { current: new Pop3Script(0) };
-  const pop3Link = new ScriptedLink({
+  const { engine: pop3Engine } = scriptedEngine(lib, {
     command: (text, link) => pop3Script.current.command(text, link),
     payloadDone: () => pop3Script.current.payloadDone(),
   });
-  const pop3Engine = new lib.AtEngine({ serial: pop3Link, timers: noTimers, syncOnStart: false });
-  pop3Link.listener = pop3Engine;
   const pop3 = new lib.Pop3Client(pop3Engine, noTimers);
   const sink = new CountingSink();
 

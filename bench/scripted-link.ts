@@ -3,6 +3,7 @@
 // JS with no platform API: it runs under Node and under XS.
 
 import type { SerialListener, SerialPort } from "../src/transport/ports.ts";
+import { noTimers, type CoreLib } from "./engine-replay.ts";
 
 export const CR = 13;
 /** The UART's FIFOs: a write takes at most this many bytes, a read gives at most that many. */
@@ -143,4 +144,12 @@ export class ScriptedLink implements SerialPort, ModemEnd {
       Promise.resolve().then(this.deliverReadable);
     }
   }
+}
+
+/** An AtEngine on a new link to `script`, in step from the start (a script needs no AT first). */
+export function scriptedEngine(lib: Pick<CoreLib, "AtEngine">, script: ModemScript): { link: ScriptedLink; engine: InstanceType<CoreLib["AtEngine"]> } {
+  const link = new ScriptedLink(script);
+  const engine = new lib.AtEngine({ serial: link, timers: noTimers, syncOnStart: false });
+  link.listener = engine;
+  return { link, engine };
 }

@@ -5,8 +5,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { BufferSource, SendScript, patternBytes } from "../../../bench/paths.ts";
-import { ScriptedLink, type ModemEnd } from "../../../bench/scripted-link.ts";
-import { noTimers } from "../../../bench/engine-replay.ts";
+import { scriptedEngine, type ModemEnd } from "../../../bench/scripted-link.ts";
 import { AtEngine, SmtpClient } from "../../../src/index.ts";
 
 const test = suite("mail/upload-ahead");
@@ -50,9 +49,7 @@ async function upload(size: number, offers: number[], confirmShort: boolean) {
   const inner = new BufferSource(bytes);
   const source = { size, read: (out: Uint8Array, offset: number, max: number) => { const n = inner.read(out, offset, max); position += n; return n; }, rewind: () => { inner.rewind(); position = 0; } };
   const script = new AheadScript({ position: () => position }, offers, confirmShort);
-  const link = new ScriptedLink(script);
-  const engine = new AtEngine({ serial: link, timers: noTimers, syncOnStart: false });
-  link.listener = engine;
+  const { engine } = scriptedEngine({ AtEngine }, script);
   await new SmtpClient(engine).send({ server: { host: "smtp.example.net", port: 587, user: "u", password: "p" } }, {
     from: { address: "alarm@example.net" }, to: [{ address: "ops@example.net" }], subject: "Log", body: "Attached.",
     attachment: { name: "log.bin", source },
