@@ -9,178 +9,66 @@
 // Plain JS with no platform API: it runs under Node and under XS.
 
 import type { ByteSource } from "../src/mail/message.ts";
-import type { SerialListener, SerialPort } from "../src/transport/ports.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
+import { CR, READ_FIFO, ScriptedLink, TX_FIFO, scriptedEngine, type ModemEnd, type ModemScript } from "./scripted-link.ts";
 
-const CR = 13;
-const TX_FIFO = 128;
-const READ_FIFO = 128;
-
-/** Callbacks a responder uses to hand bytes back and to wait for payload. */
-export interface PathLink {
-  send(text: string): void;
-  sendBytes(bytes: Uint8Array, start: number, end: number): void;
-  expectPayload(n: number): void;
-}
-
-export interface PathScript {
-  command(text: string, link: PathLink): void;
-  /** Payload bytes as they come, when the script keeps them. */
-  payload?(bytes: Uint8Array, start: number, end: number): void;
-  payloadDone(link: PathLink): void;
-}
-
-/** Host ↔ scripted modem, callbacks posted as Promise jobs (never from inside read/write). */
-export class BulkLink implements SerialPort, PathLink {
-  listener: SerialListener | null = null;
-  /** Modem → host bytes not yet read: [head, tail) of a linear buffer, compacted when full. */
-  private readonly toHost = new Uint8Array(8192);
-  private head = 0;
-  private tail = 0;
-  /**
-   * Bytes up to here may be read: those sent before the current readable callback. An answer
-   * to a command written during a callback comes with the next one (on the device it is a
-   * round trip away), never in the same read loop.
-   */
-  private visible = 0;
-  private readonly command = new Uint8Array(256);
-  private commandLength = 0;
-  private payloadLeft = 0;
-  private readablePosted = false;
-  private writablePosted = false;
-  script: PathScript;
-  /** Every command line the host wrote, when set (for replayResponder). */
-  log: string[] | null = null;
-  /** Payload bytes the host wrote (attachment or body after DOWNLOAD). */
-  payloadBytes = 0;
-  private readonly deliverReadable = (): void => {
-    this.readablePosted = false;
-    this.visible = this.tail;
-    if (this.tail > this.head) this.listener!.onReadable(this.tail - this.head);
-  };
-  private readonly deliverWritable = (): void => {
-    this.writablePosted = false;
-    this.listener!.onWritable(TX_FIFO);
-  };
-
-  constructor(script: PathScript) {
-    this.script = script;
-  }
-
-  read(buffer: Uint8Array): number {
-    let n = this.visible - this.head;
-    if (n > buffer.length) n = buffer.length;
-    if (n > READ_FIFO) n = READ_FIFO;
-    if (n === 0) return 0;
-    buffer.set(this.toHost.subarray(this.head, this.head + n));
-    this.head += n;
-    return n;
-  }
-
-  write(data: Uint8Array): boolean {
-    if (data.length > TX_FIFO) return false;
-    // The FIFO's room is reported before the modem's answer to these bytes: on the device a
-    // command line leaves the FIFO in a millisecond or two, the answer comes a round trip later.
-    if (!this.writablePosted) {
-      this.writablePosted = true;
-      Promise.resolve().then(this.deliverWritable);
-    }
-    let i = 0;
-    while (i < data.length) {
-      if (this.payloadLeft > 0) {
-        const n = data.length - i < this.payloadLeft ? data.length - i : this.payloadLeft;
-        this.payloadLeft -= n;
-        this.payloadBytes += n;
-        this.script.payload?.(data, i, i + n);
-        i += n;
-        if (this.payloadLeft === 0) this.script.payloadDone(this);
-        continue;
-      }
-      const byte = data[i++];
-      if (byte === CR) {
-        let text = "";
-        for (let k = 0; k < this.commandLength; k++) text += String.fromCharCode(this.command[k]);
-        this.commandLength = 0;
-        this.log?.push(text);
-        this.script.command(text, this);
-      } else {
-        if (this.commandLength === this.command.length) throw new Error("responder: command line too long");
-        this.command[this.commandLength++] = byte;
-      }
-    }
-    return true;
-  }
-
-  expectPayload(n: number): void {
-    this.payloadLeft = n;
-  }
-
-  private room(n: number): void {
-    if (this.tail + n <= this.toHost.length) return;
-    this.toHost.copyWithin(0, this.head, this.tail);
-    this.tail -= this.head;
-    this.visible -= this.head;
-    this.head = 0;
-    if (this.tail + n > this.toHost.length) throw new Error("responder output overflow: the host stopped reading");
-  }
-
-  send(text: string): void {
-    this.room(text.length);
-    for (let i = 0; i < text.length; i++) this.toHost[this.tail++] = text.charCodeAt(i);
-    this.posted();
-  }
-
-  sendBytes(bytes: Uint8Array, start: number, end: number): void {
-    this.room(end - start);
-    this.toHost.set(bytes.subarray(start, end), this.tail);
-    this.tail += end - start;
-    this.posted();
-  }
-
-  private posted(): void {
-    if (!this.readablePosted) {
-      this.readablePosted = true;
-      Promise.resolve().then(this.deliverReadable);
-    }
-  }
-}
-
-/** Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop. */
-export class SendScript implements PathScript {
+/**
+ * Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop.
+ * A test scripts another modem by overriding what it offers, confirms and answers per chunk.
+ */
+export class SendScript implements ModemScript {
   chunks = 0;
   /** The chunk the modem offers (+SMTPFT: 1,<max>): 1360 on the SIM7000. */
   max = 1360;
-  private afterPayload = "";
+  /** Whether the payload under way is an attachment chunk (not the body after DOWNLOAD). */
+  protected chunkUnderWay = false;
 
-  command(text: string, link: PathLink): void {
+  command(text: string, link: ModemEnd): void {
     if (text.startsWith("AT+SMTPBODY=")) {
       link.send("\r\nDOWNLOAD\r\n");
-      this.afterPayload = "\r\nOK\r\n";
+      this.chunkUnderWay = false;
       link.expectPayload(Number(text.slice(12)));
     } else if (text === "AT+SMTPSEND") {
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.max}\r\n`);
+      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
     } else if (text.startsWith("AT+SMTPFT=")) {
-      const n = Number(text.slice(10));
-      if (n === 0) {
+      const asked = Number(text.slice(10));
+      if (asked === 0) {
         link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
         return;
       }
       this.chunks++;
+      const n = this.confirmed(asked);
       link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.afterPayload = `\r\nOK\r\n\r\n+SMTPFT: 1,${this.max}\r\n`;
+      this.chunkUnderWay = true;
       link.expectPayload(n);
     } else {
       link.send("\r\nOK\r\n");
     }
   }
 
-  payloadDone(link: PathLink): void {
-    link.send(this.afterPayload);
+  payloadDone(link: ModemEnd): void {
+    if (this.chunkUnderWay) this.chunkDone(link);
+    else link.send("\r\nOK\r\n");
+  }
+
+  /** The chunk size of the next `+SMTPFT: 1,<max>`. */
+  protected offer(): number {
+    return this.max;
+  }
+
+  /** How many of the `asked` bytes the modem takes (`+SMTPFT: 2,<n>`). */
+  protected confirmed(asked: number): number {
+    return asked;
+  }
+
+  /** The answer once a chunk's payload is in: OK and the next offer. */
+  protected chunkDone(link: ModemEnd): void {
+    link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
   }
 }
 
 /** Modem side of Pop3Client.retrieve/headers: `+POP3CMD: 1`, then POP3READ chunks of `mail`. */
-export class RetrieveScript implements PathScript {
+export class RetrieveScript implements ModemScript {
   chunks = 0;
   private sent = 0;
   mail: Uint8Array = new Uint8Array(0);
@@ -191,7 +79,7 @@ export class RetrieveScript implements PathScript {
     this.chunks = 0;
   }
 
-  command(text: string, link: PathLink): void {
+  command(text: string, link: ModemEnd): void {
     if (text.startsWith("AT+POP3CMD=")) {
       link.send("\r\nOK\r\n\r\n+POP3CMD: 1\r\n");
       return;
@@ -280,8 +168,8 @@ export function pop3Answer(size: number): { wire: Uint8Array; delivered: number 
  * payload written to a fresh link in 128-byte writes, its answers read back in 128-byte reads.
  * What bench/xs.ts subtracts from a path's compute (on the device the modem does this part).
  */
-export async function replayResponder(script: PathScript, log: readonly string[]): Promise<number> {
-  const link = new BulkLink(script);
+export async function replayResponder(script: ModemScript, log: readonly string[]): Promise<number> {
+  const link = new ScriptedLink(script);
   const readBuf = new Uint8Array(READ_FIFO);
   const writeBuf = new Uint8Array(TX_FIFO);
   const view = writeBuf.subarray(0, TX_FIFO);
@@ -324,16 +212,12 @@ export interface PathBench {
 /** One engine and client pair per path, reused for every run (as on the device). */
 export function createPathBench(lib: CoreLib): PathBench {
   const sendScript = new SendScript();
-  const sendLink = new BulkLink(sendScript);
-  const sendEngine = new lib.AtEngine({ serial: sendLink, timers: noTimers, syncOnStart: false });
-  sendLink.listener = sendEngine;
-  const smtp = new lib.SmtpClient(sendEngine);
+  const send = scriptedEngine(lib, sendScript);
+  const smtp = new lib.SmtpClient(send.engine);
 
   const retrieveScript = new RetrieveScript();
-  const retrieveLink = new BulkLink(retrieveScript);
-  const retrieveEngine = new lib.AtEngine({ serial: retrieveLink, timers: noTimers, syncOnStart: false });
-  retrieveLink.listener = retrieveEngine;
-  const pop3 = new lib.Pop3Client(retrieveEngine, noTimers);
+  const retrieve = scriptedEngine(lib, retrieveScript);
+  const pop3 = new lib.Pop3Client(retrieve.engine, noTimers);
   // The command poll's sink (src/app/command-poll.ts).
   const headers = new lib.HeaderReader({ fields: ["From", "Subject"] });
   const sink = {
@@ -353,7 +237,7 @@ export function createPathBench(lib: CoreLib): PathBench {
     sample: null,
     async send(attachment) {
       sendScript.chunks = 0;
-      bench.sendLog = sendLink.log = [];
+      bench.sendLog = send.link.log = [];
       await smtp.send(settings, {
         from: { address: "alarm@example.net" },
         to: [{ address: "ops@example.net" }],
@@ -365,7 +249,7 @@ export function createPathBench(lib: CoreLib): PathBench {
     },
     async retrieve(answer) {
       retrieveScript.load(answer);
-      bench.retrieveLog = retrieveLink.log = [];
+      bench.retrieveLog = retrieve.link.log = [];
       headers.reset();
       const delivered = await pop3.retrieve(1, sink);
       headers.end();

@@ -1,148 +1,13 @@
 // Scripted SIM7000 responders for the hot loops, in plain JS with no platform API (they also
-// run under XS): the modem side of an attachment upload (AT+SMTPFT) and of a retrieval
-// (AT+POP3READ), connected to the engine through an in-memory serial link whose callbacks are
-// posted as Promise jobs (never called from inside read/write, as on the device).
+// run under XS): the modem side of an attachment upload (AT+SMTPFT, bench/paths.ts SendScript)
+// and of a retrieval (AT+POP3READ), connected to the engine through the bench's serial link
+// (bench/scripted-link.ts).
 
 import type { MailSink } from "../src/mail/pop3.ts";
 import type { ByteSource } from "../src/mail/message.ts";
-import type { SerialListener, SerialPort } from "../src/transport/ports.ts";
 import { noTimers, type CoreLib } from "./engine-replay.ts";
-
-const CR = 13;
-const TX_FIFO = 128;
-
-/** What the modem side does with the host's bytes. */
-interface ModemScript {
-  /** A command line (without its CR). */
-  command(text: string, link: Link): void;
-  /** Payload bytes the script asked for with `link.expectPayload`. */
-  payloadDone(link: Link): void;
-}
-
-/** The serial link: host end for the engine, modem end for a script. */
-class Link implements SerialPort {
-  listener: SerialListener | null = null;
-  private readonly toHost = new Uint8Array(4096);
-  private head = 0;
-  private count = 0;
-  private readonly command = new Uint8Array(256);
-  private commandLength = 0;
-  private payloadLeft = 0;
-  private readablePosted = false;
-  private writablePosted = false;
-  private readonly script: ModemScript;
-  private readonly deliverReadable = (): void => {
-    this.readablePosted = false;
-    if (this.count > 0) this.listener!.onReadable(this.count);
-  };
-  private readonly deliverWritable = (): void => {
-    this.writablePosted = false;
-    this.listener!.onWritable(TX_FIFO);
-  };
-
-  constructor(script: ModemScript) {
-    this.script = script;
-  }
-
-  // ---- host end ----
-
-  read(buffer: Uint8Array): number {
-    const n = buffer.length < this.count ? buffer.length : this.count;
-    const store = this.toHost;
-    for (let i = 0; i < n; i++) {
-      buffer[i] = store[this.head];
-      this.head = this.head + 1 === store.length ? 0 : this.head + 1;
-    }
-    this.count -= n;
-    return n;
-  }
-
-  write(data: Uint8Array): boolean {
-    if (data.length > TX_FIFO) return false;
-    for (let i = 0; i < data.length; i++) this.fromHost(data[i]);
-    // The FIFO drains at once: room again on the next turn.
-    if (!this.writablePosted) {
-      this.writablePosted = true;
-      Promise.resolve().then(this.deliverWritable);
-    }
-    return true;
-  }
-
-  // ---- modem end ----
-
-  /** The next `n` host bytes are payload, not a command. */
-  expectPayload(n: number): void {
-    this.payloadLeft = n;
-  }
-
-  send(text: string): void {
-    for (let i = 0; i < text.length; i++) this.sendByte(text.charCodeAt(i));
-  }
-
-  sendByte(byte: number): void {
-    if (this.count === this.toHost.length) throw new Error("responder output overflow: the host stopped reading");
-    const at = (this.head + this.count) % this.toHost.length;
-    this.toHost[at] = byte;
-    this.count++;
-    if (!this.readablePosted) {
-      this.readablePosted = true;
-      Promise.resolve().then(this.deliverReadable);
-    }
-  }
-
-  private fromHost(byte: number): void {
-    if (this.payloadLeft > 0) {
-      if (--this.payloadLeft === 0) this.script.payloadDone(this);
-      return;
-    }
-    if (byte === CR) {
-      let text = "";
-      for (let i = 0; i < this.commandLength; i++) text += String.fromCharCode(this.command[i]);
-      this.commandLength = 0;
-      this.script.command(text, this);
-      return;
-    }
-    if (this.commandLength === this.command.length) throw new Error("responder: command line too long");
-    this.command[this.commandLength++] = byte;
-  }
-}
-
-/** Modem side of SmtpClient.send: OK to the set-up, the body after DOWNLOAD, the SMTPFT loop. */
-class SmtpScript implements ModemScript {
-  chunks = 0;
-  payloadBytes = 0;
-  private afterPayload = "";
-
-  command(text: string, link: Link): void {
-    if (text.startsWith("AT+SMTPBODY=")) {
-      link.send("\r\nDOWNLOAD\r\n");
-      this.payload(link, Number(text.slice(12)), "\r\nOK\r\n");
-    } else if (text === "AT+SMTPSEND") {
-      link.send("\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
-    } else if (text.startsWith("AT+SMTPFT=")) {
-      const n = Number(text.slice(10));
-      if (n === 0) {
-        link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-        return;
-      }
-      this.chunks++;
-      this.payloadBytes += n;
-      link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.payload(link, n, "\r\nOK\r\n\r\n+SMTPFT: 1,1360\r\n");
-    } else {
-      link.send("\r\nOK\r\n");
-    }
-  }
-
-  private payload(link: Link, n: number, then: string): void {
-    this.afterPayload = then;
-    link.expectPayload(n);
-  }
-
-  payloadDone(link: Link): void {
-    link.send(this.afterPayload);
-  }
-}
+import { SendScript } from "./paths.ts";
+import { scriptedEngine, type ModemEnd, type ModemScript } from "./scripted-link.ts";
 
 /** Four mail lines of 75 bytes with CRLF; the third starts with a dot, so it is stuffed. */
 const MAIL_LINES = [
@@ -165,7 +30,7 @@ class Pop3Script implements ModemScript {
     this.total = this.bodyBytes + DOTLINE.length;
   }
 
-  command(text: string, link: Link): void {
+  command(text: string, link: ModemEnd): void {
     if (text.startsWith("AT+POP3CMD=")) {
       link.send("\r\nOK\r\n\r\n+POP3CMD: 1\r\n");
       return;
@@ -228,19 +93,14 @@ export interface LoopBench {
 
 /** One engine, SMTP client and POP3 client, reused for every run (as on the device). */
 export function createLoopBench(lib: CoreLib): LoopBench {
-  const smtpScript = new SmtpScript();
-  const smtpLink = new Link(smtpScript);
-  const smtpEngine = new lib.AtEngine({ serial: smtpLink, timers: noTimers, syncOnStart: false });
-  smtpLink.listener = smtpEngine;
-  const smtp = new lib.SmtpClient(smtpEngine);
+  const smtpScript = new SendScript();
+  const smtp = new lib.SmtpClient(scriptedEngine(lib, smtpScript).engine);
 
   const pop3Script = { current: new Pop3Script(0) };
-  const pop3Link = new Link({
+  const { engine: pop3Engine } = scriptedEngine(lib, {
     command: (text, link) => pop3Script.current.command(text, link),
     payloadDone: () => pop3Script.current.payloadDone(),
   });
-  const pop3Engine = new lib.AtEngine({ serial: pop3Link, timers: noTimers, syncOnStart: false });
-  pop3Link.listener = pop3Engine;
   const pop3 = new lib.Pop3Client(pop3Engine, noTimers);
   const sink = new CountingSink();
 

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { simpleParser } from "mailparser";
-import type { DeliveredMail } from "../../sim/servers/memory.ts";
+import type { DeliveredMail } from "../../sim/servers/memory-smtp.ts";
 import { alarmRigStack, runInXs, type XsStep } from "../kit/xs/run-xs.ts";
 import { mcConfig } from "./mc-config.ts";
 import { buildFirmwareWithStandIns, type FirmwareModules } from "./moddable-stand-ins.ts";

@@ -18,7 +18,7 @@ import { secretFromText, signCommandSubject } from "../../src/app/remote-command
 import { hmacSha256, sha256 } from "../kit/xs/sha256.ts";
 import { alarmRigStack, bundleAlarmXs, runInXs, type XsStepResult } from "../kit/xs/run-xs.ts";
 import { simpleParser } from "mailparser";
-import type { DeliveredMail } from "../../sim/servers/memory.ts";
+import type { DeliveredMail } from "../../sim/servers/memory-smtp.ts";
 
 const SECRET = "correct horse battery staple 42";
 const WALL_AT_ZERO = Date.UTC(2026, 11, 1, 12, 0, 0);

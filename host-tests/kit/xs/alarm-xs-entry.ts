@@ -7,7 +7,7 @@ import { AlarmApp, type AlarmConfig } from "../../../src/app/alarm.ts";
 import { secretFromText, signCommandSubject } from "../../../src/app/remote-command.ts";
 import type { Deadline, TimerPort } from "../../../src/transport/ports.ts";
 import { createUartPair } from "../mock-uart.ts";
-import type { DeliveredMail } from "../../../sim/servers/memory.ts";
+import type { DeliveredMail } from "../../../sim/servers/memory-smtp.ts";
 import { VirtualClock } from "../../../sim/scheduler.ts";
 import { MockFlash } from "../mock-flash.ts";
 import { mockPlatform } from "../mock-platform.ts";

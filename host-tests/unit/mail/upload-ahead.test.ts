@@ -4,64 +4,42 @@
 // asked or offers a smaller chunk next.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { BufferSource, BulkLink, patternBytes, type PathLink, type PathScript } from "../../../bench/paths.ts";
-import { noTimers } from "../../../bench/engine-replay.ts";
+import { BufferSource, SendScript, patternBytes } from "../../../bench/paths.ts";
+import { scriptedEngine, type ModemEnd } from "../../../bench/scripted-link.ts";
 import { AtEngine, SmtpClient } from "../../../src/index.ts";
 
 const test = suite("mail/upload-ahead");
 
 /** The modem side: each chunk confirmed (maybe in part), its answer posted a turn later. */
-class AheadScript implements PathScript {
+class AheadScript extends SendScript {
   readonly payloadText: string[] = [];
   /** Source position when each chunk's answer goes out. */
   readonly positionsAtAnswer: number[] = [];
   readonly offers: number[];
   readonly confirmShort: boolean;
   constructor(private readonly source: { position(): number }, offers: number[], confirmShort: boolean) {
+    super();
     this.offers = offers;
     this.confirmShort = confirmShort;
   }
   private chunk = 0;
-  private afterPayload = "";
-  command(text: string, link: PathLink): void {
-    if (text.startsWith("AT+SMTPBODY=")) {
-      link.send("\r\nDOWNLOAD\r\n");
-      this.afterPayload = "\r\nOK\r\n";
-      link.expectPayload(Number(text.slice(12)));
-    } else if (text === "AT+SMTPSEND") {
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
-    } else if (text.startsWith("AT+SMTPFT=")) {
-      const asked = Number(text.slice(10));
-      if (asked === 0) {
-        link.send("\r\nOK\r\n\r\n+SMTPSEND: 1\r\n");
-        return;
-      }
-      // Every other chunk confirmed 100 bytes short: the rest must come in the next one.
-      const n = this.confirmShort && this.chunk++ % 2 === 0 && asked > 100 ? asked - 100 : asked;
-      link.send(`\r\n+SMTPFT: 2,${n}\r\n`);
-      this.afterPayload = "AHEAD";
-      link.expectPayload(n);
-    } else {
-      link.send("\r\nOK\r\n");
-    }
-  }
   payload(bytes: Uint8Array, start: number, end: number): void {
-    if (this.afterPayload !== "AHEAD") return; // the body after DOWNLOAD
+    if (!this.chunkUnderWay) return; // the body after DOWNLOAD
     for (let i = start; i < end; i++) this.payloadText.push(String.fromCharCode(bytes[i]));
   }
-  payloadDone(link: PathLink): void {
-    if (this.afterPayload !== "AHEAD") {
-      link.send(this.afterPayload);
-      return;
-    }
+  protected override offer(): number {
+    return this.offers.length > 1 ? this.offers.shift()! : this.offers[0];
+  }
+  protected override confirmed(asked: number): number {
+    // Every other chunk confirmed 100 bytes short: the rest must come in the next one.
+    return this.confirmShort && this.chunk++ % 2 === 0 && asked > 100 ? asked - 100 : asked;
+  }
+  protected override chunkDone(link: ModemEnd): void {
     // The answer is a round trip away: whatever the host does right after the payload runs first.
     Promise.resolve().then(() => {
       this.positionsAtAnswer.push(this.source.position());
-      link.send(`\r\nOK\r\n\r\n+SMTPFT: 1,${this.offer()}\r\n`);
+      super.chunkDone(link);
     });
-  }
-  private offer(): number {
-    return this.offers.length > 1 ? this.offers.shift()! : this.offers[0];
   }
 }
 
@@ -71,9 +49,7 @@ async function upload(size: number, offers: number[], confirmShort: boolean) {
   const inner = new BufferSource(bytes);
   const source = { size, read: (out: Uint8Array, offset: number, max: number) => { const n = inner.read(out, offset, max); position += n; return n; }, rewind: () => { inner.rewind(); position = 0; } };
   const script = new AheadScript({ position: () => position }, offers, confirmShort);
-  const link = new BulkLink(script);
-  const engine = new AtEngine({ serial: link, timers: noTimers, syncOnStart: false });
-  link.listener = engine;
+  const { engine } = scriptedEngine({ AtEngine }, script);
   await new SmtpClient(engine).send({ server: { host: "smtp.example.net", port: 587, user: "u", password: "p" } }, {
     from: { address: "alarm@example.net" }, to: [{ address: "ops@example.net" }], subject: "Log", body: "Attached.",
     attachment: { name: "log.bin", source },
