@@ -224,7 +224,7 @@ function notes(receive: ReceiveSpeedResult, footprint: FootprintResult, xs: XsRe
       "Where it goes: the same bundle with only its syntax minified (build/build.mjs --measure: pruned as the release, module markers kept), cut at those markers, each module minified and compiled alone " +
       `(together ${grouped(x.modules.reduce((sum, m) => sum + m.xsbBytes, 0))} B: each alone carries its own framing and names), by layer ` +
       `${x.layers.map((l) => `${l.layer} ${grouped(l.xsbBytes)} B`).join(", ")}; the largest modules ${x.modules.slice(0, 10).map((m) => `${m.file} ${grouped(m.xsbBytes)} B`).join(", ")}. ` +
-      "The bundle rows above are esbuild's minified output of the entry with both dialects."
+      "What limits it (code, not text) and what the goal would take out: docs/DEVICE.md, Flash. The bundle rows above are esbuild's minified output of the entry with both dialects."
     : `- Bytecode: skipped (${x.reason}).`);
   out.push("- Peak: bench/buffer-probe.ts also runs a command poll's retrieve (a mail into the poll's header reader) and a 64 KiB alarm send through the same clients (bench/paths.ts) and, at every chunk (source read, sink write), adds up the buffers made in src/ since the operation began and still alive (no GC in between, so garbage counts: an upper bound); the peak row is the app between polls plus the larger of the two.");
   out.push("- RAM and flash: manifest.json preloads the bundle, so the tables the modules build when they load (the first group below) are frozen into the firmware image by mcconfig and read from flash; the RAM rows count what the core and the app make once running. A write to a preloaded table throws on the device, and the mcsim suite runs the shipped, preloaded build (docs/DEVICE.md, Memory).");
